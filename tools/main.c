@@ -1,0 +1,36 @@
+/* chainstore: command line front end. Dispatches to one cmd_*.c per command. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const cli_command_t *const commands[] = {
+#define CLI_COMMAND(name) &cli_command_##name,
+    CLI_COMMANDS
+#undef CLI_COMMAND
+    NULL};
+
+static void usage(FILE *out) {
+  fprintf(out, "usage: chainstore COMMAND [ARGS...]\n\ncommands:\n");
+  for (size_t i = 0; commands[i] != NULL; i++)
+    fprintf(out, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
+  fprintf(out, "\n'chainstore COMMAND --help' describes one command.\n"
+               "Exit codes: 0 success, 1 runtime error (damaged store, unknown key, I/O), 2 bad arguments.\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return CLI_EXIT_USAGE;
+  }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  for (size_t i = 0; commands[i] != NULL; i++)
+    if (strcmp(argv[1], commands[i]->name) == 0)
+      return commands[i]->run(argc - 1, argv + 1);
+  fprintf(stderr, "chainstore: unknown command '%s'\n", argv[1]);
+  usage(stderr);
+  return CLI_EXIT_USAGE;
+}
