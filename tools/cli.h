@@ -15,11 +15,25 @@ typedef struct {
   int (*run)(int argc, char **argv);
 } cli_command_t;
 
-/* Every command, in the order `chainstore --help` lists them. Adding a command
- * = a cmd_NAME.c defining cli_command_NAME + one line here. */
-#define CLI_COMMANDS CLI_COMMAND(version)
+/* Every command, in the order `chainstore --help` lists them. A command is a
+ * cmd_NAME.c defining `const cli_command_t cli_command_NAME`. The references
+ * are weak so that a command not built yet is simply absent from the list. */
+#define CLI_COMMANDS                                                           \
+  CLI_COMMAND(init)                                                            \
+  CLI_COMMAND(create)                                                          \
+  CLI_COMMAND(append)                                                          \
+  CLI_COMMAND(cat)                                                             \
+  CLI_COMMAND(info)                                                            \
+  CLI_COMMAND(verify)                                                          \
+  CLI_COMMAND(share)                                                           \
+  CLI_COMMAND(clone)                                                           \
+  CLI_COMMAND(demo)                                                            \
+  CLI_COMMAND(bootstrap)                                                       \
+  CLI_COMMAND(dht_lookup)                                                      \
+  CLI_COMMAND(dht_announce)                                                    \
+  CLI_COMMAND(version)
 
-#define CLI_COMMAND(name) extern const cli_command_t cli_command_##name;
+#define CLI_COMMAND(name) extern const cli_command_t cli_command_##name __attribute__((weak));
 CLI_COMMANDS
 #undef CLI_COMMAND
 

@@ -4,11 +4,22 @@
 
 #include "cli.h"
 
-static const cli_command_t *const commands[] = {
+static const cli_command_t *const all_commands[] = {
 #define CLI_COMMAND(name) &cli_command_##name,
     CLI_COMMANDS
 #undef CLI_COMMAND
-    NULL};
+};
+#define N_COMMANDS (sizeof all_commands / sizeof all_commands[0])
+static const cli_command_t *commands[N_COMMANDS + 1];
+
+/* Keeps the commands that were linked in (weak references to absent ones are NULL). */
+static void collect_commands(void) {
+  size_t n = 0;
+  for (size_t i = 0; i < N_COMMANDS; i++)
+    if (all_commands[i] != NULL)
+      commands[n++] = all_commands[i];
+  commands[n] = NULL;
+}
 
 static void usage(FILE *out) {
   fprintf(out, "usage: chainstore COMMAND [ARGS...]\n\ncommands:\n");
@@ -19,6 +30,7 @@ static void usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+  collect_commands();
   if (argc < 2) {
     usage(stderr);
     return CLI_EXIT_USAGE;

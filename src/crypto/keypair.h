@@ -1,0 +1,24 @@
+/* Ed25519 key pairs (unichain.md §1). Secret keys live in sodium_malloc
+ * memory and are wiped when freed. */
+#ifndef CHAINSTORE_KEYPAIR_H
+#define CHAINSTORE_KEYPAIR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+  uint8_t public_key[32];
+  uint8_t *secret_key; /* 64 bytes (seed || public key) in sodium_malloc memory, or NULL */
+} keypair_t;
+
+/* Must be called (once, any thread) before any crypto; idempotent. */
+int keypair_crypto_init(void);
+int keypair_generate(keypair_t *kp);
+int keypair_from_seed(keypair_t *kp, const uint8_t seed[32]);
+/* Copies a 64-byte secret key; CHAINSTORE_EKEYMISMATCH unless its public half
+ * and the key derived from its seed both equal public_key (when given). */
+int keypair_from_secret(keypair_t *kp, const uint8_t secret_key[64], const uint8_t *public_key);
+/* Wipes and frees the secret key. */
+void keypair_clear(keypair_t *kp);
+
+#endif
