@@ -24,5 +24,9 @@ int sparse_bitfield_set_byte(sparse_bitfield_t *bf, uint64_t j, uint8_t value);
 void sparse_bitfield_read_bytes(const sparse_bitfield_t *bf, uint64_t start, uint8_t *out, size_t len);
 /* One past the highest byte ever allocated (a multiple of page_size). */
 uint64_t sparse_bitfield_byte_length(const sparse_bitfield_t *bf);
+/* The bytes of page p (page_size bytes), or NULL when it was never allocated;
+ * valid until the next set. For callers that store or send whole pages. */
+const uint8_t *sparse_bitfield_page(const sparse_bitfield_t *bf, uint64_t page);
+size_t sparse_bitfield_page_size(const sparse_bitfield_t *bf);
 
 #endif
