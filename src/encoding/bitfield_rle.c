@@ -113,7 +113,7 @@ int bitfield_rle_decoded_length_aligned(const uint8_t *enc, size_t len, size_t a
                                         size_t *out_len) {
   size_t pos = 0;
   uint64_t total = 0;
-  rle_token_t t;
+  rle_token_t t = {0};
 
   if (align == 0 || (align & (align - 1)) != 0) return CHAINSTORE_EINVAL;
   while (pos < len) {
@@ -138,7 +138,7 @@ int bitfield_rle_decoded_length(const uint8_t *enc, size_t len, size_t max_len, 
 int bitfield_rle_decode(const uint8_t *enc, size_t len, uint8_t *out, size_t out_len) {
   size_t pos = 0;
   size_t ptr = 0;
-  rle_token_t t;
+  rle_token_t t = {0};
 
   while (pos < len) {
     int err = next_token(enc, len, &pos, &t);

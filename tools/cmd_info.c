@@ -1,0 +1,124 @@
+/* chainstore info DIR [--json] */
+#include <string.h>
+
+#include "cli.h"
+#include "cli_util.h"
+
+static const char usage[] =
+    "usage: chainstore info DIR [--json] [--profile bitspace|hypercore]\n"
+    "\n"
+    "Describes every chain stored in DIR, in discovery key order: public\n"
+    "key, discovery key, length (blocks), byte length, whether it is\n"
+    "writable here, and whether its head is signed (live).\n"
+    "\n"
+    "  --json        one JSON object instead of text:\n"
+    "                {\"directory\": DIR, \"profile\": \"bitspace\"|\"hypercore\",\n"
+    "                 \"chains\": [{\"key\": hex, \"discoveryKey\": hex,\n"
+    "                   \"length\": n, \"byteLength\": n, \"writable\": bool,\n"
+    "                   \"live\": bool}, ...]}\n"
+    "                a chain that cannot be opened is {\"discoveryKey\": hex,\n"
+    "                \"error\": message} (and the exit code is 1)\n"
+    "  --profile P   the store must be of profile P\n";
+
+typedef struct {
+  chainstore_t *store;
+  bool json;
+  int count;
+  int failed;
+} info_t;
+
+static void json_string(const char *s) {
+  putchar('"');
+  for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+    if (*p == '"' || *p == '\\') printf("\\%c", *p);
+    else if (*p < 0x20) printf("\\u%04x", *p);
+    else putchar(*p);
+  }
+  putchar('"');
+}
+
+static int describe(void *user, const uint8_t dk[32]) {
+  info_t *in = user;
+  chainstore_get_options_t o = {0};
+  unichain_t *chain;
+  char dk_hex[65], key_hex[65];
+  o.discovery_key = dk;
+  o.passive = true; /* opened one after the other; the cache may evict them */
+  cli_hex32(dk, dk_hex);
+  int err = chainstore_get(in->store, &o, &chain);
+  if (in->json) printf("%s\n  {\"discoveryKey\": \"%s\", ", in->count > 0 ? "," : "", dk_hex);
+  in->count++;
+  if (err != 0) {
+    in->failed++;
+    if (in->json) {
+      printf("\"error\": ");
+      json_string(chainstore_strerror(err));
+      printf("}");
+    } else {
+      printf("discovery key  %s\nerror          %s\n\n", dk_hex, chainstore_strerror(err));
+    }
+    cli_errorf("chain %s: %s", dk_hex, chainstore_strerror(err));
+    return 0;
+  }
+  cli_hex32(unichain_key(chain), key_hex);
+  unsigned long long length = unichain_length(chain), bytes = unichain_byte_length(chain);
+  bool writable = unichain_writable(chain), live = unichain_live(chain);
+  if (in->json) {
+    printf("\"key\": \"%s\", \"length\": %llu, \"byteLength\": %llu, \"writable\": %s, \"live\": %s}", key_hex,
+           length, bytes, writable ? "true" : "false", live ? "true" : "false");
+  } else {
+    printf("key            %s\ndiscovery key  %s\nlength         %llu blocks, %llu bytes\n"
+           "writable       %s\nlive           %s\n\n",
+           key_hex, dk_hex, length, bytes, writable ? "yes" : "no", live ? "yes" : "no");
+  }
+  return 0;
+}
+
+static int run(int argc, char **argv) {
+  static const struct option longopts[] = {{"json", no_argument, NULL, 'j'},
+                                           {"profile", required_argument, NULL, 'p'},
+                                           {"help", no_argument, NULL, 'h'},
+                                           {NULL, 0, NULL, 0}};
+  cli_store_options_t so = {0};
+  info_t in = {NULL, false, 0, 0};
+  int c;
+  so.must_exist = true;
+  so.cache_size = 16;
+  while ((c = cli_getopt(argc, argv, "info", ":h", longopts)) != -1) {
+    if (c == 'h') {
+      fputs(usage, stdout);
+      return CLI_EXIT_OK;
+    }
+    if (c == 'j') {
+      in.json = true;
+      continue;
+    }
+    if (c == 'p' && cli_parse_profile("info", optarg, &so)) continue;
+    return CLI_EXIT_USAGE;
+  }
+  if (argc - optind != 1) return cli_usage("info", argc - optind < 1 ? "DIR is missing" : "too many arguments");
+  const char *dir = argv[optind];
+
+  int rc = cli_open_store(dir, &so, &in.store);
+  if (rc != CLI_EXIT_OK) return rc;
+  const char *profile = chainstore_profile_name(chainstore_profile(in.store));
+  if (in.json) {
+    printf("{\"directory\": ");
+    json_string(dir);
+    printf(", \"profile\": \"%s\", \"chains\": [", profile);
+  } else {
+    printf("store %s (profile %s)\n\n", dir, profile);
+  }
+  int err = chainstore_for_each_stored(in.store, describe, &in);
+  if (in.json) printf("%s]}\n", in.count > 0 ? "\n" : "");
+  else printf("%d chain%s\n", in.count, in.count == 1 ? "" : "s");
+  if (err != 0) {
+    cli_error(dir, err);
+    rc = CLI_EXIT_FAILURE;
+  }
+  if (in.failed > 0) rc = CLI_EXIT_FAILURE;
+  chainstore_close(in.store);
+  return rc;
+}
+
+const cli_command_t cli_command_info = {"info", "describe every chain of a store", run};
