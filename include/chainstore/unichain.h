@@ -82,6 +82,10 @@ typedef struct {
   int (*sync)(void *ctx);
   /* Releases everything; ctx is invalid afterwards. */
   void (*destroy)(void *ctx);
+  /* Optional (may be NULL): writes the n buffers back to back starting at
+   * offset, as one write of their concatenation. Lets a batch append hand
+   * its blocks over without copying them. NULL: `write` is called per buffer. */
+  int (*writev)(void *ctx, unichain_file_t file, uint64_t offset, const unichain_buf_t *bufs, size_t n);
 } unichain_storage_ops_t;
 
 typedef struct {
@@ -91,7 +95,12 @@ typedef struct {
 
 /* Storage in memory; it disappears when the chain closes. */
 int unichain_storage_ram(unichain_storage_t *out);
-/* Storage in directory `dir` (created, with parents, if missing). */
+/* Storage in directory `dir` (created, with parents, if missing). Files are
+ * opened on first use and kept open; `data` is created on its first write.
+ * The `bitfield` file is locked (flock, exclusive, non-blocking) when it is
+ * opened, as random-access-file does for hypercore: a second open of the same
+ * chain, in this or another process (JS included), fails with
+ * CHAINSTORE_EBUSY. */
 int unichain_storage_dir(unichain_storage_t *out, const char *dir);
 
 /* ---- opening ---------------------------------------------------------- */
@@ -112,10 +121,21 @@ void unichain_options_init(unichain_options_t *opts);
 /* Opens (or creates) a chain on `storage`, which the chain takes over in every
  * case (it is destroyed on close, or here on failure). Accepts every state the
  * JS accepts (unichain.md §7): e.g. a head without a signature opens as
- * non-live. Errors: CHAINSTORE_EANOTHER (stored key differs from the given
- * one), CHAINSTORE_ENOCHAIN (nothing stored and create_if_missing false, or no
- * key), CHAINSTORE_EKEYMISMATCH, CHAINSTORE_ECORRUPT (headers or roots
- * damaged), CHAINSTORE_EIO. */
+ * non-live; a head whose tree roots are missing opens one block shorter.
+ * Writes the `bitfield`, `signatures` and `tree` headers, and `key` /
+ * `secret_key` when they are new. No hash or signature is checked here (see
+ * unichain_audit).
+ *
+ * A secret key without a public key implies the public key (its second half).
+ * A stored secret key is preferred over a given one, as in hypercore.
+ *
+ * Errors: CHAINSTORE_EANOTHER (stored key differs from the given one),
+ * CHAINSTORE_ENOCHAIN (no key stored or given and create_if_missing false;
+ * nothing is written then), CHAINSTORE_EKEYMISMATCH (the given or stored
+ * secret key does not belong to the public key), CHAINSTORE_ECORRUPT (bitfield
+ * page size is not 3584, or the head's tree roots are missing even one block
+ * shorter), CHAINSTORE_EBUSY (directory storage locked by another open),
+ * CHAINSTORE_EIO, CHAINSTORE_ENOMEM. */
 int unichain_open(unichain_t **out, unichain_storage_t storage, const unichain_options_t *opts);
 
 /* Flushes and closes; wipes the secret key. NULL is a no-op. */
@@ -142,33 +162,157 @@ bool unichain_has_range(const unichain_t *chain, uint64_t start, uint64_t end);
 
 /* Appends one block; *index (may be NULL) gets its index. One signature. */
 int unichain_append(unichain_t *chain, const void *data, size_t len, uint64_t *index);
-/* Appends n blocks with a single signature (over the last); *first (may be
- * NULL) gets the index of the first. n = 0 is a no-op. */
+/* Appends n blocks with a single signature (over the last; none on a
+ * non-live chain, as hypercore); *first (may be NULL) gets the index of the
+ * first. n = 0 is a no-op (hypercore's empty batch writes and announces; this
+ * does not). The blocks are written as they are (storage writev), never
+ * copied; one write per file per batch. Errors: CHAINSTORE_ENOTWRITABLE,
+ * CHAINSTORE_EBLOCKSIZE (a block over UNICHAIN_MAX_BLOCK_BYTES; nothing is
+ * written), CHAINSTORE_ELIMIT, storage errors (the length is then unchanged;
+ * bytes past it may have been written and are overwritten by the next append). */
 int unichain_append_batch(unichain_t *chain, const unichain_buf_t *blocks, size_t n, uint64_t *first);
 
 /* Size of stored block `index`; CHAINSTORE_ENOTDOWNLOADED if not stored. */
 int unichain_block_size(const unichain_t *chain, uint64_t index, size_t *size);
-/* Copies block `index` into buf (cap bytes); *len gets its size.
- * CHAINSTORE_ENOTDOWNLOADED if not stored, CHAINSTORE_EINVAL if cap is too small. */
+/* Copies block `index` into buf (cap bytes); *len (may be NULL) gets its size.
+ * CHAINSTORE_ENOTDOWNLOADED if not stored, CHAINSTORE_EINVAL if cap is too
+ * small (*len is set), CHAINSTORE_ECORRUPT if the stored bytes or tree are
+ * missing or impossible (see unichain_audit). */
 int unichain_get(unichain_t *chain, uint64_t index, void *buf, size_t cap, size_t *len);
 
 /* The first stored signature at index >= `index`: *signed_length is the
  * length it signs (its index + 1). CHAINSTORE_ENOSIGNATURE past the length. */
 int unichain_signature(unichain_t *chain, uint64_t index, uint64_t *signed_length,
                        uint8_t signature[UNICHAIN_SIGNATURE_BYTES]);
+/* Checks `signature` against the roots of length index + 1 (hypercore
+ * verify): 0 when it verifies (40-byte signable or legacy 32-byte tree hash),
+ * CHAINSTORE_EBADSIGNATURE when not, CHAINSTORE_EMISSINGROOTS without the roots. */
+int unichain_verify(unichain_t *chain, uint64_t index, const uint8_t signature[UNICHAIN_SIGNATURE_BYTES]);
 /* Roots of the tree of `length` blocks into out (FLAT_TREE_MAX_ROOTS = 64
- * entries); *n gets how many. */
+ * entries); *n gets how many. CHAINSTORE_EMISSINGROOTS when one is not
+ * stored (hypercore rootHashes(length - 1)). */
 int unichain_roots(unichain_t *chain, uint64_t length, unichain_node_t out[64], size_t *n);
-/* Tree node `index`; CHAINSTORE_ENONODE when absent. */
+/* Tree node `index` as stored in the `tree` file; CHAINSTORE_ENONODE when the
+ * record is absent (all zero or past the end). */
 int unichain_tree_node(unichain_t *chain, uint64_t index, unichain_node_t *node);
 
-/* Re-hashes every stored block against the tree and checks each stored
- * signature against the roots it signs. 0 when all is sound; otherwise
- * CHAINSTORE_ECORRUPT with *first_bad = the first bad block index (or the
- * length when a signature is bad). progress (may be NULL) is called now and
- * then with blocks checked so far. */
+/* Re-hashes every stored block against its leaf in the tree and checks each
+ * stored signature against the roots it signs. 0 when all is sound; otherwise
+ * CHAINSTORE_ECORRUPT with *first_bad (may be NULL) = the lowest index of a bad
+ * block or of a bad signature slot. As hypercore's audit(), a block that does
+ * not match is marked missing (its data bit is cleared and flushed), so that
+ * has()/get() stop returning it and replication may fetch it again.
+ * progress (may be NULL) is called now and then with blocks checked so far
+ * (total = length). */
 int unichain_audit(unichain_t *chain, uint64_t *first_bad,
                    void (*progress)(void *user, uint64_t checked, uint64_t total), void *user);
+
+typedef struct {
+  uint64_t valid;          /* stored blocks whose bytes match their leaf */
+  uint64_t invalid;        /* stored blocks that did not (now marked missing) */
+  uint64_t bad_signatures; /* stored signatures that do not verify */
+  uint64_t first_bad;      /* lowest bad block or signature index; UINT64_MAX if none */
+} unichain_audit_report_t;
+
+/* unichain_audit with the counts (hypercore's {valid, invalid}). Returns 0
+ * even when something is bad; errors only for I/O failures. */
+int unichain_audit_report(unichain_t *chain, unichain_audit_report_t *report,
+                          void (*progress)(void *user, uint64_t checked, uint64_t total), void *user);
+
+/* Locates byte `byte_offset` of the chain: *index gets the block holding it
+ * and *offset_in_block the position inside it (hypercore seek; empty blocks
+ * are skipped, except that offset 0 is always (0, 0) and byte_length is
+ * (length, 0)). CHAINSTORE_EINVAL past byte_length; CHAINSTORE_ENONODE when
+ * a tree node on the way is not stored (sparse chain). */
+int unichain_seek(unichain_t *chain, uint64_t byte_offset, uint64_t *index, uint64_t *offset_in_block);
+
+/* Copies the data bitfield bytes [first_byte, first_byte + len) into out
+ * (bit k of the chain = byte k/8, mask 0x80 >> (k % 8); zero where nothing is
+ * stored). For Have messages (replication.md §4). */
+void unichain_data_bits(const unichain_t *chain, uint64_t first_byte, uint8_t *out, size_t len);
+/* Bytes of the data bitfield that can be non-zero (hypercore bitfield.length / 8). */
+uint64_t unichain_data_bits_length(const unichain_t *chain);
+
+/* ---- events ----------------------------------------------------------- */
+
+typedef enum {
+  /* Blocks [start, start+count) were appended locally (one batch). */
+  UNICHAIN_EVENT_APPEND = 1,
+  /* A verified remote proof made the chain longer: the length went from
+   * start to start+count (blocks may not be stored yet). */
+  UNICHAIN_EVENT_GROW = 2,
+  /* Block `start` (count = 1) was received, verified and stored. */
+  UNICHAIN_EVENT_DOWNLOAD = 3
+} unichain_event_t;
+
+typedef void (*unichain_event_cb)(void *user, unichain_t *chain, unichain_event_t event, uint64_t start,
+                                  uint64_t count);
+
+/* Registers a listener, called synchronously after the operation that caused
+ * the event has finished (files written, bitfield flushed), in registration
+ * order. A listener may append/put (events nest) and may remove listeners,
+ * but must not close the chain. The same (cb, user) pair twice is
+ * CHAINSTORE_EEXIST. */
+int unichain_on_event(unichain_t *chain, unichain_event_cb cb, void *user);
+/* Removes a listener; no-op when not registered. */
+void unichain_off_event(unichain_t *chain, unichain_event_cb cb, void *user);
+
+/* ---- proofs (replication) --------------------------------------------- */
+
+/* The most nodes in a proof: the hash node, one sibling per tree level and
+ * one root per level. */
+#define UNICHAIN_MAX_PROOF_NODES 130
+
+typedef struct {
+  unichain_node_t nodes[UNICHAIN_MAX_PROOF_NODES]; /* in the order to send */
+  size_t node_count;
+  bool has_signature;
+  uint8_t signature[UNICHAIN_SIGNATURE_BYTES]; /* signs length verified_by / 2 */
+  uint64_t verified_by; /* 2 x the length the nodes verify against; 0 = no roots sent */
+} unichain_proof_t;
+
+/* What a remote peer holds of our tree, learnt from its request digests
+ * (replication.md §7). Keep one per peer per chain; marking a node propagates
+ * to parents whose both children are marked. */
+typedef struct unichain_remote_tree_s unichain_remote_tree_t;
+int unichain_remote_tree_new(unichain_remote_tree_t **out);
+void unichain_remote_tree_free(unichain_remote_tree_t *tree);
+
+/* The proof for block `index` that an uploader sends (replication.md §7,
+ * hypercore tree.proof + feed.proof): `digest` is the requester's Request.nodes,
+ * `hash` its Request.hash (the leaf itself goes first). remote (may be NULL:
+ * a fresh one per call) records what the digest says the peer has. The block
+ * value is not included: read it with unichain_get (and send nothing when a
+ * non-hash request names a block we do not have). Errors: CHAINSTORE_ENOPROOF
+ * (we lack the leaf; the JS uploader then destroys the stream),
+ * CHAINSTORE_ENONODE / CHAINSTORE_ENOSIGNATURE (a node or the signature is
+ * not readable), CHAINSTORE_ENOMEM. */
+int unichain_proof(unichain_t *chain, uint64_t index, uint64_t digest, bool hash,
+                   unichain_remote_tree_t *remote, unichain_proof_t *proof);
+
+/* The digest a downloader puts in Request.nodes for block `index` (a hint of
+ * which nodes we hold; replication.md §6). 0 is always valid. */
+uint64_t unichain_digest(const unichain_t *chain, uint64_t index);
+
+/* Verifies a received Data message and stores it (replication.md §8):
+ * value/len = the block (value NULL for a hash-only reply, whose first node is
+ * then the leaf itself; an empty block is a non-NULL value with len 0),
+ * nodes = Data.nodes in received order, signature = Data.signature or NULL.
+ * Nothing is written unless the Merkle proof and the signature over the roots
+ * (or, without one, the roots' tree hash equal to the key) check out. On
+ * success writes nodes, block, signature and bitfield in the spec's order,
+ * may grow the length (UNICHAIN_EVENT_GROW) and stores the block
+ * (UNICHAIN_EVENT_DOWNLOAD when new). Errors: CHAINSTORE_ECHECKSUM,
+ * CHAINSTORE_EREMOTENOSIG, CHAINSTORE_EREMOTESIG, CHAINSTORE_EMISSINGROOTS,
+ * CHAINSTORE_EDATASIZE, CHAINSTORE_EBADMESSAGE (no leaf in a hash reply,
+ * indexes out of range, or a path that does not reach the signed roots,
+ * which hypercore 9 fails to check), CHAINSTORE_ENONODE (a local node is unreadable),
+ * CHAINSTORE_EIO. After an error the chain stays usable and keeps what it had. */
+int unichain_put(unichain_t *chain, uint64_t index, const void *value, size_t len, const unichain_node_t *nodes,
+                 size_t node_count, const uint8_t *signature);
+
+/* True when tree node `index` is stored and verified (hypercore tree.get). */
+bool unichain_has_node(const unichain_t *chain, uint64_t index);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,117 @@
+/* Append (unichain.md §8, hypercore Feed._append): tree records, one
+ * signature per batch at its last index, the blocks at byteLength, then the
+ * bitfield. One write per file per batch (plus one per parent that lands
+ * below the batch's tree range); the blocks are handed to the storage as they
+ * are, never copied. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/tree_hash.h"
+#include "unichain/chain.h"
+
+/* Parents below 2·length produced by one batch: one per level at most. */
+#define MAX_LOW_PARENTS 128
+
+static int reserve_scratch(unichain_t *chain, size_t bytes) {
+  uint8_t *p;
+
+  if (bytes <= chain->scratch_cap) return 0;
+  p = realloc(chain->scratch, bytes);
+  if (p == NULL) return CHAINSTORE_ENOMEM;
+  chain->scratch = p;
+  chain->scratch_cap = bytes;
+  return 0;
+}
+
+static int reload_merkle(unichain_t *chain) {
+  unichain_node_t roots[FLAT_TREE_MAX_ROOTS];
+  size_t n;
+  int err = uc_roots_read(chain, chain->length, roots, &n);
+
+  if (err != 0) return err;
+  uc_merkle_init(&chain->merkle, roots, n, chain->length);
+  chain->merkle_stale = false;
+  return 0;
+}
+
+int unichain_append(unichain_t *chain, const void *data, size_t len, uint64_t *index) {
+  unichain_buf_t block = {data, len};
+  if (data == NULL && len > 0) return CHAINSTORE_EINVAL;
+  return unichain_append_batch(chain, &block, 1, index);
+}
+
+int unichain_append_batch(unichain_t *chain, const unichain_buf_t *blocks, size_t n, uint64_t *first) {
+  unichain_node_t low[MAX_LOW_PARENTS];
+  size_t nlow = 0;
+  uc_merkle_t merkle;
+  uint64_t start, node_base, byte_sum = 0;
+  size_t records;
+  uint8_t sig[UNICHAIN_SIGNATURE_BYTES];
+  int err;
+
+  if (chain == NULL || (n > 0 && blocks == NULL)) return CHAINSTORE_EINVAL;
+  if (!chain->writable) return CHAINSTORE_ENOTWRITABLE;
+  start = chain->length;
+  if (first != NULL) *first = start;
+  /* hypercore still runs an empty batch (a zero-length write, an `append`
+   * event and a Have for a block it does not have); here it does nothing. */
+  if (n == 0) return 0;
+  if (n > UC_MAX_BLOCKS - start) return CHAINSTORE_ELIMIT;
+  for (size_t i = 0; i < n; i++) {
+    if (blocks[i].len > UNICHAIN_MAX_BLOCK_BYTES) return CHAINSTORE_EBLOCKSIZE;
+    if (blocks[i].base == NULL && blocks[i].len > 0) return CHAINSTORE_EINVAL;
+    byte_sum += blocks[i].len;
+  }
+  if (n > (SIZE_MAX / UC_NODE_BYTES - 1) / 2) return CHAINSTORE_ENOMEM;
+  if (chain->merkle_stale && (err = reload_merkle(chain)) != 0) return err;
+
+  /* Tree records of nodes 2·start .. 2·(start+n)−2 as one buffer; slots of
+   * parents not yet complete stay zero ("absent"). */
+  node_base = 2 * start;
+  records = 2 * n - 1;
+  if ((err = reserve_scratch(chain, records * UC_NODE_BYTES)) != 0) return err;
+  memset(chain->scratch, 0, records * UC_NODE_BYTES);
+
+  merkle = chain->merkle;
+  for (size_t i = 0; i < n; i++) {
+    unichain_node_t made[FLAT_TREE_MAX_ROOTS];
+    size_t k = uc_merkle_next(&merkle, blocks[i].base, blocks[i].len, made);
+    if (k == 0) return CHAINSTORE_ELIMIT;
+    for (size_t j = 0; j < k; j++) {
+      if (made[j].index >= node_base && made[j].index - node_base < records) {
+        uc_node_encode(&made[j], chain->scratch + (made[j].index - node_base) * UC_NODE_BYTES);
+      } else if (nlow < MAX_LOW_PARENTS) {
+        low[nlow++] = made[j];
+      } else if ((err = uc_node_write(chain, &made[j])) != 0) {
+        return err;
+      }
+    }
+  }
+
+  for (size_t i = 0; i < nlow; i++) {
+    if ((err = uc_node_write(chain, &low[i])) != 0) return err;
+  }
+  if (chain->live) {
+    err = tree_sign(merkle.roots, merkle.count, start + n, chain->keys.secret_key, sig);
+    if (err == 0)
+      err = uc_write(&chain->storage, UNICHAIN_FILE_SIGNATURES, UC_SIGNATURE_OFFSET(start + n - 1), sig, sizeof sig);
+    if (err != 0) return err;
+  }
+  if (byte_sum > 0 && (err = uc_writev(&chain->storage, UNICHAIN_FILE_DATA, chain->byte_length, blocks, n)) != 0)
+    return err;
+  if ((err = uc_write(&chain->storage, UNICHAIN_FILE_TREE, UC_TREE_OFFSET(node_base), chain->scratch,
+                      records * UC_NODE_BYTES)) != 0)
+    return err;
+
+  /* Everything is on storage: publish the new state. */
+  chain->merkle = merkle;
+  chain->byte_length += byte_sum;
+  for (size_t i = 0; i < n; i++) {
+    if ((err = uc_bitfield_data_set(&chain->bits, start + i, true)) < 0) return err;
+    if ((err = uc_bitfield_tree_set(&chain->bits, 2 * (start + i))) < 0) return err;
+    chain->length++;
+  }
+  if ((err = uc_flush_bits(chain)) != 0) return err;
+  uc_emit(chain, UNICHAIN_EVENT_APPEND, start, n);
+  return 0;
+}

@@ -1,0 +1,42 @@
+/* Merkle root stack (merkle-tree-stream generator.js). */
+#include "unichain/merkle.h"
+
+#include <string.h>
+
+#include "crypto/tree_hash.h"
+
+void uc_merkle_init(uc_merkle_t *m, const unichain_node_t *roots, size_t count, uint64_t blocks) {
+  if (count > FLAT_TREE_MAX_ROOTS) count = FLAT_TREE_MAX_ROOTS;
+  memcpy(m->roots, roots, count * sizeof *roots);
+  m->count = count;
+  m->blocks = blocks;
+}
+
+size_t uc_merkle_next(uc_merkle_t *m, const void *data, size_t len, unichain_node_t out[FLAT_TREE_MAX_ROOTS]) {
+  unichain_node_t *leaf;
+  size_t n = 0;
+
+  /* At most one root per bit of the block count: the stack cannot overflow
+   * below 2^62 blocks, but never write past it either. */
+  if (m->count == FLAT_TREE_MAX_ROOTS) return 0;
+  leaf = &m->roots[m->count++];
+  leaf->index = 2 * m->blocks++;
+  leaf->size = len;
+  tree_hash_leaf(data, len, leaf->hash);
+  out[n++] = *leaf;
+
+  while (m->count > 1) {
+    unichain_node_t *left = &m->roots[m->count - 2];
+    unichain_node_t *right = &m->roots[m->count - 1];
+    unichain_node_t parent;
+
+    if (flat_tree_parent(left->index) != flat_tree_parent(right->index)) break;
+    parent.index = flat_tree_parent(left->index);
+    parent.size = left->size + right->size;
+    tree_hash_parent(left, right, parent.hash);
+    m->count--;
+    *left = parent;
+    if (n < FLAT_TREE_MAX_ROOTS) out[n++] = parent;
+  }
+  return n;
+}

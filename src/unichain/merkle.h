@@ -1,0 +1,27 @@
+/* The Merkle root stack of the append path (merkle-tree-stream 4
+ * generator, unichain.md §4): push a leaf, merge the last two roots while
+ * they are siblings. */
+#ifndef CHAINSTORE_UNICHAIN_MERKLE_H
+#define CHAINSTORE_UNICHAIN_MERKLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chainstore/unichain.h"
+#include "encoding/flat_tree.h"
+
+typedef struct {
+  unichain_node_t roots[FLAT_TREE_MAX_ROOTS];
+  size_t count;
+  uint64_t blocks; /* leaves so far: the next leaf is node 2 * blocks */
+} uc_merkle_t;
+
+/* Starts from the roots of a tree of `blocks` blocks (ascending, as
+ * flat_tree_full_roots gives them). */
+void uc_merkle_init(uc_merkle_t *m, const unichain_node_t *roots, size_t count, uint64_t blocks);
+
+/* Adds block `data`: writes the leaf then each new parent (ascending depth)
+ * into out and returns how many (at most FLAT_TREE_MAX_ROOTS). */
+size_t uc_merkle_next(uc_merkle_t *m, const void *data, size_t len, unichain_node_t out[FLAT_TREE_MAX_ROOTS]);
+
+#endif

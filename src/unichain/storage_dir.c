@@ -1,0 +1,256 @@
+/* Storage in a directory: one file per unichain_file_t, opened on first use
+ * and kept open (pread/pwrite, no per-call open/close). A read of a file that
+ * does not exist is CHAINSTORE_ENOENT and creates nothing; writes create the
+ * file. The bitfield file is flock()ed like random-access-file's `lock`
+ * option does for hypercore, so two opens of one chain cannot corrupt it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "unichain/chain.h"
+
+typedef struct {
+  char *dir;
+  int fds[UNICHAIN_FILE_COUNT];
+  bool read_only[UNICHAIN_FILE_COUNT]; /* opened O_RDONLY (no write permission) */
+} dir_storage_t;
+
+static int map_errno(int e) {
+  switch (e) {
+    case ENOENT:
+    case ENOTDIR:
+      return CHAINSTORE_ENOENT;
+    case ENOMEM:
+      return CHAINSTORE_ENOMEM;
+    case EWOULDBLOCK:
+      return CHAINSTORE_EBUSY;
+    case EINVAL:
+    case EFBIG:
+    case EOVERFLOW:
+      return CHAINSTORE_EINVAL;
+    default:
+      return CHAINSTORE_EIO;
+  }
+}
+
+static int make_dirs(const char *path) {
+  char *p = strdup(path);
+  int result = 0;
+
+  if (p == NULL) return CHAINSTORE_ENOMEM;
+  for (char *s = p + 1;; s++) {
+    char c = *s;
+    if (c != '/' && c != 0) continue;
+    *s = 0;
+    if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+      result = map_errno(errno);
+      break;
+    }
+    *s = c;
+    if (c == 0) break;
+  }
+  if (result == 0) {
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) result = CHAINSTORE_EIO;
+  }
+  free(p);
+  return result;
+}
+
+/* The fd of `file`, opening it (and creating it when `create`). */
+static int open_file(dir_storage_t *ds, unichain_file_t file, bool create, int *fd_out) {
+  char path[PATH_MAX];
+  int fd, flags = O_RDWR | O_CLOEXEC;
+
+  if ((unsigned)file >= UNICHAIN_FILE_COUNT) return CHAINSTORE_EINVAL;
+  if (ds->fds[file] >= 0) {
+    /* Opened read-only because we lack write permission: writes fail. */
+    if (create && ds->read_only[file]) return CHAINSTORE_EIO;
+    *fd_out = ds->fds[file];
+    return 0;
+  }
+  if (snprintf(path, sizeof path, "%s/%s", ds->dir, unichain_file_name(file)) >= (int)sizeof path)
+    return CHAINSTORE_EINVAL;
+  if (create) flags |= O_CREAT;
+  fd = open(path, flags, file == UNICHAIN_FILE_SECRET_KEY ? 0600 : 0666);
+  if (fd < 0 && !create && (errno == EACCES || errno == EROFS)) {
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) ds->read_only[file] = true;
+  }
+  if (fd < 0) return map_errno(errno);
+  if (file == UNICHAIN_FILE_BITFIELD && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = map_errno(errno);
+    close(fd);
+    return err;
+  }
+  ds->fds[file] = fd;
+  *fd_out = fd;
+  return 0;
+}
+
+static int dir_read(void *ctx, unichain_file_t file, uint64_t offset, void *buf, size_t len, size_t *got) {
+  dir_storage_t *ds = ctx;
+  size_t done = 0;
+  int fd, err;
+
+  *got = 0;
+  err = open_file(ds, file, false, &fd);
+  if (err != 0) return err;
+  while (done < len && offset + done <= (uint64_t)INT64_MAX) {
+    ssize_t n = pread(fd, (uint8_t *)buf + done, len - done, (off_t)(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return map_errno(errno);
+    }
+    if (n == 0) break;
+    done += (size_t)n;
+  }
+  if (done < len) memset((uint8_t *)buf + done, 0, len - done);
+  *got = done;
+  return 0;
+}
+
+static int dir_write(void *ctx, unichain_file_t file, uint64_t offset, const void *buf, size_t len) {
+  dir_storage_t *ds = ctx;
+  size_t done = 0;
+  int fd, err;
+
+  if (offset > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - offset) return CHAINSTORE_EINVAL;
+  err = open_file(ds, file, true, &fd);
+  if (err != 0) return err;
+  while (done < len) {
+    ssize_t n = pwrite(fd, (const uint8_t *)buf + done, len - done, (off_t)(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return map_errno(errno);
+    }
+    done += (size_t)n;
+  }
+  return 0;
+}
+
+static int dir_writev(void *ctx, unichain_file_t file, uint64_t offset, const unichain_buf_t *bufs, size_t n) {
+  dir_storage_t *ds = ctx;
+  struct iovec iov[IOV_MAX];
+  size_t next = 0; /* first buffer not fully written */
+  size_t skip = 0; /* bytes of bufs[next] already written */
+  uint64_t total = 0;
+  int fd, err;
+
+  for (size_t i = 0; i < n; i++) total += bufs[i].len;
+  if (offset > (uint64_t)INT64_MAX || total > (uint64_t)INT64_MAX - offset) return CHAINSTORE_EINVAL;
+  err = open_file(ds, file, true, &fd);
+  if (err != 0) return err;
+  while (next < n) {
+    int cnt = 0;
+    for (size_t i = next; i < n && cnt < IOV_MAX; i++) {
+      size_t off = i == next ? skip : 0;
+      if (bufs[i].len - off == 0) continue;
+      iov[cnt].iov_base = (uint8_t *)bufs[i].base + off;
+      iov[cnt].iov_len = bufs[i].len - off;
+      cnt++;
+    }
+    if (cnt == 0) break;
+    ssize_t w = pwritev(fd, iov, cnt, (off_t)offset);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return map_errno(errno);
+    }
+    offset += (uint64_t)w;
+    /* Advance over what was written (possibly a partial write). */
+    size_t left = (size_t)w;
+    while (next < n) {
+      size_t rest = bufs[next].len - skip;
+      if (left < rest) {
+        skip += left;
+        break;
+      }
+      left -= rest;
+      next++;
+      skip = 0;
+    }
+  }
+  return 0;
+}
+
+static int dir_truncate(void *ctx, unichain_file_t file, uint64_t size) {
+  dir_storage_t *ds = ctx;
+  int fd, err;
+
+  if (size > (uint64_t)INT64_MAX) return CHAINSTORE_EINVAL;
+  err = open_file(ds, file, true, &fd);
+  if (err != 0) return err;
+  while (ftruncate(fd, (off_t)size) != 0) {
+    if (errno != EINTR) return map_errno(errno);
+  }
+  return 0;
+}
+
+static int dir_size(void *ctx, unichain_file_t file, uint64_t *size) {
+  dir_storage_t *ds = ctx;
+  struct stat st;
+  int fd, err;
+
+  err = open_file(ds, file, false, &fd);
+  if (err != 0) return err;
+  if (fstat(fd, &st) != 0) return map_errno(errno);
+  *size = (uint64_t)st.st_size;
+  return 0;
+}
+
+static int dir_sync(void *ctx) {
+  dir_storage_t *ds = ctx;
+  int result = 0;
+
+  for (int i = 0; i < UNICHAIN_FILE_COUNT; i++) {
+    if (ds->fds[i] >= 0 && !ds->read_only[i] && fdatasync(ds->fds[i]) != 0) result = map_errno(errno);
+  }
+  return result;
+}
+
+static void dir_destroy(void *ctx) {
+  dir_storage_t *ds = ctx;
+
+  for (int i = 0; i < UNICHAIN_FILE_COUNT; i++) {
+    if (ds->fds[i] >= 0) close(ds->fds[i]); /* also drops the flock */
+  }
+  free(ds->dir);
+  free(ds);
+}
+
+static const unichain_storage_ops_t dir_ops = {
+    .read = dir_read,
+    .write = dir_write,
+    .truncate = dir_truncate,
+    .size = dir_size,
+    .sync = dir_sync,
+    .destroy = dir_destroy,
+    .writev = dir_writev,
+};
+
+int unichain_storage_dir(unichain_storage_t *out, const char *dir) {
+  dir_storage_t *ds;
+  int err;
+
+  if (out == NULL || dir == NULL || *dir == 0) return CHAINSTORE_EINVAL;
+  err = make_dirs(dir);
+  if (err != 0) return err;
+  ds = calloc(1, sizeof *ds);
+  if (ds == NULL) return CHAINSTORE_ENOMEM;
+  ds->dir = strdup(dir);
+  if (ds->dir == NULL) {
+    free(ds);
+    return CHAINSTORE_ENOMEM;
+  }
+  for (int i = 0; i < UNICHAIN_FILE_COUNT; i++) ds->fds[i] = -1;
+  out->ops = &dir_ops;
+  out->ctx = ds;
+  return 0;
+}

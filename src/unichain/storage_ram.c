@@ -1,0 +1,256 @@
+/* Storage in memory. Each file is a set of 64 KiB pages in a hash table
+ * (like random-access-memory's page list), so memory follows what was
+ * written, not the highest offset: a write at a huge offset (a damaged tree
+ * can ask for one) costs one page. Holes read as zero; a file exists once
+ * written or truncated. (random-access-memory also counts a zero-length
+ * write in the file length; unichain never issues one, so that quirk is not
+ * reproduced.) */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "unichain/chain.h"
+
+#define PAGE_SHIFT 16
+#define PAGE_SIZE ((size_t)1 << PAGE_SHIFT)
+
+typedef struct {
+  uint64_t number;
+  uint8_t *bytes; /* NULL: empty slot */
+} ram_page_t;
+
+typedef struct {
+  ram_page_t *slots;
+  size_t cap; /* power of two, or 0 */
+  size_t used;
+  uint64_t size; /* logical length */
+  bool exists;
+} ram_file_t;
+
+typedef struct {
+  ram_file_t files[UNICHAIN_FILE_COUNT];
+} ram_storage_t;
+
+static ram_file_t *file_of(void *ctx, unichain_file_t file) {
+  if ((unsigned)file >= UNICHAIN_FILE_COUNT) return NULL;
+  return &((ram_storage_t *)ctx)->files[file];
+}
+
+static size_t slot_of(uint64_t number, size_t cap) {
+  return (size_t)((number * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (cap - 1);
+}
+
+static uint8_t *find(const ram_file_t *f, uint64_t number) {
+  if (f->cap == 0) return NULL;
+  for (size_t i = slot_of(number, f->cap);; i = (i + 1) & (f->cap - 1)) {
+    if (f->slots[i].bytes == NULL) return NULL;
+    if (f->slots[i].number == number) return f->slots[i].bytes;
+  }
+}
+
+static void place(ram_page_t *slots, size_t cap, uint64_t number, uint8_t *bytes) {
+  size_t i = slot_of(number, cap);
+  while (slots[i].bytes != NULL) i = (i + 1) & (cap - 1);
+  slots[i].number = number;
+  slots[i].bytes = bytes;
+}
+
+static int grow(ram_file_t *f) {
+  size_t cap = f->cap ? f->cap * 2 : 16;
+  ram_page_t *slots = calloc(cap, sizeof *slots);
+
+  if (slots == NULL) return CHAINSTORE_ENOMEM;
+  for (size_t i = 0; i < f->cap; i++) {
+    if (f->slots[i].bytes != NULL) place(slots, cap, f->slots[i].number, f->slots[i].bytes);
+  }
+  free(f->slots);
+  f->slots = slots;
+  f->cap = cap;
+  return 0;
+}
+
+/* The page `number`, created if missing; `whole`: the caller overwrites all
+ * of it, so a new page need not be zeroed first. */
+static int page_for_write(ram_file_t *f, uint64_t number, bool whole, uint8_t **out) {
+  uint8_t *bytes = find(f, number);
+  int err;
+
+  if (bytes == NULL) {
+    if ((f->used + 1) * 4 > f->cap * 3 && (err = grow(f)) != 0) return err;
+    bytes = whole ? malloc(PAGE_SIZE) : calloc(1, PAGE_SIZE);
+    if (bytes == NULL) return CHAINSTORE_ENOMEM;
+    place(f->slots, f->cap, number, bytes);
+    f->used++;
+  }
+  *out = bytes;
+  return 0;
+}
+
+/* Removes every page at or past `number`, wiping it first. */
+static void drop_from(ram_file_t *f, uint64_t number) {
+  size_t kept = 0;
+  ram_page_t *slots;
+
+  if (f->cap == 0) return;
+  slots = calloc(f->cap, sizeof *slots);
+  if (slots == NULL) {
+    /* Cannot rebuild the table: zero the pages instead (same content). */
+    for (size_t i = 0; i < f->cap; i++) {
+      if (f->slots[i].bytes != NULL && f->slots[i].number >= number) memset(f->slots[i].bytes, 0, PAGE_SIZE);
+    }
+    return;
+  }
+  for (size_t i = 0; i < f->cap; i++) {
+    ram_page_t *p = &f->slots[i];
+    if (p->bytes == NULL) continue;
+    if (p->number >= number) {
+      sodium_memzero(p->bytes, PAGE_SIZE);
+      free(p->bytes);
+    } else {
+      place(slots, f->cap, p->number, p->bytes);
+      kept++;
+    }
+  }
+  free(f->slots);
+  f->slots = slots;
+  f->used = kept;
+}
+
+static void copy_out(const ram_file_t *f, uint64_t offset, uint8_t *buf, size_t len) {
+  while (len > 0) {
+    size_t in_page = (size_t)(offset & (PAGE_SIZE - 1));
+    size_t n = PAGE_SIZE - in_page < len ? PAGE_SIZE - in_page : len;
+    const uint8_t *page = find(f, offset >> PAGE_SHIFT);
+    if (page != NULL)
+      memcpy(buf, page + in_page, n);
+    else
+      memset(buf, 0, n);
+    buf += n;
+    offset += n;
+    len -= n;
+  }
+}
+
+static int copy_in(ram_file_t *f, uint64_t offset, const uint8_t *buf, size_t len) {
+  while (len > 0) {
+    size_t in_page = (size_t)(offset & (PAGE_SIZE - 1));
+    size_t n = PAGE_SIZE - in_page < len ? PAGE_SIZE - in_page : len;
+    uint8_t *page;
+    int err = page_for_write(f, offset >> PAGE_SHIFT, n == PAGE_SIZE, &page);
+    if (err != 0) return err;
+    memcpy(page + in_page, buf, n);
+    buf += n;
+    offset += n;
+    len -= n;
+  }
+  return 0;
+}
+
+static int ram_read(void *ctx, unichain_file_t file, uint64_t offset, void *buf, size_t len, size_t *got) {
+  ram_file_t *f = file_of(ctx, file);
+  size_t n = 0;
+
+  *got = 0;
+  if (f == NULL) return CHAINSTORE_EINVAL;
+  if (!f->exists) return CHAINSTORE_ENOENT;
+  if (offset < f->size) {
+    uint64_t avail = f->size - offset;
+    n = avail < len ? (size_t)avail : len;
+    copy_out(f, offset, buf, n);
+  }
+  if (n < len) memset((uint8_t *)buf + n, 0, len - n);
+  *got = n;
+  return 0;
+}
+
+static int ram_writev(void *ctx, unichain_file_t file, uint64_t offset, const unichain_buf_t *bufs, size_t n) {
+  ram_file_t *f = file_of(ctx, file);
+  uint64_t end = offset;
+  int err;
+
+  if (f == NULL) return CHAINSTORE_EINVAL;
+  for (size_t i = 0; i < n; i++) {
+    if (end + bufs[i].len < end || end + bufs[i].len > (uint64_t)INT64_MAX) return CHAINSTORE_EINVAL;
+    end += bufs[i].len;
+  }
+  f->exists = true;
+  for (size_t i = 0; i < n; i++) {
+    if (bufs[i].len == 0) continue;
+    if ((err = copy_in(f, offset, bufs[i].base, bufs[i].len)) != 0) return err;
+    offset += bufs[i].len;
+    if (offset > f->size) f->size = offset;
+  }
+  return 0;
+}
+
+static int ram_write(void *ctx, unichain_file_t file, uint64_t offset, const void *buf, size_t len) {
+  unichain_buf_t one = {buf, len};
+  return ram_writev(ctx, file, offset, &one, 1);
+}
+
+static int ram_truncate(void *ctx, unichain_file_t file, uint64_t size) {
+  ram_file_t *f = file_of(ctx, file);
+
+  if (f == NULL || size > (uint64_t)INT64_MAX) return CHAINSTORE_EINVAL;
+  if (size < f->size) {
+    /* Zero the tail of the last kept page, drop the pages after it. */
+    uint64_t first_gone = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+    uint8_t *page = find(f, size >> PAGE_SHIFT);
+    if (page != NULL && (size & (PAGE_SIZE - 1)) != 0)
+      memset(page + (size & (PAGE_SIZE - 1)), 0, PAGE_SIZE - (size & (PAGE_SIZE - 1)));
+    drop_from(f, first_gone);
+  }
+  f->size = size;
+  f->exists = true;
+  return 0;
+}
+
+static int ram_size(void *ctx, unichain_file_t file, uint64_t *size) {
+  ram_file_t *f = file_of(ctx, file);
+
+  if (f == NULL) return CHAINSTORE_EINVAL;
+  if (!f->exists) return CHAINSTORE_ENOENT;
+  *size = f->size;
+  return 0;
+}
+
+static int ram_sync(void *ctx) {
+  (void)ctx;
+  return 0;
+}
+
+static void ram_destroy(void *ctx) {
+  ram_storage_t *rs = ctx;
+  for (int i = 0; i < UNICHAIN_FILE_COUNT; i++) {
+    ram_file_t *f = &rs->files[i];
+    for (size_t j = 0; j < f->cap; j++) {
+      if (f->slots[j].bytes == NULL) continue;
+      if (i == UNICHAIN_FILE_SECRET_KEY) sodium_memzero(f->slots[j].bytes, PAGE_SIZE);
+      free(f->slots[j].bytes);
+    }
+    free(f->slots);
+  }
+  free(rs);
+}
+
+static const unichain_storage_ops_t ram_ops = {
+    .read = ram_read,
+    .write = ram_write,
+    .truncate = ram_truncate,
+    .size = ram_size,
+    .sync = ram_sync,
+    .destroy = ram_destroy,
+    .writev = ram_writev,
+};
+
+int unichain_storage_ram(unichain_storage_t *out) {
+  ram_storage_t *rs;
+
+  if (out == NULL) return CHAINSTORE_EINVAL;
+  rs = calloc(1, sizeof *rs);
+  if (rs == NULL) return CHAINSTORE_ENOMEM;
+  out->ops = &ram_ops;
+  out->ctx = rs;
+  return 0;
+}
