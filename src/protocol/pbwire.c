@@ -1,0 +1,499 @@
+/* JS-compatible protobuf decoding over protobuf-c descriptors; see pbwire.h. */
+#include "protocol/pbwire.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_FIELDS 16
+#define CHUNK_MIN 4096
+
+struct pbwire_chunk {
+  pbwire_chunk_t *next;
+  size_t size;
+  /* data follows, 16-byte aligned */
+  _Alignas(16) unsigned char data[];
+};
+
+void pbwire_arena_init(pbwire_arena_t *a) {
+  a->chunks = NULL;
+  a->used = 0;
+}
+
+void pbwire_arena_free(pbwire_arena_t *a) {
+  while (a->chunks) {
+    pbwire_chunk_t *next = a->chunks->next;
+    free(a->chunks);
+    a->chunks = next;
+  }
+  a->used = 0;
+}
+
+void pbwire_arena_reset(pbwire_arena_t *a) {
+  pbwire_chunk_t *keep = NULL;
+  while (a->chunks) {
+    pbwire_chunk_t *next = a->chunks->next;
+    if (!keep && a->chunks->size == CHUNK_MIN)
+      keep = a->chunks;
+    else
+      free(a->chunks);
+    a->chunks = next;
+  }
+  if (keep)
+    keep->next = NULL;
+  a->chunks = keep;
+  a->used = 0;
+}
+
+void *pbwire_arena_alloc(pbwire_arena_t *a, size_t size) {
+  size = (size + 15) & ~(size_t)15;
+  if (size == 0)
+    size = 16;
+  if (!a->chunks || a->chunks->size - a->used < size) {
+    size_t csize = size > CHUNK_MIN ? size : CHUNK_MIN;
+    pbwire_chunk_t *c = malloc(sizeof *c + csize);
+    if (!c)
+      return NULL;
+    c->size = csize;
+    if (a->chunks && csize > CHUNK_MIN && a->chunks->size - a->used >= CHUNK_MIN / 4) {
+      /* A big one-off block goes behind the current chunk, which keeps serving small ones. */
+      c->next = a->chunks->next;
+      a->chunks->next = c;
+      return c->data;
+    }
+    c->next = a->chunks;
+    a->chunks = c;
+    a->used = 0;
+  }
+  void *p = a->chunks->data + a->used;
+  a->used += size;
+  return p;
+}
+
+const char *pbwire_strerror(int err, int wire_type) {
+  switch (err) {
+  case PBWIRE_OK:
+    return "ok";
+  case PBWIRE_ENOTVALID:
+    return "Decoded message is not valid";
+  case PBWIRE_EGROUP:
+    return "Groups are not supported";
+  case PBWIRE_EWIRETYPE:
+    return wire_type == 7 ? "Unknown wire type: 7" : "Unknown wire type: 6";
+  case PBWIRE_EVARINT:
+    return "Could not decode varint";
+  case PBWIRE_ENOMEM:
+    return "out of memory";
+  default:
+    return "unsupported message descriptor";
+  }
+}
+
+static size_t sat_add(size_t a, uint64_t b) {
+  if (b > SIZE_MAX - a)
+    return SIZE_MAX;
+  return a + (size_t)b;
+}
+
+int pbwire_varint(const uint8_t *buf, size_t len, size_t *pos, uint64_t *value) {
+  uint64_t v = 0;
+  unsigned shift = 0;
+  size_t p = *pos;
+  uint8_t b;
+  do {
+    if (p >= len)
+      return PBWIRE_EVARINT;
+    b = buf[p++];
+    if (shift < 64)
+      v |= (uint64_t)(b & 0x7f) << shift;
+    shift += 7;
+  } while (b & 0x80);
+  *pos = p;
+  *value = v;
+  return 0;
+}
+
+size_t pbwire_utf8_sanitize(const uint8_t *in, size_t len, uint8_t *out) {
+  size_t o = 0;
+  uint32_t cp = 0;
+  int needed = 0, seen = 0;
+  uint8_t lower = 0x80, upper = 0xBF;
+  for (size_t i = 0; i < len; i++) {
+    uint8_t b = in[i];
+    if (needed == 0) {
+      if (b <= 0x7F) {
+        out[o++] = b;
+      } else if (b >= 0xC2 && b <= 0xDF) {
+        needed = 1;
+        cp = b & 0x1F;
+      } else if (b >= 0xE0 && b <= 0xEF) {
+        if (b == 0xE0)
+          lower = 0xA0;
+        if (b == 0xED)
+          upper = 0x9F;
+        needed = 2;
+        cp = b & 0xF;
+      } else if (b >= 0xF0 && b <= 0xF4) {
+        if (b == 0xF0)
+          lower = 0x90;
+        if (b == 0xF4)
+          upper = 0x8F;
+        needed = 3;
+        cp = b & 0x7;
+      } else {
+        out[o++] = 0xEF, out[o++] = 0xBF, out[o++] = 0xBD;
+      }
+      continue;
+    }
+    if (b < lower || b > upper) {
+      /* The sequence so far is replaced; b is looked at again on its own. */
+      cp = 0, needed = 0, seen = 0, lower = 0x80, upper = 0xBF;
+      out[o++] = 0xEF, out[o++] = 0xBF, out[o++] = 0xBD;
+      i--;
+      continue;
+    }
+    lower = 0x80, upper = 0xBF;
+    cp = (cp << 6) | (b & 0x3F);
+    if (++seen < needed)
+      continue;
+    if (cp < 0x800) {
+      out[o++] = (uint8_t)(0xC0 | (cp >> 6));
+      out[o++] = (uint8_t)(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out[o++] = (uint8_t)(0xE0 | (cp >> 12));
+      out[o++] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+      out[o++] = (uint8_t)(0x80 | (cp & 0x3F));
+    } else {
+      out[o++] = (uint8_t)(0xF0 | (cp >> 18));
+      out[o++] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+      out[o++] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+      out[o++] = (uint8_t)(0x80 | (cp & 0x3F));
+    }
+    cp = 0, needed = 0, seen = 0;
+  }
+  if (needed)
+    out[o++] = 0xEF, out[o++] = 0xBF, out[o++] = 0xBD;
+  return o;
+}
+
+/* Next UTF-16 code unit of a UTF-8 string (decoded leniently: callers pass
+ * valid UTF-8); *pending holds the low surrogate of a 4-byte sequence. */
+static int next_unit(const uint8_t *s, size_t len, size_t *pos, uint32_t *pending) {
+  if (*pending) {
+    int u = (int)*pending;
+    *pending = 0;
+    return u;
+  }
+  if (*pos >= len)
+    return -1;
+  uint8_t b = s[*pos];
+  uint32_t cp;
+  size_t n;
+  if (b < 0x80)
+    cp = b, n = 1;
+  else if (b >= 0xF0)
+    cp = b & 0x07, n = 4;
+  else if (b >= 0xE0)
+    cp = b & 0x0F, n = 3;
+  else if (b >= 0xC0)
+    cp = b & 0x1F, n = 2;
+  else
+    cp = b, n = 1;
+  for (size_t i = 1; i < n && *pos + i < len; i++)
+    cp = (cp << 6) | (s[*pos + i] & 0x3F);
+  *pos += n;
+  if (cp >= 0x10000) {
+    cp -= 0x10000;
+    *pending = 0xDC00 | (cp & 0x3FF);
+    return (int)(0xD800 | (cp >> 10));
+  }
+  return (int)cp;
+}
+
+int pbwire_js_strcmp(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len) {
+  size_t pa = 0, pb = 0;
+  uint32_t qa = 0, qb = 0;
+  for (;;) {
+    int ua = next_unit(a, a_len, &pa, &qa);
+    int ub = next_unit(b, b_len, &pb, &qb);
+    if (ua != ub)
+      return ua < ub ? -1 : 1; /* -1 (end) sorts first */
+    if (ua < 0)
+      return 0;
+  }
+}
+
+size_t pbwire_strlen(const char *s) {
+  size_t n;
+  memcpy(&n, s - sizeof(size_t), sizeof n);
+  return n;
+}
+
+static size_t element_size(ProtobufCType type) {
+  switch (type) {
+  case PROTOBUF_C_TYPE_UINT64:
+    return sizeof(uint64_t);
+  case PROTOBUF_C_TYPE_BOOL:
+    return sizeof(protobuf_c_boolean);
+  case PROTOBUF_C_TYPE_BYTES:
+    return sizeof(ProtobufCBinaryData);
+  case PROTOBUF_C_TYPE_STRING:
+    return sizeof(char *);
+  case PROTOBUF_C_TYPE_MESSAGE:
+    return sizeof(ProtobufCMessage *);
+  default:
+    return 0;
+  }
+}
+
+static int check_descriptor(const ProtobufCMessageDescriptor *desc) {
+  if (desc->n_fields > MAX_FIELDS)
+    return PBWIRE_EUNSUPPORTED;
+  for (unsigned i = 0; i < desc->n_fields; i++) {
+    const ProtobufCFieldDescriptor *f = &desc->fields[i];
+    if (element_size(f->type) == 0 || f->label == PROTOBUF_C_LABEL_NONE ||
+        (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+      return PBWIRE_EUNSUPPORTED;
+  }
+  return 0;
+}
+
+static void *new_message(const ProtobufCMessageDescriptor *desc, pbwire_arena_t *arena) {
+  ProtobufCMessage *m = pbwire_arena_alloc(arena, desc->sizeof_message);
+  if (!m)
+    return NULL;
+  memset(m, 0, desc->sizeof_message);
+  m->descriptor = desc;
+  for (unsigned i = 0; i < desc->n_fields; i++) {
+    const ProtobufCFieldDescriptor *f = &desc->fields[i];
+    if (f->default_value && f->label != PROTOBUF_C_LABEL_REPEATED &&
+        f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE)
+      memcpy((char *)m + f->offset, f->default_value, element_size(f->type));
+  }
+  return m;
+}
+
+static int decode_range(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t buflen,
+                        size_t off, size_t end, pbwire_arena_t *arena, ProtobufCMessage **out,
+                        size_t *end_off, int *wt_out);
+
+/* One pass over a message. With msg == NULL only counts repeated fields and
+ * finds errors; otherwise stores values (arrays already allocated). */
+static int walk(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t buflen,
+                size_t off, size_t end, pbwire_arena_t *arena, char *msg, size_t *counts,
+                size_t *end_off, int *wt_out) {
+  bool found[MAX_FIELDS] = {false};
+  int rc;
+  if (!(end <= buflen && off <= buflen))
+    return PBWIRE_ENOTVALID;
+
+  while (off < end) {
+    uint64_t prefix, len;
+    if ((rc = pbwire_varint(buf, buflen, &off, &prefix)) != 0)
+      return rc;
+    /* The reference computes `prefix >> 3` on a 32-bit signed integer. */
+    uint32_t p32 = (uint32_t)prefix;
+    int64_t tag = (p32 & 0x80000000u) ? -1 : (int64_t)(p32 >> 3);
+    int wt = (int)(prefix & 7);
+    const ProtobufCFieldDescriptor *f = NULL;
+    unsigned fi = 0;
+    for (fi = 0; fi < desc->n_fields; fi++) {
+      if ((int64_t)desc->fields[fi].id == tag) {
+        f = &desc->fields[fi];
+        break;
+      }
+    }
+
+    if (!f) {
+      switch (wt) {
+      case 0:
+        if ((rc = pbwire_varint(buf, buflen, &off, &len)) != 0)
+          return rc;
+        break;
+      case 1:
+        off = sat_add(off, 8);
+        break;
+      case 2:
+        if ((rc = pbwire_varint(buf, buflen, &off, &len)) != 0)
+          return rc;
+        off = sat_add(off, len);
+        break;
+      case 3:
+      case 4:
+        return PBWIRE_EGROUP;
+      case 5:
+        off = sat_add(off, 4);
+        break;
+      default:
+        if (wt_out)
+          *wt_out = wt;
+        return PBWIRE_EWIRETYPE;
+      }
+      continue;
+    }
+
+    /* The value, decoded by the schema's type whatever the wire type says. */
+    uint64_t u64 = 0;
+    protobuf_c_boolean flag = 0;
+    ProtobufCBinaryData bytes = {0, NULL};
+    char *str = NULL;
+    ProtobufCMessage *sub = NULL;
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_BOOL:
+      flag = off < buflen && buf[off] > 0;
+      off = sat_add(off, 1);
+      break;
+    case PROTOBUF_C_TYPE_UINT64:
+      if ((rc = pbwire_varint(buf, buflen, &off, &u64)) != 0)
+        return rc;
+      break;
+    case PROTOBUF_C_TYPE_BYTES: {
+      if ((rc = pbwire_varint(buf, buflen, &off, &len)) != 0)
+        return rc;
+      size_t avail = buflen - off;
+      size_t take = len < avail ? (size_t)len : avail;
+      bytes.data = (uint8_t *)(buf + off);
+      bytes.len = take;
+      off += take;
+      break;
+    }
+    case PROTOBUF_C_TYPE_STRING: {
+      if ((rc = pbwire_varint(buf, buflen, &off, &len)) != 0)
+        return rc;
+      size_t avail = buflen - off;
+      size_t take = len < avail ? (size_t)len : avail;
+      if (msg) {
+        char *mem = pbwire_arena_alloc(arena, sizeof(size_t) + 3 * take + 1);
+        if (!mem)
+          return PBWIRE_ENOMEM;
+        str = mem + sizeof(size_t);
+        size_t n = pbwire_utf8_sanitize(buf + off, take, (uint8_t *)str);
+        str[n] = '\0';
+        memcpy(mem, &n, sizeof n);
+      }
+      off = sat_add(off, len);
+      break;
+    }
+    case PROTOBUF_C_TYPE_MESSAGE: {
+      if ((rc = pbwire_varint(buf, buflen, &off, &len)) != 0)
+        return rc;
+      size_t sub_end = sat_add(off, len);
+      if (sub_end > buflen)
+        return PBWIRE_ENOTVALID;
+      const ProtobufCMessageDescriptor *sd = f->descriptor;
+      size_t after;
+      if (msg) {
+        rc = decode_range(sd, buf, buflen, off, sub_end, arena, &sub, &after, wt_out);
+      } else {
+        size_t sub_counts[MAX_FIELDS] = {0};
+        rc = check_descriptor(sd);
+        if (rc == 0)
+          rc = walk(sd, buf, buflen, off, sub_end, arena, NULL, sub_counts, &after, wt_out);
+      }
+      if (rc != 0)
+        return rc;
+      off = after;
+      break;
+    }
+    default:
+      return PBWIRE_EUNSUPPORTED;
+    }
+
+    if (f->label == PROTOBUF_C_LABEL_REQUIRED)
+      found[fi] = true;
+    if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+      if (!msg) {
+        counts[fi]++;
+        continue;
+      }
+      size_t *n = (size_t *)(msg + f->quantifier_offset);
+      char *arr = *(char **)(msg + f->offset);
+      char *slot = arr + *n * element_size(f->type);
+      (*n)++;
+      switch (f->type) {
+      case PROTOBUF_C_TYPE_BOOL:
+        memcpy(slot, &flag, sizeof flag);
+        break;
+      case PROTOBUF_C_TYPE_UINT64:
+        memcpy(slot, &u64, sizeof u64);
+        break;
+      case PROTOBUF_C_TYPE_BYTES:
+        memcpy(slot, &bytes, sizeof bytes);
+        break;
+      case PROTOBUF_C_TYPE_STRING:
+        memcpy(slot, &str, sizeof str);
+        break;
+      default:
+        memcpy(slot, &sub, sizeof sub);
+        break;
+      }
+      continue;
+    }
+    if (!msg)
+      continue;
+    /* Optional scalars and bytes carry a has_ flag; the last occurrence wins. */
+    if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->type != PROTOBUF_C_TYPE_STRING &&
+        f->type != PROTOBUF_C_TYPE_MESSAGE)
+      *(protobuf_c_boolean *)(msg + f->quantifier_offset) = 1;
+    char *dst = msg + f->offset;
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_BOOL:
+      memcpy(dst, &flag, sizeof flag);
+      break;
+    case PROTOBUF_C_TYPE_UINT64:
+      memcpy(dst, &u64, sizeof u64);
+      break;
+    case PROTOBUF_C_TYPE_BYTES:
+      memcpy(dst, &bytes, sizeof bytes);
+      break;
+    case PROTOBUF_C_TYPE_STRING:
+      memcpy(dst, &str, sizeof str);
+      break;
+    default:
+      memcpy(dst, &sub, sizeof sub);
+      break;
+    }
+  }
+
+  for (unsigned i = 0; i < desc->n_fields; i++)
+    if (desc->fields[i].label == PROTOBUF_C_LABEL_REQUIRED && !found[i])
+      return PBWIRE_ENOTVALID;
+  *end_off = off;
+  return 0;
+}
+
+static int decode_range(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t buflen,
+                        size_t off, size_t end, pbwire_arena_t *arena, ProtobufCMessage **out,
+                        size_t *end_off, int *wt_out) {
+  size_t counts[MAX_FIELDS] = {0};
+  int rc = check_descriptor(desc);
+  if (rc != 0)
+    return rc;
+  if ((rc = walk(desc, buf, buflen, off, end, arena, NULL, counts, end_off, wt_out)) != 0)
+    return rc;
+  char *msg = new_message(desc, arena);
+  if (!msg)
+    return PBWIRE_ENOMEM;
+  for (unsigned i = 0; i < desc->n_fields; i++) {
+    const ProtobufCFieldDescriptor *f = &desc->fields[i];
+    if (f->label != PROTOBUF_C_LABEL_REPEATED || counts[i] == 0)
+      continue;
+    void *arr = pbwire_arena_alloc(arena, counts[i] * element_size(f->type));
+    if (!arr)
+      return PBWIRE_ENOMEM;
+    memcpy(msg + f->offset, &arr, sizeof arr);
+  }
+  if ((rc = walk(desc, buf, buflen, off, end, arena, msg, NULL, end_off, wt_out)) != 0)
+    return rc;
+  *out = (ProtobufCMessage *)msg;
+  return 0;
+}
+
+int pbwire_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
+                  pbwire_arena_t *arena, ProtobufCMessage **out, int *wire_type_out) {
+  size_t end_off;
+  static const uint8_t empty[1] = {0};
+  if (!buf)
+    buf = empty, len = 0;
+  return decode_range(desc, buf, len, 0, len, arena, out, &end_off, wire_type_out);
+}
