@@ -67,7 +67,9 @@ extern "C" {
   XX(EDHTMSG, -400, "malformed DHT message")                                          \
   XX(EDHTTOKEN, -401, "invalid DHT roundtrip token")                                  \
   XX(EDHTNOCMD, -402, "unknown DHT command")                                          \
-  XX(EDHTBOOTSTRAP, -403, "DHT bootstrap failed")
+  XX(EDHTBOOTSTRAP, -403, "DHT bootstrap failed")                                    \
+  XX(EDHTNORESPONSE, -404, "No nodes responded")                                      \
+  XX(EDHTNOCLOSE, -405, "No close nodes responded")
 
 typedef enum {
 #define CHAINSTORE_XX_(name, value, msg) CHAINSTORE_##name = (value),

@@ -1,0 +1,138 @@
+#include "dht/pb.h"
+
+#include <string.h>
+
+#include "chainstore/error.h"
+
+void dht_pb_reader_init(dht_pb_reader_t *r, const uint8_t *buf, size_t len) {
+  r->buf = buf;
+  r->end = len;
+  r->off = 0;
+}
+
+bool dht_pb_more(const dht_pb_reader_t *r) {
+  return r->off < r->end;
+}
+
+int dht_pb_read_varint(dht_pb_reader_t *r, uint64_t *value) {
+  uint64_t v = 0;
+  unsigned shift = 0;
+  bool saturated = false;
+  for (;;) {
+    if (r->off >= r->end)
+      return CHAINSTORE_EDHTMSG;
+    uint8_t b = r->buf[r->off++];
+    uint64_t bits = b & 0x7f;
+    if (bits != 0) {
+      if (shift >= 64 || (shift > 0 && (bits >> (64 - shift)) != 0))
+        saturated = true;
+      else
+        v |= bits << shift;
+    }
+    shift += 7;
+    if (shift > 70)
+      shift = 70; /* keeps the shift bounded for absurdly long varints */
+    if (b < 0x80)
+      break;
+  }
+  *value = saturated ? UINT64_MAX : v;
+  return 0;
+}
+
+int dht_pb_read_prefix(dht_pb_reader_t *r, int32_t *tag, unsigned *wire) {
+  uint64_t prefix;
+  int rc = dht_pb_read_varint(r, &prefix);
+  if (rc != 0)
+    return rc;
+  /* JS: `prefix >> 3` converts the double to int32 first. */
+  int32_t p32 = (int32_t)(uint32_t)prefix;
+  *tag = p32 >> 3;
+  *wire = (unsigned)(prefix & 7);
+  return 0;
+}
+
+int dht_pb_read_bytes(dht_pb_reader_t *r, dht_bytes_t *out) {
+  uint64_t len;
+  int rc = dht_pb_read_varint(r, &len);
+  if (rc != 0)
+    return rc;
+  size_t avail = r->off <= r->end ? r->end - r->off : 0;
+  size_t take = len < avail ? (size_t)len : avail;
+  out->ptr = r->buf + r->off;
+  out->len = take;
+  out->present = true;
+  r->off += take;
+  return 0;
+}
+
+void dht_pb_read_bool(dht_pb_reader_t *r, bool *out) {
+  *out = r->off < r->end && r->buf[r->off] > 0;
+  r->off++;
+}
+
+static void advance(dht_pb_reader_t *r, uint64_t n) {
+  /* Past the end simply ends the message; clamp to avoid overflow. */
+  if (n > r->end - (r->off < r->end ? r->off : r->end) + 1)
+    r->off = r->end + 1;
+  else
+    r->off += (size_t)n;
+}
+
+int dht_pb_skip(dht_pb_reader_t *r, unsigned wire) {
+  uint64_t v;
+  switch (wire) {
+  case 0:
+    return dht_pb_read_varint(r, &v);
+  case 1:
+    advance(r, 8);
+    return 0;
+  case 2: {
+    int rc = dht_pb_read_varint(r, &v);
+    if (rc != 0)
+      return rc;
+    advance(r, v);
+    return 0;
+  }
+  case 5:
+    advance(r, 4);
+    return 0;
+  default:
+    return CHAINSTORE_EDHTMSG; /* groups (3, 4) and 6, 7 */
+  }
+}
+
+size_t dht_pb_varint_length(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    n++;
+  }
+  return n;
+}
+
+size_t dht_pb_put_varint(uint8_t *out, uint64_t v) {
+  size_t n = 0;
+  while (v >= 0x80) {
+    out[n++] = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  out[n++] = (uint8_t)v;
+  return n;
+}
+
+size_t dht_pb_put_tag_varint(uint8_t *out, uint8_t tag_byte, uint64_t v) {
+  out[0] = tag_byte;
+  return 1 + dht_pb_put_varint(out + 1, v);
+}
+
+size_t dht_pb_bytes_field_length(size_t n) {
+  return 1 + dht_pb_varint_length(n) + n;
+}
+
+size_t dht_pb_put_tag_bytes(uint8_t *out, uint8_t tag_byte, const uint8_t *p, size_t n) {
+  out[0] = tag_byte;
+  size_t h = 1 + dht_pb_put_varint(out + 1, n);
+  if (n > 0)
+    memcpy(out + h, p, n);
+  return h + n;
+}
