@@ -1,6 +1,5 @@
-/* chainstore demo: a store's round trip in a temporary directory. */
+/* chainstore demo: two stores replicating a chain over TCP, in one process. */
 #include <errno.h>
-#include <fcntl.h>
 #include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,23 +9,25 @@
 #include <sodium.h>
 
 #include "cli.h"
-#include "cli_blocks.h"
+#include "cli_net.h"
 #include "cli_util.h"
 
-#define DEMO_BLOCK_BYTES 1024u
-
 static const char usage[] =
-    "usage: chainstore demo [--mib N] [--profile bitspace|hypercore]\n"
+    "usage: chainstore demo [--mib N] [--block-size B] [--profile bitspace|hypercore]\n"
+    "                       [--timeout MS] [--request-timeout MS]\n"
     "\n"
-    "Shows the store at work, in a temporary directory that is removed\n"
-    "afterwards: creates a store and a chain, appends N MiB of 1 KiB blocks\n"
-    "(the `append` code, batches of 1024 blocks, one signature each),\n"
-    "reopens the store, reads every block back (the `cat` code) and compares,\n"
-    "audits the chain (the `verify` code), and prints what happened with the\n"
-    "throughput. Exit code 0 when everything matched.\n"
+    "Shows replication at work, in a temporary directory removed afterwards:\n"
+    "creates store A with a chain of N MiB (default 4) in blocks of B bytes\n"
+    "(default 1024), shares it on 127.0.0.1 (a free port), clones the chain\n"
+    "into a second store B in the same process over an encrypted BitProtocol\n"
+    "stream (every block verified on arrival), prints what happened and the\n"
+    "throughput, compares every block of the copy with the original and audits\n"
+    "it. Exit code 0 when the copy is complete and identical.\n"
     "\n"
-    "  --mib N       MiB to append (1..1024, default 4)\n"
-    "  --profile P   network profile of the store (default bitspace)\n";
+    "  --mib N          MiB in the chain (1..1024, default 4)\n"
+    "  --block-size B   bytes per block (1..8388608, default 1024)\n"
+    "  --profile P      network profile of both stores (default bitspace)\n"
+    "  --timeout MS, --request-timeout MS   protocol timeouts (default 20000)\n";
 
 static double now_s(void) {
   struct timespec t;
@@ -36,11 +37,10 @@ static double now_s(void) {
 
 static double mib(uint64_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
 
-/* Block i's bytes: a keystream of (seed, i), so they can be re-made to compare. */
-static void block_bytes(uint64_t i, uint8_t *out) {
-  uint8_t seed[randombytes_SEEDBYTES] = "chainstore demo";
+static void block_bytes(uint64_t i, uint8_t *out, size_t len) {
+  uint8_t seed[randombytes_SEEDBYTES] = "chainstore replication demo";
   memcpy(seed + 24, &i, sizeof i);
-  randombytes_buf_deterministic(out, DEMO_BLOCK_BYTES, seed);
+  randombytes_buf_deterministic(out, len, seed);
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
@@ -51,155 +51,188 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 }
 
 typedef struct {
-  uint64_t blocks, bytes, mismatches;
-  uint8_t expect[DEMO_BLOCK_BYTES];
-} compare_t;
-
-static int compare_block(void *user, uint64_t index, const void *block, size_t len) {
-  compare_t *c = user;
-  block_bytes(index, c->expect);
-  if (len != DEMO_BLOCK_BYTES || memcmp(block, c->expect, len) != 0) c->mismatches++;
-  c->blocks++;
-  c->bytes += len;
-  return 0;
-}
-
-/* Writes the input the append step reads: n blocks back to back. */
-static int write_input(const char *path, uint64_t n) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return -1;
-  uint8_t *chunk = malloc(256 * DEMO_BLOCK_BYTES);
-  int rc = chunk == NULL ? -1 : 0;
-  for (uint64_t i = 0; rc == 0 && i < n; i += 256) {
-    uint64_t k = n - i < 256 ? n - i : 256;
-    for (uint64_t j = 0; j < k; j++) block_bytes(i + j, chunk + j * DEMO_BLOCK_BYTES);
-    size_t len = (size_t)k * DEMO_BLOCK_BYTES;
-    if (write(fd, chunk, len) != (ssize_t)len) rc = -1;
-  }
-  free(chunk);
-  if (close(fd) != 0) rc = -1;
-  return rc;
-}
-
-static int demo(const char *dir, uint64_t n_blocks, const cli_store_options_t *so) {
-  char store_dir[4096 + 16], input[4096 + 16], key_hex[65];
-  chainstore_t *store = NULL;
-  unichain_t *chain;
-  uint8_t key[32];
+  uv_loop_t loop;
+  cli_share_t *share;
+  cli_clone_t *clone;
   int err;
+  bool done;
+  cli_clone_stats_t stats;
+} demo_t;
 
-  snprintf(store_dir, sizeof store_dir, "%s/store", dir);
-  snprintf(input, sizeof input, "%s/input", dir);
-  if (write_input(input, n_blocks) != 0) {
-    cli_errorf("%s: %s", input, strerror(errno));
+static void on_clone_done(void *user, int err) {
+  demo_t *d = user;
+  d->err = err;
+  d->done = true;
+  cli_clone_stats(d->clone, &d->stats);
+  cli_clone_stop(d->clone);
+  cli_share_stop(d->share);
+}
+
+static int demo(const char *dir, uint64_t n_blocks, size_t block_size, const cli_store_options_t *so,
+                const cli_timeouts_t *to) {
+  char dir_a[4200], dir_b[4200], key_hex[65], where[96];
+  chainstore_t *a = NULL, *b = NULL;
+  unichain_t *x, *y;
+  int rc = CLI_EXIT_FAILURE, err;
+  demo_t d;
+  memset(&d, 0, sizeof d);
+
+  snprintf(dir_a, sizeof dir_a, "%s/a", dir);
+  snprintf(dir_b, sizeof dir_b, "%s/b", dir);
+  if (cli_open_store(dir_a, so, &a) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
+  if (cli_open_store(dir_b, so, &b) != CLI_EXIT_OK) {
+    chainstore_close(a);
     return CLI_EXIT_FAILURE;
   }
+  uv_loop_init(&d.loop);
 
-  /* 1. A store and a chain derived from the name "demo". */
-  if (cli_open_store(store_dir, so, &store) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
-  if ((err = chainstore_get_by_name(store, "demo", 4, &chain)) != 0) {
-    cli_error("create chain", err);
-    chainstore_close(store);
-    return CLI_EXIT_FAILURE;
-  }
-  memcpy(key, unichain_key(chain), 32);
-  cli_hex32(key, key_hex);
-  printf("store    %s (profile %s)\n", store_dir, chainstore_profile_name(chainstore_profile(store)));
-  printf("chain    %s (name \"demo\", writable)\n", key_hex);
-
-  /* 2. Append, as `chainstore append --block-size 1024` does. */
-  int fd = open(input, O_RDONLY | O_CLOEXEC);
-  cli_append_options_t ao = {DEMO_BLOCK_BYTES, CLI_DEFAULT_BATCH};
-  cli_append_stats_t st;
+  /* 1. Store A: a chain of n_blocks, appended in signed batches of 256. */
+  uint8_t *buf = malloc(256 * block_size);
+  unichain_buf_t bufs[256];
+  err = buf == NULL ? CHAINSTORE_ENOMEM : chainstore_get_by_name(a, "demo", 4, &x);
   double t0 = now_s();
-  err = fd < 0 ? CHAINSTORE_EIO : cli_append_fd(chain, fd, &ao, &st);
-  double t_append = now_s() - t0;
-  if (fd >= 0) close(fd);
-  chainstore_close(store);
-  if (err != 0) {
-    cli_error("append", err);
-    return CLI_EXIT_FAILURE;
-  }
-  printf("append   %llu blocks, %.1f MiB in %llu signed batches: %.3f s, %.1f MiB/s\n",
-         (unsigned long long)st.blocks, mib(st.bytes), (unsigned long long)st.batches, t_append,
-         mib(st.bytes) / (t_append > 0 ? t_append : 1e-9));
-
-  /* 3. Reopen the store from disk and read everything back, as `cat`. */
-  cli_store_options_t reopen = *so;
-  reopen.must_exist = true;
-  if (cli_open_store(store_dir, &reopen, &store) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
-  if (cli_open_chain(store, key_hex, key, &chain) != CLI_EXIT_OK) {
-    chainstore_close(store);
-    return CLI_EXIT_FAILURE;
-  }
-  compare_t *cmp = calloc(1, sizeof *cmp);
-  if (cmp == NULL) {
-    chainstore_close(store);
-    cli_error("read", CHAINSTORE_ENOMEM);
-    return CLI_EXIT_FAILURE;
-  }
-  t0 = now_s();
-  err = cli_read_blocks(chain, 0, unichain_length(chain), compare_block, cmp);
-  double t_read = now_s() - t0;
-  int rc = CLI_EXIT_OK;
-  if (err != 0) {
-    cli_error("read", err);
-    rc = CLI_EXIT_FAILURE;
-  } else {
-    printf("read     %llu blocks, %.1f MiB after reopening the store: %.3f s, %.1f MiB/s\n",
-           (unsigned long long)cmp->blocks, mib(cmp->bytes), t_read, mib(cmp->bytes) / (t_read > 0 ? t_read : 1e-9));
-    if (cmp->blocks != n_blocks || cmp->mismatches != 0) {
-      cli_errorf("read back %llu blocks, %llu differ from what was appended", (unsigned long long)cmp->blocks,
-                 (unsigned long long)cmp->mismatches);
-      rc = CLI_EXIT_FAILURE;
-    } else {
-      printf("compare  all %llu blocks are identical to the input\n", (unsigned long long)cmp->blocks);
+  for (uint64_t i = 0; err == 0 && i < n_blocks;) {
+    size_t k = 0;
+    for (; k < 256 && i < n_blocks; k++, i++) {
+      block_bytes(i, buf + k * block_size, block_size);
+      bufs[k].base = buf + k * block_size;
+      bufs[k].len = block_size;
     }
+    err = unichain_append_batch(x, bufs, k, NULL);
   }
-  free(cmp);
+  if (err != 0) {
+    cli_error("store A: append", err);
+    goto out;
+  }
+  cli_hex32(unichain_key(x), key_hex);
+  printf("store A  %s (profile %s): chain %s\n", dir_a, chainstore_profile_name(chainstore_profile(a)), key_hex);
+  printf("         %llu blocks of %zu bytes, %.1f MiB appended in %.3f s\n", (unsigned long long)n_blocks, block_size,
+         mib(unichain_byte_length(x)), now_s() - t0);
 
-  /* 4. Audit, as `verify`. */
-  if (rc == CLI_EXIT_OK) {
-    uint64_t first_bad = 0;
-    t0 = now_s();
-    err = unichain_audit(chain, &first_bad, NULL, NULL);
-    double t_audit = now_s() - t0;
-    if (err != 0) {
-      cli_errorf("audit: %s (first bad block %llu)", chainstore_strerror(err), (unsigned long long)first_bad);
-      rc = CLI_EXIT_FAILURE;
-    } else {
-      printf("verify   every block hash and signature checks out: %.3f s\n", t_audit);
-    }
+  /* 2. Share A on a free port of 127.0.0.1. */
+  struct sockaddr_storage addr, bound;
+  cli_parse_hostport("127.0.0.1:0", &addr);
+  cli_share_options_t sh = {0};
+  sh.store = a;
+  sh.timeouts = *to;
+  sh.quiet = true;
+  if ((err = cli_share_start(&d.share, &d.loop, (const struct sockaddr *)&addr, &sh, &bound)) != 0) {
+    cli_error("share", err);
+    goto out;
   }
-  chainstore_close(store);
+  cli_format_addr((const struct sockaddr *)&bound, where, sizeof where);
+  printf("share    store A listens on %s (every chain, Noise-encrypted BitProtocol)\n", where);
+
+  /* 3. Clone into store B over TCP. */
+  chainstore_get_options_t go = {0};
+  go.public_key = unichain_key(x);
+  go.sparse = true;
+  if ((err = chainstore_get(b, &go, &y)) != 0) {
+    cli_error("store B", err);
+    goto out;
+  }
+  cli_clone_options_t co = {0};
+  co.store = b;
+  co.chain = y;
+  co.peers = &bound;
+  co.n_peers = 1;
+  co.timeouts = *to;
+  co.on_done = on_clone_done;
+  co.user = &d;
+  printf("clone    store B (%s) connects to %s and downloads the chain\n", dir_b, where);
+  fflush(stdout);
+  if ((err = cli_clone_start(&d.clone, &d.loop, &co)) != 0) {
+    cli_error("clone", err);
+    goto out;
+  }
+  uv_run(&d.loop, UV_RUN_DEFAULT);
+  if (!d.done || d.err != 0) {
+    cli_error("clone", d.done ? d.err : CHAINSTORE_EIO);
+    goto out;
+  }
+  printf("         %llu blocks, %.1f MiB received and verified in %.3f s: %.1f MiB/s\n",
+         (unsigned long long)d.stats.blocks, mib(d.stats.bytes), d.stats.seconds,
+         d.stats.seconds > 0 ? mib(d.stats.bytes) / d.stats.seconds : 0.0);
+  printf("         %llu uploaded by A over %u connection\n", (unsigned long long)cli_share_uploaded_blocks(d.share),
+         cli_share_connections(d.share));
+
+  /* 4. The copy: every block identical, hashes and signatures sound. */
+  uint64_t same = 0;
+  uint8_t *got = malloc(block_size);
+  for (uint64_t i = 0; got != NULL && i < n_blocks; i++) {
+    size_t len = 0;
+    block_bytes(i, buf, block_size);
+    if (unichain_get(y, i, got, block_size, &len) == 0 && len == block_size && memcmp(got, buf, len) == 0) same++;
+  }
+  free(got);
+  if (same != n_blocks || unichain_length(y) != n_blocks) {
+    cli_errorf("compare: %llu of %llu blocks identical", (unsigned long long)same, (unsigned long long)n_blocks);
+    goto out;
+  }
+  printf("compare  all %llu blocks are identical in B's copy\n", (unsigned long long)same);
+  uint64_t first_bad = 0;
+  if ((err = unichain_audit(y, &first_bad, NULL, NULL)) != 0) {
+    cli_errorf("audit: %s (first bad block %llu)", chainstore_strerror(err), (unsigned long long)first_bad);
+    goto out;
+  }
+  printf("verify   every block hash and signature of B's copy checks out\n");
+  rc = CLI_EXIT_OK;
+
+out:
+  free(buf);
+  if (d.share != NULL) cli_share_stop(d.share);
+  if (d.clone != NULL && !d.done) cli_clone_stop(d.clone);
+  uv_run(&d.loop, UV_RUN_DEFAULT);
+  chainstore_close(b);
+  chainstore_close(a);
+  cli_loop_drain(&d.loop);
+  cli_share_free(d.share);
+  uv_loop_close(&d.loop);
   return rc;
 }
 
 static int run(int argc, char **argv) {
   static const struct option longopts[] = {{"mib", required_argument, NULL, 'm'},
+                                           {"block-size", required_argument, NULL, 'b'},
                                            {"profile", required_argument, NULL, 'p'},
+                                           {"timeout", required_argument, NULL, 't'},
+                                           {"request-timeout", required_argument, NULL, 'r'},
                                            {"help", no_argument, NULL, 'h'},
                                            {NULL, 0, NULL, 0}};
   cli_store_options_t so = {0};
-  uint64_t mib_n = 4;
+  cli_timeouts_t to = {0};
+  uint64_t mib_n = 4, block = 1024, v;
   int c;
   while ((c = cli_getopt(argc, argv, "demo", ":h", longopts)) != -1) {
-    if (c == 'h') {
-      fputs(usage, stdout);
-      return CLI_EXIT_OK;
+    switch (c) {
+      case 'h':
+        fputs(usage, stdout);
+        return CLI_EXIT_OK;
+      case 'm':
+        if (!cli_parse_u64(optarg, 1, 1024, &mib_n)) return cli_usage("demo", "--mib must be 1..1024, not '%s'", optarg);
+        continue;
+      case 'b':
+        if (!cli_parse_u64(optarg, 1, 8u << 20, &block)) return cli_usage("demo", "--block-size must be 1..8388608, not '%s'", optarg);
+        continue;
+      case 'p':
+        if (!cli_parse_profile("demo", optarg, &so)) return CLI_EXIT_USAGE;
+        continue;
+      case 't':
+      case 'r':
+        if (!cli_parse_u64(optarg, 1, 3600000, &v)) return cli_usage("demo", "timeouts are 1..3600000 ms, not '%s'", optarg);
+        if (c == 't') to.timeout_ms = (uint32_t)v;
+        else to.request_timeout_ms = (uint32_t)v;
+        continue;
+      default:
+        return CLI_EXIT_USAGE;
     }
-    if (c == 'm') {
-      if (!cli_parse_u64(optarg, 1, 1024, &mib_n)) return cli_usage("demo", "--mib must be 1..1024, not '%s'", optarg);
-      continue;
-    }
-    if (c == 'p' && cli_parse_profile("demo", optarg, &so)) continue;
-    return CLI_EXIT_USAGE;
   }
   if (optind != argc) return cli_usage("demo", "no arguments expected");
   if (sodium_init() < 0) {
     cli_error("demo", CHAINSTORE_ECRYPTO);
     return CLI_EXIT_FAILURE;
   }
+  signal(SIGPIPE, SIG_IGN);
 
   const char *tmp = getenv("TMPDIR");
   char dir[4096];
@@ -208,9 +241,10 @@ static int run(int argc, char **argv) {
     cli_errorf("%s: %s", dir, strerror(errno));
     return CLI_EXIT_FAILURE;
   }
-  printf("chainstore demo: %llu MiB through a store in %s\n", (unsigned long long)mib_n, dir);
+  uint64_t n_blocks = (mib_n * 1024 * 1024 + block - 1) / block;
+  printf("chainstore demo: %llu MiB replicated between two stores in %s\n", (unsigned long long)mib_n, dir);
   double t0 = now_s();
-  int rc = demo(dir, mib_n * 1024 * 1024 / DEMO_BLOCK_BYTES, &so);
+  int rc = demo(dir, n_blocks, (size_t)block, &so, &to);
   if (nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) {
     cli_errorf("%s: could not remove: %s", dir, strerror(errno));
     rc = CLI_EXIT_FAILURE;
@@ -221,4 +255,4 @@ static int run(int argc, char **argv) {
   return rc;
 }
 
-const cli_command_t cli_command_demo = {"demo", "append and read back a few MiB in a temporary store", run};
+const cli_command_t cli_command_demo = {"demo", "replicate a few MiB between two stores over TCP", run};

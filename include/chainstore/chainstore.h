@@ -45,6 +45,7 @@
 #include "chainstore/error.h"
 #include "chainstore/profile.h"
 #include "chainstore/unichain.h"
+#include "chainstore/replicate.h" /* replication section */
 
 #ifdef __cplusplus
 extern "C" {
@@ -242,6 +243,150 @@ void chainstore_for_each_opened(chainstore_t *store, void (*cb)(void *user, unic
 void chainstore_for_each_cached(chainstore_t *store,
                                 void (*cb)(void *user, unichain_t *chain, unsigned refs),
                                 void *user);
+
+/* ---- replication ------------------------------------------------------- */
+/* Replication of every shared chain of a store over one BitProtocol stream
+ * (corestore 5.8.2 replicate()). Each chain of the store has at most one
+ * replicator (chainstore/replicate.h), created when the chain is first
+ * replicated or asked for with chainstore_replicator(), and freed when the
+ * chain leaves the cache. On a stream given to chainstore_replicate:
+ *  1. the chains offered are replicated at once: for the root store every
+ *     cached chain with a reference, for a namespace handle the chains it got;
+ *  2. the stream is registered, and every chain that opens later in the store
+ *     (through any handle, passive gets included) is added to every
+ *     registered stream;
+ *  3. a remote Open for a chain not on the stream is answered with the
+ *     exists-check: the chain is cached, or its `key` file is on disk → it is
+ *     opened with a passive get (no reference) and replicated (our Open);
+ *     otherwise, or when opts->accept refuses it, Close{discovery key} is sent
+ *     on a fresh channel id and nothing is opened or created;
+ *  4. the stream is unregistered when it is over (any answer still to come
+ *     is dropped).
+ * Differences from the JS: the exists-check answers synchronously, so with
+ * several unknown chains in one read the answers keep the order of the
+ * remote's Opens (corestore answers misses and hits in I/O completion
+ * order); closing a namespace handle destroys the streams replicating through
+ * it (its passive gets go through that handle); and the store is locked as a
+ * whole instead of per chain (see below).
+ *
+ * Files: a directory store keeps at most chainstore_open_file_limit()
+ * descriptors open (default CHAINSTORE_DEFAULT_OPEN_FILES) for all its chains
+ * together: chain files are opened on demand and the least recently used
+ * descriptors closed, so a stream may carry thousands of chains. The store
+ * directory itself is locked (flock, exclusive) from chainstore_open to
+ * chainstore_close: a second open of a store in use fails with
+ * CHAINSTORE_EBUSY. JS corestore locks each chain's `bitfield` file instead,
+ * only while that chain is open: a C store does not exclude a JS process
+ * (nor the other way round); never open one store from both at once.
+ *
+ * Everything runs on one thread; the replicators' timers (request timeouts)
+ * run on the loop given to chainstore_replication_configure, and are closed
+ * with uv_close when their chain leaves the cache: run the loop once more
+ * after chainstore_close. As with any libuv program, ignore SIGPIPE (a
+ * write to a peer that went away must fail with EPIPE, not kill the process).
+ *
+ * A known race of the protocol (as in the JS): when a peer refused a chain
+ * (Close{discovery key}) and we open that chain before the peer's answering
+ * Close{} reached us, the two Opens pair with a dead channel and the
+ * channel may be closed and reopened several times. Open a chain a peer just
+ * refused only once bitprotocol_channel_count() shows the refused state gone. */
+
+#define CHAINSTORE_DEFAULT_OPEN_FILES 32
+
+/* Changes the limit of open descriptors of a directory store (>= 1; closes
+ * descriptors down to it at once). CHAINSTORE_ENOTSUP for a RAM store. */
+int chainstore_set_open_file_limit(chainstore_t *store, size_t limit);
+/* The limit, and the descriptors open now (0 and 0 for a RAM store). */
+size_t chainstore_open_file_limit(const chainstore_t *store);
+size_t chainstore_open_file_count(const chainstore_t *store);
+
+typedef struct {
+  /* The loop that runs the replicators' timers (request timeouts, waiting
+   * read timeouts). NULL (default): no timer ever fires. */
+  uv_loop_t *loop;
+  /* Requests in flight per peer (0 = UNICHAIN_REPL_DEFAULT_MAX_REQUESTS). */
+  unsigned max_requests;
+  /* A peer that leaves a request unanswered this long has its stream
+   * destroyed (0 = UNICHAIN_REPL_DEFAULT_REQUEST_TIMEOUT_MS). */
+  uint32_t request_timeout_ms;
+} chainstore_replication_config_t;
+
+/* Sets what the store's replicators are created with; replicators that
+ * exist already keep theirs. Call it before replicating. */
+int chainstore_replication_configure(chainstore_t *store, const chainstore_replication_config_t *cfg);
+
+/* The replicator of a cached chain of this store, created when missing
+ * (downloads, waiting reads, extensions: chainstore/replicate.h). Owned by
+ * the store; valid until the chain leaves the cache. CHAINSTORE_ENOENT when
+ * the chain is not cached in this store. */
+int chainstore_replicator(chainstore_t *store, unichain_t *chain, unichain_replicator_t **out);
+
+/* One stream registered with a store. */
+typedef struct chainstore_stream_s chainstore_stream_t;
+
+typedef struct {
+  /* hypercore replicate options, for every chain on the stream: live (stay
+   * after the download and keep following appends), ack, and the initial
+   * download/upload flags (<0 = default: download unless writable, upload). */
+  bool live;
+  bool ack;
+  int download;
+  int upload;
+  /* Called for a chain not yet on the stream before it is added: a remote
+   * Open (before the exists-check, so also for chains not stored here), or
+   * a chain opened later. false: not replicated (a remote Open is answered
+   * with Close). NULL accepts every chain. */
+  bool (*accept)(void *user, const uint8_t discovery_key[32]);
+  /* A chain was added to the stream (its Open is sent). */
+  void (*on_chain)(void *user, chainstore_stream_t *s, unichain_t *chain);
+  /* A block was received from / served to this stream's peer. */
+  void (*on_download)(void *user, chainstore_stream_t *s, unichain_t *chain, uint64_t index, size_t len);
+  void (*on_upload)(void *user, chainstore_stream_t *s, unichain_t *chain, uint64_t index, size_t len);
+  /* The stream is over (err 0 after an orderly end). The handle is freed
+   * after this returns. */
+  void (*on_close)(void *user, chainstore_stream_t *s, int err);
+  void *user;
+} chainstore_replicate_options_t;
+
+void chainstore_replicate_options_init(chainstore_replicate_options_t *opts);
+
+/* Replicates the store over `stream` (see the top of this section). The
+ * stream must deliver its on_discovery_key and on_close events to the store:
+ * create it with the callbacks of chainstore_replicate_callbacks() and the
+ * store handle as user pointer, or call chainstore_replicate_discovery_key()
+ * and chainstore_replicate_stream_closed() from your own callbacks. The
+ * stream's profile must be the store's. *out (may be NULL) is valid until
+ * opts->on_close returns. CHAINSTORE_EEXIST when the stream is registered
+ * already; CHAINSTORE_ECLOSED after chainstore_close of the root store. */
+int chainstore_replicate(chainstore_t *store, bitprotocol_t *stream, const chainstore_replicate_options_t *opts,
+                         chainstore_stream_t **out);
+
+/* Sets on_discovery_key and on_close of *cb to the store's handlers (user
+ * pointer: the chainstore_t handle); other members are left as they are. */
+void chainstore_replicate_callbacks(bitprotocol_callbacks_t *cb);
+void chainstore_replicate_discovery_key(chainstore_t *store, bitprotocol_t *stream, const uint8_t discovery_key[32]);
+void chainstore_replicate_stream_closed(chainstore_t *store, bitprotocol_t *stream, int err);
+
+/* TCP: connects to addr, or accepts a connection from a listening server,
+ * and replicates the store over a BitProtocol stream on it (libuv glue of
+ * bitprotocol.h). bp may be NULL (defaults); the stream's initiator flag
+ * (connect: true, accept: false) and profile (the store's) are forced, and
+ * bp->live defaults to opts->live. A failed connection is reported through
+ * opts->on_close. */
+int chainstore_replicate_connect(chainstore_t *store, uv_loop_t *loop, const struct sockaddr *addr,
+                                 const bitprotocol_options_t *bp, const chainstore_replicate_options_t *opts,
+                                 chainstore_stream_t **out);
+int chainstore_replicate_accept(chainstore_t *store, uv_stream_t *server, const bitprotocol_options_t *bp,
+                                const chainstore_replicate_options_t *opts, chainstore_stream_t **out);
+
+/* The stream under a registration. */
+bitprotocol_t *chainstore_stream_protocol(const chainstore_stream_t *s);
+/* Chains replicated on the stream now. */
+size_t chainstore_stream_chain_count(const chainstore_stream_t *s);
+/* Orderly close (every channel sends Close, then the stream ends), or
+ * destroy with err; opts->on_close follows. */
+void chainstore_stream_close(chainstore_stream_t *s);
+void chainstore_stream_destroy(chainstore_stream_t *s, int err);
 
 #ifdef __cplusplus
 }

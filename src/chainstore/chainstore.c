@@ -14,6 +14,7 @@
 #include "chainstore/keys.h"
 #include "chainstore/layout.h"
 #include "chainstore/pool.h"
+#include "chainstore/replicate_store.h"
 #include "crypto/keypair.h"
 
 #define RANDOM_NAME_BYTES 32
@@ -30,6 +31,8 @@ typedef struct {
   void (*on_chain_open)(void *user, unichain_t *chain);
   void (*on_chain_close)(void *user, unichain_t *chain);
   void *user;
+  store_files_t *files; /* directory stores: lock + descriptor pool */
+  store_repl_t *repl;   /* replication streams and replicators */
 } store_inner_t;
 
 struct chainstore_s {
@@ -50,12 +53,15 @@ void chainstore_options_init(chainstore_options_t *opts) {
 static void close_chain(void *ctx, void *value) {
   store_inner_t *inner = ctx;
   unichain_t *chain = value;
+  store_repl_chain_closing(inner->repl, chain);
   if (inner->on_chain_close != NULL) inner->on_chain_close(inner->user, chain);
   unichain_close(chain);
 }
 
 static void inner_free(store_inner_t *inner) {
   if (inner == NULL) return;
+  store_repl_free(inner->repl);
+  store_files_close(inner->files);
   free(inner->dir);
   sodium_free(inner->master_key); /* wipes; NULL is a no-op */
   free(inner);
@@ -96,6 +102,7 @@ static int open_directory(store_inner_t *inner, const char *dir, const chainstor
   inner->profile = profile;
 
   err = store_layout_mkdirs(dir);
+  if (err == 0) err = store_files_open(&inner->files, dir);
   if (err == 0 && !recorded) err = store_layout_profile_write(dir, profile);
   if (err == 0 && opts->master_key == NULL) err = store_layout_master_key(dir, inner->master_key);
   return err;
@@ -137,7 +144,7 @@ int chainstore_open(chainstore_t **out, const char *dir, const chainstore_option
   inner->on_chain_close = opts->on_chain_close;
   inner->user = opts->user;
   inner->master_key = sodium_malloc(CHAINSTORE_MASTER_KEY_BYTES);
-  if (inner->master_key == NULL || (dir != NULL && (inner->dir = strdup(dir)) == NULL)) {
+  if (inner->master_key == NULL || store_repl_new(&inner->repl) != 0 || (dir != NULL && (inner->dir = strdup(dir)) == NULL)) {
     inner_free(inner);
     return CHAINSTORE_ENOMEM;
   }
@@ -168,8 +175,11 @@ void chainstore_close(chainstore_t *store) {
   if (store == NULL) return;
   store_inner_t *inner = store->inner;
   if (!store->namespaced && !inner->closed) {
+    store_repl_shutdown(inner->repl);
     inner->closed = true;
     store_pool_destroy(&inner->pool);
+  } else if (store->namespaced) {
+    store_repl_handle_closing(inner->repl, store);
   }
   /* Namespaces keep their references (corestore 5.8.2 passes [id, chain]
    * pairs to decrement, which matches nothing). */
@@ -284,7 +294,7 @@ static int open_chain(store_inner_t *inner, const store_want_t *want, bool spars
     }
     char *path = store_layout_join(inner->dir, rel);
     if (path == NULL) return CHAINSTORE_ENOMEM;
-    err = unichain_storage_dir(&storage, path);
+    err = store_files_storage(inner->files, path, &storage);
     free(path);
   }
   if (err != 0) return err;
@@ -356,6 +366,7 @@ int chainstore_get(chainstore_t *store, const chainstore_get_options_t *opts, un
       goto out;
     }
     if (inner->on_chain_open != NULL) inner->on_chain_open(inner->user, chain);
+    store_repl_chain_opened(inner->repl, chain);
   }
   if (!opts->passive) err = maybe_increment(store, want.discovery_key, chain);
   if (err == 0) *out = chain;
@@ -532,3 +543,10 @@ void chainstore_for_each_cached(chainstore_t *store,
   cached_ctx_t c = {cb, user};
   store_pool_each(&store->inner->pool, each_cached, &c);
 }
+
+/* ---- hooks for replicate_store.c ---------------------------------------- */
+
+store_repl_t *store_repl_of(const chainstore_t *store) { return store->inner->repl; }
+store_files_t *store_files_of(const chainstore_t *store) { return store->inner->files; }
+bool store_is_root(const chainstore_t *store) { return !store->namespaced; }
+bool store_is_closed(const chainstore_t *store) { return store->inner->closed; }

@@ -1,0 +1,38 @@
+/* The store's pool of open file descriptors, and the chain storage built on
+ * it.
+ *
+ * unichain_storage_dir keeps every file of a chain open while the chain is
+ * open: a store replicating a thousand chains would hold thousands of
+ * descriptors. Directory stores use this storage instead: the files of a
+ * chain (in its directory <id[0:2]>/<id[2:4]>/<id>/) are opened on demand,
+ * and the descriptors of every chain of the store share one pool with a
+ * limit; past it, the least recently used descriptor is closed (and reopened
+ * on its next use). Only the store holds a lock (store_lock.h): a chain's
+ * `bitfield` file is not locked, since closing it would drop the lock. */
+#ifndef CHAINSTORE_STORE_FDPOOL_H
+#define CHAINSTORE_STORE_FDPOOL_H
+
+#include <stddef.h>
+
+#include "chainstore/unichain.h"
+
+typedef struct store_fdpool_s store_fdpool_t;
+
+/* limit: the most descriptors open at once (>= 1). */
+int store_fdpool_new(store_fdpool_t **out, size_t limit);
+/* Every storage made from the pool must have been destroyed. NULL: no-op. */
+void store_fdpool_free(store_fdpool_t *pool);
+/* Changes the limit, closing least recently used descriptors down to it. */
+int store_fdpool_set_limit(store_fdpool_t *pool, size_t limit);
+size_t store_fdpool_limit(const store_fdpool_t *pool);
+/* Descriptors open now. */
+size_t store_fdpool_open_count(const store_fdpool_t *pool);
+
+/* A chain storage for directory `dir` (created with its parents) whose
+ * descriptors come from `pool`; same behaviour as unichain_storage_dir
+ * (reads of a missing file are CHAINSTORE_ENOENT and create nothing; writes
+ * create files; read-only files are read), without the bitfield lock. The
+ * pool must outlive the storage. */
+int store_fdpool_storage(store_fdpool_t *pool, const char *dir, unichain_storage_t *out);
+
+#endif

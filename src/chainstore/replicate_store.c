@@ -1,0 +1,547 @@
+/* Replication of a whole store over BitProtocol streams (corestore 5.8.2
+ * InnerCorestore.replicate, _injectIntoReplicationStreams, _checkIfExists).
+ *
+ * Objects:
+ *  - store_repl_t: per store; the replicators (one per cached chain that was
+ *    replicated, keyed by discovery key) and the registered streams;
+ *  - repl_chain_t: a chain's replicator and its libuv timer;
+ *  - chainstore_stream_t: one registered stream;
+ *  - peer_link_t: one (stream, chain) peer, the user pointer of its events.
+ * A stream registration is freed once its stream is over and its last peer
+ * has left (peers leave when their channel closes, which the stream does for
+ * every channel before it reports its end). */
+#include "chainstore/replicate_store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "chainstore/idmap.h"
+
+typedef struct repl_chain_s repl_chain_t;
+
+struct store_repl_s {
+  chainstore_replication_config_t cfg;
+  store_idmap_t chains; /* discovery key → repl_chain_t */
+  chainstore_stream_t *streams; /* registered (not over) */
+  bool shutting_down;
+};
+
+struct repl_chain_s {
+  store_repl_t *repl;
+  unichain_t *chain;
+  unichain_replicator_t *r;
+  uv_timer_t *timer; /* created on the first deadline; NULL without a loop */
+};
+
+struct chainstore_stream_s {
+  store_repl_t *repl;
+  chainstore_t *handle;
+  bitprotocol_t *p;
+  chainstore_replicate_options_t opts;
+  bool registered;
+  bool over;       /* the stream reported its end */
+  bool tcp;        /* made by chainstore_replicate_connect/accept */
+  int close_err;
+  size_t peers;    /* peer links alive */
+  unsigned busy;   /* calls in progress that use this registration */
+  chainstore_stream_t *prev, *next;
+};
+
+typedef struct {
+  chainstore_stream_t *s;
+  unichain_t *chain;
+} peer_link_t;
+
+/* ---- store state ---------------------------------------------------------- */
+
+int store_repl_new(store_repl_t **out) {
+  store_repl_t *repl = calloc(1, sizeof *repl);
+  if (repl == NULL) return CHAINSTORE_ENOMEM;
+  store_idmap_init(&repl->chains);
+  *out = repl;
+  return 0;
+}
+
+static void free_chain_entry(void *user, const uint8_t id[32], void *value);
+
+void store_repl_free(store_repl_t *repl) {
+  if (repl == NULL) return;
+  /* Every chain closed before (store_repl_chain_closing): nothing is left
+   * but, defensively, entries of chains that never closed. */
+  store_idmap_each(&repl->chains, free_chain_entry, NULL);
+  store_idmap_free(&repl->chains);
+  free(repl);
+}
+
+/* ---- stream registrations -------------------------------------------------- */
+
+static void stream_unlink(chainstore_stream_t *s) {
+  if (!s->registered) return;
+  s->registered = false;
+  if (s->prev != NULL) s->prev->next = s->next;
+  else s->repl->streams = s->next;
+  if (s->next != NULL) s->next->prev = s->prev;
+  s->prev = s->next = NULL;
+}
+
+static void stream_maybe_free(chainstore_stream_t *s) {
+  if (s->over && s->peers == 0 && s->busy == 0) free(s);
+}
+
+static void stream_hold(chainstore_stream_t *s) { s->busy++; }
+static void stream_release(chainstore_stream_t *s) {
+  s->busy--;
+  stream_maybe_free(s);
+}
+
+/* The stream is over: unregister, tell the user, free when the peers left. */
+static void stream_over(chainstore_stream_t *s, int err) {
+  if (s->over) return;
+  stream_hold(s);
+  s->over = true;
+  s->close_err = err;
+  stream_unlink(s);
+  if (s->opts.on_close != NULL) s->opts.on_close(s->opts.user, s, err);
+  stream_release(s);
+}
+
+static chainstore_stream_t *find_stream(store_repl_t *repl, const bitprotocol_t *p) {
+  for (chainstore_stream_t *s = repl->streams; s != NULL; s = s->next)
+    if (s->p == p) return s;
+  return NULL;
+}
+
+/* ---- replicators ----------------------------------------------------------- */
+
+static uint64_t timer_now(void *user) {
+  repl_chain_t *c = user;
+  return uv_now(c->repl->cfg.loop);
+}
+
+static void on_timer(uv_timer_t *t) {
+  repl_chain_t *c = t->data;
+  unichain_replicator_handle_timer(c->r);
+}
+
+static void timer_set(void *user, uint64_t deadline) {
+  repl_chain_t *c = user;
+  uv_loop_t *loop = c->repl->cfg.loop;
+  if (deadline == UNICHAIN_REPL_NO_DEADLINE) {
+    if (c->timer != NULL) uv_timer_stop(c->timer);
+    return;
+  }
+  if (c->timer == NULL) {
+    c->timer = malloc(sizeof *c->timer);
+    if (c->timer == NULL) return; /* no timeout then; nothing else breaks */
+    uv_timer_init(loop, c->timer);
+    c->timer->data = c;
+  }
+  uint64_t now = uv_now(loop);
+  uv_timer_start(c->timer, on_timer, deadline > now ? deadline - now : 0, 0);
+}
+
+static void free_timer(uv_handle_t *h) { free(h); }
+
+static void chain_entry_free(repl_chain_t *c) {
+  unichain_replicator_free(c->r);
+  if (c->timer != NULL) {
+    uv_timer_stop(c->timer);
+    uv_close((uv_handle_t *)c->timer, free_timer);
+  }
+  free(c);
+}
+
+static void free_chain_entry(void *user, const uint8_t id[32], void *value) {
+  (void)user;
+  (void)id;
+  chain_entry_free(value);
+}
+
+static int chain_entry(store_repl_t *repl, unichain_t *chain, repl_chain_t **out) {
+  const uint8_t *dk = unichain_discovery_key(chain);
+  repl_chain_t *c = store_idmap_get(&repl->chains, dk);
+  if (c != NULL) {
+    *out = c;
+    return 0;
+  }
+  c = calloc(1, sizeof *c);
+  if (c == NULL) return CHAINSTORE_ENOMEM;
+  c->repl = repl;
+  c->chain = chain;
+  unichain_replicator_options_t o;
+  unichain_replicator_options_init(&o);
+  if (repl->cfg.max_requests > 0) o.max_requests = repl->cfg.max_requests;
+  if (repl->cfg.request_timeout_ms > 0) o.request_timeout_ms = repl->cfg.request_timeout_ms;
+  if (repl->cfg.loop != NULL) {
+    o.now = timer_now;
+    o.set_timer = timer_set;
+    o.timer_user = c;
+  }
+  int err = unichain_replicator_new(&c->r, chain, &o);
+  if (err == 0) err = store_idmap_put(&repl->chains, dk, c);
+  if (err != 0) {
+    unichain_replicator_free(c->r);
+    free(c);
+    return err;
+  }
+  *out = c;
+  return 0;
+}
+
+void store_repl_chain_closing(store_repl_t *repl, unichain_t *chain) {
+  if (repl == NULL) return;
+  repl_chain_t *c = store_idmap_remove(&repl->chains, unichain_discovery_key(chain));
+  if (c != NULL) chain_entry_free(c);
+}
+
+/* ---- one chain on one stream ----------------------------------------------- */
+
+static void peer_on_close(unichain_peer_t *peer, int err, void *user) {
+  peer_link_t *l = user;
+  chainstore_stream_t *s = l->s;
+  (void)peer;
+  (void)err;
+  free(l);
+  s->peers--;
+  stream_maybe_free(s);
+}
+
+static void peer_on_download(unichain_peer_t *peer, uint64_t index, size_t len, void *user) {
+  peer_link_t *l = user;
+  (void)peer;
+  if (l->s->opts.on_download != NULL) l->s->opts.on_download(l->s->opts.user, l->s, l->chain, index, len);
+}
+
+static void peer_on_upload(unichain_peer_t *peer, uint64_t index, size_t len, void *user) {
+  peer_link_t *l = user;
+  (void)peer;
+  if (l->s->opts.on_upload != NULL) l->s->opts.on_upload(l->s->opts.user, l->s, l->chain, index, len);
+}
+
+/* Adds `chain` to the stream (hypercore replicate(false, {stream})): opens
+ * its channel. Already there: nothing. */
+static int replicate_chain(chainstore_stream_t *s, unichain_t *chain) {
+  const uint8_t *dk = unichain_discovery_key(chain);
+  repl_chain_t *c;
+  unichain_peer_t *peer;
+  int err;
+
+  if (s->over || bitprotocol_is_destroyed(s->p)) return CHAINSTORE_EDESTROYED;
+  if (bitprotocol_channel_find(s->p, dk) != NULL) return 0;
+  if (s->opts.accept != NULL && !s->opts.accept(s->opts.user, dk)) return CHAINSTORE_ENOENT;
+  if ((err = chain_entry(s->repl, chain, &c)) != 0) return err;
+
+  peer_link_t *l = malloc(sizeof *l);
+  if (l == NULL) return CHAINSTORE_ENOMEM;
+  l->s = s;
+  l->chain = chain;
+  unichain_peer_options_t po;
+  unichain_peer_options_init(&po);
+  po.live = s->opts.live;
+  po.ack = s->opts.ack;
+  po.download = s->opts.download;
+  po.upload = s->opts.upload;
+  po.user = l;
+  po.on_close = peer_on_close;
+  po.on_download = peer_on_download;
+  po.on_upload = peer_on_upload;
+
+  stream_hold(s);
+  s->peers++;
+  err = unichain_replicate(c->r, s->p, &po, &peer);
+  if (err != 0) {
+    /* No peer was made (or it was closed without on_close). */
+    s->peers--;
+    free(l);
+    if (err == CHAINSTORE_EEXIST) err = 0;
+  } else if (s->opts.on_chain != NULL) {
+    s->opts.on_chain(s->opts.user, s, chain);
+  }
+  stream_release(s);
+  return err;
+}
+
+void store_repl_chain_opened(store_repl_t *repl, unichain_t *chain) {
+  if (repl == NULL || repl->shutting_down) return;
+  /* The list may change under us (a stream ending): walk a held snapshot. */
+  size_t n = 0;
+  for (chainstore_stream_t *s = repl->streams; s != NULL; s = s->next) n++;
+  if (n == 0) return;
+  chainstore_stream_t **snap = malloc(n * sizeof *snap);
+  if (snap == NULL) return;
+  n = 0;
+  for (chainstore_stream_t *s = repl->streams; s != NULL; s = s->next) {
+    stream_hold(s);
+    snap[n++] = s;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (snap[i]->registered) (void)replicate_chain(snap[i], chain);
+  }
+  for (size_t i = 0; i < n; i++) stream_release(snap[i]);
+  free(snap);
+}
+
+/* ---- the exists-check ------------------------------------------------------- */
+
+static void on_remote_open(chainstore_stream_t *s, const uint8_t dk[32]) {
+  bool exists = false;
+  unichain_t *chain = NULL;
+
+  if (!s->registered || s->over || bitprotocol_is_destroyed(s->p)) return;
+  if (bitprotocol_channel_find(s->p, dk) != NULL) return;
+  stream_hold(s);
+  int err = 0;
+  if (s->opts.accept == NULL || s->opts.accept(s->opts.user, dk)) err = chainstore_exists(s->handle, dk, &exists);
+  if (err == 0 && exists) {
+    chainstore_get_options_t o = {0};
+    o.discovery_key = dk;
+    o.passive = true;
+    /* A chain that opens now is added to every stream, this one included. */
+    err = chainstore_get(s->handle, &o, &chain);
+    if (err == 0 && s->registered) err = replicate_chain(s, chain);
+  }
+  if ((err != 0 || !exists) && s->registered && !bitprotocol_is_destroyed(s->p) &&
+      bitprotocol_channel_find(s->p, dk) == NULL)
+    (void)bitprotocol_channel_reject(s->p, dk);
+  stream_release(s);
+}
+
+/* ---- registering a stream --------------------------------------------------- */
+
+void chainstore_replicate_options_init(chainstore_replicate_options_t *opts) {
+  memset(opts, 0, sizeof *opts);
+  opts->download = -1;
+  opts->upload = -1;
+}
+
+static void offer_one(void *user, unichain_t *chain) { (void)replicate_chain(user, chain); }
+
+static void offer_cached(void *user, unichain_t *chain, unsigned refs) {
+  if (refs > 0) offer_one(user, chain);
+}
+
+static chainstore_stream_t *stream_new(chainstore_t *store, const chainstore_replicate_options_t *opts) {
+  chainstore_stream_t *s = calloc(1, sizeof *s);
+  if (s == NULL) return NULL;
+  s->repl = store_repl_of(store);
+  s->handle = store;
+  if (opts != NULL) s->opts = *opts;
+  else chainstore_replicate_options_init(&s->opts);
+  return s;
+}
+
+/* Registers s (whose stream is set) and offers the handle's chains. */
+static void stream_register(chainstore_stream_t *s) {
+  store_repl_t *repl = s->repl;
+  s->registered = true;
+  s->next = repl->streams;
+  if (repl->streams != NULL) repl->streams->prev = s;
+  repl->streams = s;
+
+  stream_hold(s);
+  if (store_is_root(s->handle)) chainstore_for_each_cached(s->handle, offer_cached, s);
+  else chainstore_for_each_opened(s->handle, offer_one, s);
+  stream_release(s);
+}
+
+int chainstore_replicate(chainstore_t *store, bitprotocol_t *stream, const chainstore_replicate_options_t *opts,
+                         chainstore_stream_t **out) {
+  if (out != NULL) *out = NULL;
+  if (store == NULL || stream == NULL) return CHAINSTORE_EINVAL;
+  if (store_is_closed(store)) return CHAINSTORE_ECLOSED;
+  if (bitprotocol_is_destroyed(stream)) return CHAINSTORE_EDESTROYED;
+  store_repl_t *repl = store_repl_of(store);
+  if (find_stream(repl, stream) != NULL) return CHAINSTORE_EEXIST;
+  chainstore_stream_t *s = stream_new(store, opts);
+  if (s == NULL) return CHAINSTORE_ENOMEM;
+  s->p = stream;
+  stream_hold(s);
+  stream_register(s);
+  if (out != NULL) *out = s->over ? NULL : s;
+  stream_release(s);
+  return 0;
+}
+
+void chainstore_replicate_discovery_key(chainstore_t *store, bitprotocol_t *stream, const uint8_t discovery_key[32]) {
+  if (store == NULL || stream == NULL || discovery_key == NULL) return;
+  chainstore_stream_t *s = find_stream(store_repl_of(store), stream);
+  if (s != NULL) on_remote_open(s, discovery_key);
+}
+
+void chainstore_replicate_stream_closed(chainstore_t *store, bitprotocol_t *stream, int err) {
+  if (store == NULL || stream == NULL) return;
+  chainstore_stream_t *s = find_stream(store_repl_of(store), stream);
+  if (s != NULL) stream_over(s, err);
+}
+
+static void cb_discovery_key(bitprotocol_t *p, const uint8_t discovery_key[32], void *user) {
+  chainstore_replicate_discovery_key(user, p, discovery_key);
+}
+
+static void cb_close(bitprotocol_t *p, int err, void *user) { chainstore_replicate_stream_closed(user, p, err); }
+
+void chainstore_replicate_callbacks(bitprotocol_callbacks_t *cb) {
+  cb->on_discovery_key = cb_discovery_key;
+  cb->on_close = cb_close;
+}
+
+/* ---- TCP -------------------------------------------------------------------- */
+
+/* The stream's events with the registration as user pointer. */
+static void tcp_discovery_key(bitprotocol_t *p, const uint8_t discovery_key[32], void *user) {
+  (void)p;
+  on_remote_open(user, discovery_key);
+}
+
+static void tcp_close(bitprotocol_t *p, int err, void *user) {
+  (void)p;
+  stream_over(user, err);
+}
+
+static void tcp_setup(chainstore_t *store, const bitprotocol_options_t *bp, const chainstore_replicate_options_t *opts,
+                      bool initiator, bitprotocol_options_t *o, bitprotocol_callbacks_t *cb) {
+  if (bp != NULL) {
+    *o = *bp;
+  } else {
+    bitprotocol_options_init(o);
+    o->live = opts != NULL && opts->live;
+  }
+  o->initiator = initiator;
+  o->profile = chainstore_profile(store);
+  memset(cb, 0, sizeof *cb);
+  cb->on_discovery_key = tcp_discovery_key;
+  cb->on_close = tcp_close;
+}
+
+/* Registers s once its transport exists; the transport may already have
+ * ended it (a connect that failed at once). */
+static int tcp_started(chainstore_stream_t *s, bitprotocol_tcp_t *t, chainstore_stream_t **out) {
+  s->tcp = true;
+  if (!s->over) {
+    s->p = bitprotocol_tcp_protocol(t);
+    stream_register(s);
+  }
+  if (out != NULL) *out = s->over ? NULL : s;
+  stream_release(s);
+  return 0;
+}
+
+int chainstore_replicate_connect(chainstore_t *store, uv_loop_t *loop, const struct sockaddr *addr,
+                                 const bitprotocol_options_t *bp, const chainstore_replicate_options_t *opts,
+                                 chainstore_stream_t **out) {
+  bitprotocol_options_t o;
+  bitprotocol_callbacks_t cb;
+  bitprotocol_tcp_t *t;
+
+  if (out != NULL) *out = NULL;
+  if (store == NULL || loop == NULL || addr == NULL) return CHAINSTORE_EINVAL;
+  if (store_is_closed(store)) return CHAINSTORE_ECLOSED;
+  chainstore_stream_t *s = stream_new(store, opts);
+  if (s == NULL) return CHAINSTORE_ENOMEM;
+  tcp_setup(store, bp, opts, true, &o, &cb);
+  stream_hold(s);
+  int err = bitprotocol_tcp_connect(&t, loop, addr, &cb, s, &o, NULL);
+  if (err != 0) {
+    free(s);
+    return err;
+  }
+  return tcp_started(s, t, out);
+}
+
+int chainstore_replicate_accept(chainstore_t *store, uv_stream_t *server, const bitprotocol_options_t *bp,
+                                const chainstore_replicate_options_t *opts, chainstore_stream_t **out) {
+  bitprotocol_options_t o;
+  bitprotocol_callbacks_t cb;
+  bitprotocol_tcp_t *t;
+
+  if (out != NULL) *out = NULL;
+  if (store == NULL || server == NULL) return CHAINSTORE_EINVAL;
+  if (store_is_closed(store)) return CHAINSTORE_ECLOSED;
+  chainstore_stream_t *s = stream_new(store, opts);
+  if (s == NULL) return CHAINSTORE_ENOMEM;
+  tcp_setup(store, bp, opts, false, &o, &cb);
+  stream_hold(s);
+  int err = bitprotocol_tcp_accept(&t, server, &cb, s, &o, NULL);
+  if (err != 0) {
+    free(s);
+    return err;
+  }
+  return tcp_started(s, t, out);
+}
+
+/* ---- stream handles ---------------------------------------------------------- */
+
+bitprotocol_t *chainstore_stream_protocol(const chainstore_stream_t *s) { return s->p; }
+
+size_t chainstore_stream_chain_count(const chainstore_stream_t *s) { return s->peers; }
+
+void chainstore_stream_close(chainstore_stream_t *s) {
+  if (s != NULL && !s->over && s->p != NULL) bitprotocol_close(s->p);
+}
+
+void chainstore_stream_destroy(chainstore_stream_t *s, int err) {
+  if (s != NULL && !s->over && s->p != NULL) bitprotocol_destroy(s->p, err);
+}
+
+/* ---- store-wide ---------------------------------------------------------------- */
+
+/* Destroys the streams of `handle` (every stream when NULL). */
+static void destroy_streams(store_repl_t *repl, chainstore_t *handle) {
+  for (;;) {
+    chainstore_stream_t *s = repl->streams;
+    while (s != NULL && handle != NULL && s->handle != handle) s = s->next;
+    if (s == NULL) return;
+    stream_hold(s);
+    if (!bitprotocol_is_destroyed(s->p)) bitprotocol_destroy(s->p, CHAINSTORE_ECLOSED);
+    /* A stream not run by our handlers may not report back: end it here. */
+    stream_over(s, CHAINSTORE_ECLOSED);
+    stream_release(s);
+  }
+}
+
+void store_repl_handle_closing(store_repl_t *repl, chainstore_t *handle) {
+  if (repl != NULL) destroy_streams(repl, handle);
+}
+
+void store_repl_shutdown(store_repl_t *repl) {
+  if (repl == NULL) return;
+  repl->shutting_down = true;
+  destroy_streams(repl, NULL);
+}
+
+int chainstore_replication_configure(chainstore_t *store, const chainstore_replication_config_t *cfg) {
+  if (store == NULL || cfg == NULL) return CHAINSTORE_EINVAL;
+  store_repl_t *repl = store_repl_of(store);
+  if (repl->cfg.loop != NULL && cfg->loop != repl->cfg.loop && repl->chains.count > 0) return CHAINSTORE_EBUSY;
+  repl->cfg = *cfg;
+  return 0;
+}
+
+int chainstore_replicator(chainstore_t *store, unichain_t *chain, unichain_replicator_t **out) {
+  if (out != NULL) *out = NULL;
+  if (store == NULL || chain == NULL || out == NULL) return CHAINSTORE_EINVAL;
+  if (store_is_closed(store)) return CHAINSTORE_ECLOSED;
+  const uint8_t *dk = unichain_discovery_key(chain);
+  if (!chainstore_is_loaded(store, dk)) return CHAINSTORE_ENOENT;
+  repl_chain_t *c;
+  int err = chain_entry(store_repl_of(store), chain, &c);
+  if (err == 0) *out = c->r;
+  return err;
+}
+
+int chainstore_set_open_file_limit(chainstore_t *store, size_t limit) {
+  if (store == NULL || limit == 0) return CHAINSTORE_EINVAL;
+  store_files_t *files = store_files_of(store);
+  if (files == NULL) return CHAINSTORE_ENOTSUP;
+  return store_fdpool_set_limit(store_files_pool(files), limit);
+}
+
+size_t chainstore_open_file_limit(const chainstore_t *store) {
+  store_files_t *files = store == NULL ? NULL : store_files_of(store);
+  return files == NULL ? 0 : store_fdpool_limit(store_files_pool(files));
+}
+
+size_t chainstore_open_file_count(const chainstore_t *store) {
+  store_files_t *files = store == NULL ? NULL : store_files_of(store);
+  return files == NULL ? 0 : store_fdpool_open_count(store_files_pool(files));
+}

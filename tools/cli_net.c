@@ -1,0 +1,544 @@
+/* Network helpers of the share, clone and demo commands (cli_net.h). */
+#include "cli_net.h"
+
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli_util.h"
+
+/* ---- addresses ------------------------------------------------------------ */
+
+bool cli_parse_hostport(const char *text, struct sockaddr_storage *addr) {
+  char host[256];
+  const char *colon;
+  uint64_t port;
+
+  if (text == NULL) return false;
+  memset(addr, 0, sizeof *addr);
+  if (text[0] == '[') {
+    const char *close = strchr(text, ']');
+    if (close == NULL || close[1] != ':' || (size_t)(close - text - 1) >= sizeof host) return false;
+    memcpy(host, text + 1, (size_t)(close - text - 1));
+    host[close - text - 1] = '\0';
+    colon = close + 1;
+    if (!cli_parse_u64(colon + 1, 0, 65535, &port)) return false;
+    return uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)addr) == 0;
+  }
+  colon = strrchr(text, ':');
+  if (colon == NULL || (size_t)(colon - text) >= sizeof host || colon == text) return false;
+  memcpy(host, text, (size_t)(colon - text));
+  host[colon - text] = '\0';
+  if (!cli_parse_u64(colon + 1, 0, 65535, &port)) return false;
+  if (strcmp(host, "localhost") == 0) strcpy(host, "127.0.0.1");
+  return uv_ip4_addr(host, (int)port, (struct sockaddr_in *)addr) == 0;
+}
+
+void cli_format_addr(const struct sockaddr *addr, char *out, size_t len) {
+  char host[64] = "?";
+  int port = 0;
+  if (addr->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)addr;
+    uv_ip6_name(a, host, sizeof host);
+    port = ntohs(a->sin6_port);
+    snprintf(out, len, "[%s]:%d", host, port);
+    return;
+  }
+  const struct sockaddr_in *a = (const struct sockaddr_in *)addr;
+  uv_ip4_name(a, host, sizeof host);
+  port = ntohs(a->sin_port);
+  snprintf(out, len, "%s:%d", host, port);
+}
+
+void cli_stream_options(const cli_timeouts_t *t, bool live, bitprotocol_options_t *o) {
+  bitprotocol_options_init(o);
+  o->live = live;
+  if (t != NULL && t->timeout_ms > 0) o->timeout_ms = t->timeout_ms;
+}
+
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void configure(chainstore_t *store, uv_loop_t *loop, const cli_timeouts_t *t) {
+  chainstore_replication_config_t cfg = {0};
+  cfg.loop = loop;
+  cfg.request_timeout_ms = t->request_timeout_ms;
+  chainstore_replication_configure(store, &cfg);
+}
+
+/* ---- serving ---------------------------------------------------------------- */
+
+struct cli_share_s {
+  uv_tcp_t server;
+  uv_loop_t *loop;
+  cli_share_options_t o;
+  uint8_t (*only)[32];
+  chainstore_stream_t **streams; /* open connections */
+  size_t n_streams, cap_streams;
+  unsigned connections; /* accepted so far */
+  uint64_t up_blocks, up_bytes;
+  bool stopping, server_closed;
+};
+
+static void share_maybe_free(cli_share_t *s) { (void)s; /* cli_share_free */ }
+
+void cli_share_free(cli_share_t *s) {
+  if (s == NULL) return;
+  free(s->only);
+  free(s->streams);
+  free(s);
+}
+
+static bool share_accept(void *user, const uint8_t dk[32]) {
+  cli_share_t *s = user;
+  if (s->o.n_only == 0) return true;
+  for (size_t i = 0; i < s->o.n_only; i++)
+    if (memcmp(s->only[i], dk, 32) == 0) return true;
+  return false;
+}
+
+static void share_upload(void *user, chainstore_stream_t *st, unichain_t *chain, uint64_t index, size_t len) {
+  cli_share_t *s = user;
+  (void)st;
+  (void)chain;
+  (void)index;
+  s->up_blocks++;
+  s->up_bytes += len;
+}
+
+static void share_closed(void *user, chainstore_stream_t *st, int err) {
+  cli_share_t *s = user;
+  for (size_t i = 0; i < s->n_streams; i++) {
+    if (s->streams[i] == st) {
+      s->streams[i] = s->streams[--s->n_streams];
+      break;
+    }
+  }
+  if (!s->o.quiet)
+    fprintf(stderr, "chainstore: share: a peer left%s%s\n", err != 0 ? ": " : "", err != 0 ? chainstore_strerror(err) : "");
+  share_maybe_free(s);
+}
+
+static void on_connection(uv_stream_t *server, int status) {
+  cli_share_t *s = server->data;
+  if (status < 0 || s->stopping) return;
+  chainstore_replicate_options_t ro;
+  bitprotocol_options_t bp;
+  chainstore_replicate_options_init(&ro);
+  ro.live = true;
+  ro.accept = share_accept;
+  ro.on_upload = share_upload;
+  ro.on_close = share_closed;
+  ro.user = s;
+  cli_stream_options(&s->o.timeouts, true, &bp);
+  if (s->n_streams == s->cap_streams) {
+    size_t cap = s->cap_streams ? 2 * s->cap_streams : 8;
+    chainstore_stream_t **a = realloc(s->streams, cap * sizeof *a);
+    if (a == NULL) return;
+    s->streams = a;
+    s->cap_streams = cap;
+  }
+  chainstore_stream_t *st = NULL;
+  int err = chainstore_replicate_accept(s->o.store, server, &bp, &ro, &st);
+  if (err != 0) {
+    cli_error("share: accept", err);
+    return;
+  }
+  s->connections++;
+  if (st != NULL) s->streams[s->n_streams++] = st;
+  if (!s->o.quiet) fprintf(stderr, "chainstore: share: a peer connected (%u so far)\n", s->connections);
+}
+
+int cli_share_start(cli_share_t **out, uv_loop_t *loop, const struct sockaddr *addr,
+                    const cli_share_options_t *o, struct sockaddr_storage *bound) {
+  cli_share_t *s = calloc(1, sizeof *s);
+  if (s == NULL) return CHAINSTORE_ENOMEM;
+  s->loop = loop;
+  s->o = *o;
+  if (o->n_only > 0) {
+    s->only = malloc(o->n_only * 32);
+    if (s->only == NULL) {
+      free(s);
+      return CHAINSTORE_ENOMEM;
+    }
+    memcpy(s->only, o->only, o->n_only * 32);
+  }
+  configure(o->store, loop, &o->timeouts);
+  uv_tcp_init(loop, &s->server);
+  s->server.data = s;
+  int rc = uv_tcp_bind(&s->server, addr, 0);
+  if (rc == 0) rc = uv_listen((uv_stream_t *)&s->server, 128, on_connection);
+  if (rc != 0) {
+    s->stopping = true;
+    cli_share_stop(s);
+    *out = s; /* free with cli_share_free once the loop ran */
+    return rc == UV_EADDRINUSE ? CHAINSTORE_EBUSY : CHAINSTORE_EIO;
+  }
+  if (bound != NULL) {
+    int len = sizeof *bound;
+    uv_tcp_getsockname(&s->server, (struct sockaddr *)bound, &len);
+  }
+  *out = s;
+  return 0;
+}
+
+static void share_server_closed(uv_handle_t *h) {
+  cli_share_t *s = h->data;
+  s->server_closed = true;
+  share_maybe_free(s);
+}
+
+void cli_share_stop(cli_share_t *s) {
+  if (s == NULL) return;
+  bool first = !uv_is_closing((uv_handle_t *)&s->server);
+  s->stopping = true;
+  if (first) uv_close((uv_handle_t *)&s->server, share_server_closed);
+  /* Orderly close; each stream reports back through share_closed. */
+  size_t n = s->n_streams;
+  chainstore_stream_t **snap = n ? malloc(n * sizeof *snap) : NULL;
+  if (snap != NULL) {
+    memcpy(snap, s->streams, n * sizeof *snap);
+    for (size_t i = 0; i < n; i++) chainstore_stream_close(snap[i]);
+    free(snap);
+  }
+}
+
+unsigned cli_share_connections(const cli_share_t *s) { return s->connections; }
+uint64_t cli_share_uploaded_blocks(const cli_share_t *s) { return s->up_blocks; }
+uint64_t cli_share_uploaded_bytes(const cli_share_t *s) { return s->up_bytes; }
+
+/* ---- cloning ------------------------------------------------------------------ */
+
+typedef struct {
+  cli_clone_t *c;
+  chainstore_stream_t *stream; /* NULL once closed */
+  bool settled;                /* the chain is on the stream, or it closed */
+} clone_peer_t;
+
+enum { CLONE_CONNECTING, CLONE_UPDATING, CLONE_DOWNLOADING, CLONE_FOLLOWING, CLONE_DONE };
+
+struct cli_clone_s {
+  cli_clone_options_t o;
+  uv_loop_t *loop;
+  unichain_replicator_t *r;
+  uint8_t dk[32];
+  clone_peer_t *peers;
+  size_t n_peers;
+  unsigned open_streams;
+  int phase;
+  uint64_t end;
+  bool end_known;
+  unichain_download_t *dl;
+  uint64_t blocks, bytes;
+  double t0;
+  uv_timer_t tick;
+  bool tick_closed, done_called, stopping;
+  unsigned busy;
+};
+
+static void clone_maybe_free(cli_clone_t *c) {
+  if (c->stopping && c->open_streams == 0 && c->tick_closed && c->busy == 0) {
+    free(c->peers);
+    free(c);
+  }
+}
+
+void cli_clone_stats(const cli_clone_t *c, cli_clone_stats_t *st) {
+  st->start = c->o.start;
+  st->end = c->end_known ? c->end : 0;
+  st->blocks = c->blocks;
+  st->bytes = c->bytes;
+  uint64_t hi = c->end_known ? c->end : unichain_length(c->o.chain);
+  st->have = hi > c->o.start ? unichain_downloaded(c->o.chain, c->o.start, hi) : 0;
+  st->peers = c->open_streams;
+  st->seconds = now_s() - c->t0;
+}
+
+static void report(cli_clone_t *c, bool final) {
+  cli_clone_stats_t st;
+  cli_clone_stats(c, &st);
+  double rate = st.seconds > 0 ? (double)st.bytes / st.seconds : 0;
+  if (c->o.json) {
+    char end[32] = "null";
+    if (c->end_known) snprintf(end, sizeof end, "%llu", (unsigned long long)st.end);
+    printf("{\"event\":\"progress\",\"start\":%llu,\"end\":%s,\"have\":%llu,\"blocks\":%llu,\"bytes\":%llu,"
+           "\"seconds\":%.3f,\"bytesPerSecond\":%.0f,\"peers\":%u,\"length\":%llu,\"done\":%s}\n",
+           (unsigned long long)st.start, end, (unsigned long long)st.have, (unsigned long long)st.blocks,
+           (unsigned long long)st.bytes, st.seconds, rate, st.peers,
+           (unsigned long long)unichain_length(c->o.chain), final ? "true" : "false");
+    fflush(stdout);
+  }
+  if (c->o.progress) {
+    uint64_t total = c->end_known && st.end > st.start ? st.end - st.start : 0;
+    int width = 30, fill = total ? (int)((double)st.have / (double)total * width) : 0;
+    char bar[64], of[32] = "?";
+    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+    bar[width] = '\0';
+    if (c->end_known) snprintf(of, sizeof of, "%llu", (unsigned long long)total);
+    fprintf(stderr, "\r[%s] %llu/%s blocks  %.1f MiB  %.1f MiB/s  %u peer%s   ", bar, (unsigned long long)st.have,
+            of, (double)st.bytes / 1048576.0, rate / 1048576.0, st.peers, st.peers == 1 ? "" : "s");
+    if (final) fputc('\n', stderr);
+    fflush(stderr);
+  }
+}
+
+static void on_tick(uv_timer_t *t) { report(t->data, false); }
+
+static void clone_close_streams(cli_clone_t *c) {
+  for (size_t i = 0; i < c->n_peers; i++)
+    if (c->peers[i].stream != NULL) chainstore_stream_close(c->peers[i].stream);
+}
+
+static void tick_closed(uv_handle_t *h) {
+  cli_clone_t *c = h->data;
+  c->tick_closed = true;
+  clone_maybe_free(c);
+}
+
+static void clone_finish(cli_clone_t *c, int err) {
+  if (c->done_called) return;
+  c->done_called = true;
+  c->phase = CLONE_DONE;
+  uv_timer_stop(&c->tick);
+  report(c, true);
+  if (c->dl != NULL) {
+    unichain_download_t *d = c->dl;
+    c->dl = NULL;
+    unichain_download_cancel(d);
+  }
+  if (c->o.on_done != NULL) c->o.on_done(c->o.user, err);
+}
+
+static void start_range(cli_clone_t *c);
+
+static void on_range_done(void *user, unichain_download_t *d, int err) {
+  cli_clone_t *c = user;
+  (void)d;
+  if (c->dl == NULL) return; /* cancelled by us */
+  c->dl = NULL;
+  if (err != 0) {
+    clone_finish(c, err);
+    return;
+  }
+  if (c->phase == CLONE_DOWNLOADING && c->o.live) {
+    /* Complete: from now on follow appends. */
+    c->phase = CLONE_FOLLOWING;
+    report(c, false);
+    start_range(c);
+    return;
+  }
+  clone_finish(c, 0);
+}
+
+static void start_range(cli_clone_t *c) {
+  unichain_download_range_t range = {0};
+  if (c->phase == CLONE_FOLLOWING) {
+    range.start = c->end;
+    range.end = UNICHAIN_REPL_OPEN_END;
+  } else {
+    c->phase = CLONE_DOWNLOADING;
+    range.start = c->o.start;
+    range.end = c->end;
+    if (range.end <= range.start) {
+      on_range_done(c, NULL, 0);
+      return;
+    }
+  }
+  c->dl = (unichain_download_t *)1; /* pending: set before a synchronous completion */
+  unichain_download_t *d = NULL;
+  int err = unichain_replicator_download(c->r, &range, on_range_done, c, &d);
+  if (err != 0) {
+    c->dl = NULL;
+    clone_finish(c, err);
+    return;
+  }
+  if (c->dl != NULL) c->dl = d; /* still running */
+}
+
+static void on_update(void *user, int err, uint64_t length) {
+  cli_clone_t *c = user;
+  (void)length;
+  if (c->phase != CLONE_UPDATING) return;
+  if (err != 0 && err != CHAINSTORE_ENOUPDATE) {
+    clone_finish(c, err);
+    return;
+  }
+  c->end = unichain_length(c->o.chain);
+  c->end_known = true;
+  start_range(c);
+}
+
+/* Once every peer has the chain on its stream (or is gone): learn the
+ * length, then download. */
+static void clone_maybe_begin(cli_clone_t *c) {
+  if (c->phase != CLONE_CONNECTING) return;
+  for (size_t i = 0; i < c->n_peers; i++)
+    if (!c->peers[i].settled) return;
+  if (c->o.has_end) {
+    c->end = c->o.end;
+    c->end_known = true;
+    start_range(c);
+    return;
+  }
+  c->phase = CLONE_UPDATING;
+  unichain_wait_options_t wo = {0};
+  wo.if_available = true;
+  int err = unichain_replicator_update(c->r, 0, &wo, on_update, c, NULL);
+  if (err != 0) clone_finish(c, err);
+}
+
+static bool clone_accept(void *user, const uint8_t dk[32]) {
+  clone_peer_t *p = user;
+  return memcmp(dk, p->c->dk, 32) == 0;
+}
+
+static void clone_on_chain(void *user, chainstore_stream_t *s, unichain_t *chain) {
+  clone_peer_t *p = user;
+  (void)s;
+  if (chain != p->c->o.chain) return;
+  p->settled = true;
+  p->c->busy++;
+  clone_maybe_begin(p->c);
+  p->c->busy--;
+}
+
+static void clone_on_download(void *user, chainstore_stream_t *s, unichain_t *chain, uint64_t index, size_t len) {
+  clone_peer_t *p = user;
+  (void)s;
+  (void)index;
+  if (chain != p->c->o.chain) return;
+  p->c->blocks++;
+  p->c->bytes += len;
+}
+
+static void clone_on_close(void *user, chainstore_stream_t *s, int err) {
+  clone_peer_t *p = user;
+  cli_clone_t *c = p->c;
+  (void)s;
+  p->stream = NULL;
+  p->settled = true;
+  c->open_streams--;
+  c->busy++;
+  if (!c->stopping && !c->done_called) {
+    char name[80];
+    cli_format_addr((const struct sockaddr *)&c->o.peers[p - c->peers], name, sizeof name);
+    fprintf(stderr, "%schainstore: clone: %s: disconnected%s%s\n", c->o.progress ? "\n" : "", name,
+            err != 0 ? ": " : "", err != 0 ? chainstore_strerror(err) : "");
+    clone_maybe_begin(c);
+    if (c->open_streams == 0 && !c->done_called) clone_finish(c, err != 0 ? err : CHAINSTORE_ECLOSED);
+  }
+  c->busy--;
+  clone_maybe_free(c);
+}
+
+int cli_clone_start(cli_clone_t **out, uv_loop_t *loop, const cli_clone_options_t *o) {
+  cli_clone_t *c = calloc(1, sizeof *c);
+  if (c == NULL) return CHAINSTORE_ENOMEM;
+  c->o = *o;
+  c->loop = loop;
+  c->t0 = now_s();
+  memcpy(c->dk, unichain_discovery_key(o->chain), 32);
+  c->peers = calloc(o->n_peers ? o->n_peers : 1, sizeof *c->peers);
+  if (c->peers == NULL) {
+    free(c);
+    return CHAINSTORE_ENOMEM;
+  }
+  c->n_peers = o->n_peers;
+  configure(o->store, loop, &o->timeouts);
+  int err = chainstore_replicator(o->store, o->chain, &c->r);
+  if (err != 0) {
+    free(c->peers);
+    free(c);
+    return err;
+  }
+  uv_timer_init(loop, &c->tick);
+  c->tick.data = c;
+  uv_timer_start(&c->tick, on_tick, 1000, 1000);
+  *out = c;
+
+  c->busy++;
+  for (size_t i = 0; i < o->n_peers; i++) {
+    clone_peer_t *p = &c->peers[i];
+    chainstore_replicate_options_t ro;
+    bitprotocol_options_t bp;
+    p->c = c;
+    chainstore_replicate_options_init(&ro);
+    ro.live = true; /* the clone ends the streams itself */
+    ro.accept = clone_accept;
+    ro.on_chain = clone_on_chain;
+    ro.on_download = clone_on_download;
+    ro.on_close = clone_on_close;
+    ro.user = p;
+    cli_stream_options(&o->timeouts, true, &bp);
+    c->open_streams++;
+    err = chainstore_replicate_connect(o->store, loop, (const struct sockaddr *)&o->peers[i], &bp, &ro, &p->stream);
+    if (err != 0) {
+      c->open_streams--;
+      p->settled = true;
+    }
+  }
+  /* A chain already on every stream, or every connection failed at once. */
+  if (c->open_streams == 0 && !c->done_called) clone_finish(c, CHAINSTORE_EIO);
+  else clone_maybe_begin(c);
+  c->busy--;
+  return 0;
+}
+
+void cli_clone_stop(cli_clone_t *c) {
+  if (c == NULL || c->stopping) return;
+  c->stopping = true;
+  if (!c->done_called) clone_finish(c, c->o.live ? 0 : CHAINSTORE_ECANCELED);
+  uv_close((uv_handle_t *)&c->tick, tick_closed);
+  clone_close_streams(c);
+  clone_maybe_free(c);
+}
+
+/* ---- signals ------------------------------------------------------------------ */
+
+static uv_signal_t sig_int, sig_term;
+static bool signals_on;
+static void (*signal_cb)(void *user, int signum);
+static void *signal_user;
+
+static void on_signal(uv_signal_t *h, int signum) {
+  (void)h;
+  void (*cb)(void *, int) = signal_cb;
+  signal_cb = NULL;
+  if (cb != NULL) cb(signal_user, signum);
+}
+
+void cli_signals_start(uv_loop_t *loop, void (*cb)(void *user, int signum), void *user) {
+  /* A peer that closes while we write must give EPIPE, not kill us. */
+  signal(SIGPIPE, SIG_IGN);
+  signal_cb = cb;
+  signal_user = user;
+  uv_signal_init(loop, &sig_int);
+  uv_signal_init(loop, &sig_term);
+  uv_signal_start(&sig_int, on_signal, SIGINT);
+  uv_signal_start(&sig_term, on_signal, SIGTERM);
+  signals_on = true;
+}
+
+void cli_signals_close(void) {
+  if (!signals_on) return;
+  signals_on = false;
+  uv_close((uv_handle_t *)&sig_int, NULL);
+  uv_close((uv_handle_t *)&sig_term, NULL);
+}
+
+static void close_left(uv_handle_t *h, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+void cli_loop_drain(uv_loop_t *loop) {
+  uv_run(loop, UV_RUN_DEFAULT); /* connections finish closing */
+  uv_walk(loop, close_left, NULL);
+  uv_run(loop, UV_RUN_DEFAULT);
+}
