@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 
 KEY=$(printf '%064d' 0)
-for cmd in init create append cat info verify demo version; do
+for cmd in init create append cat info verify share clone demo bootstrap dht-lookup dht-announce version; do
   run 0 "$cmd" --help
   out_has "usage: chainstore $cmd"
 done
