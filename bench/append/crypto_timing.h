@@ -11,14 +11,18 @@
 #include <stdint.h>
 
 typedef struct {
-  double hash_seconds, sign_seconds;
-  uint64_t hash_calls, sign_calls;
+  double hash_seconds, sign_seconds; /* on the thread that called crypto_timing_start */
+  uint64_t hash_calls, sign_calls;   /* on every thread */
   uint64_t hash_bytes;
+  /* Hashing on the library's other threads (leaves of big batches hash on
+   * a helper thread, in parallel with the calling one). */
+  double helper_hash_seconds;
 } crypto_timing_t;
 
 /* Resolves libsodium's functions; 0, or -1 when they cannot be found. */
 int crypto_timing_init(void);
-/* Counts into *t (zeroed here) until crypto_timing_stop(). */
+/* Counts into *t (zeroed here) until crypto_timing_stop(), which fills it
+ * in. Thread-safe: counters are atomic. */
 void crypto_timing_start(crypto_timing_t *t);
 void crypto_timing_stop(void);
 

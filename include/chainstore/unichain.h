@@ -166,7 +166,9 @@ int unichain_append(unichain_t *chain, const void *data, size_t len, uint64_t *i
  * non-live chain, as hypercore); *first (may be NULL) gets the index of the
  * first. n = 0 is a no-op (hypercore's empty batch writes and announces; this
  * does not). The blocks are written as they are (storage writev), never
- * copied; one write per file per batch. Errors: CHAINSTORE_ENOTWRITABLE,
+ * copied; one write per file per batch. A batch of 4 MiB or more hashes its
+ * blocks on two threads: the calling one and a helper started and joined
+ * within the call (all signals blocked in it). Errors: CHAINSTORE_ENOTWRITABLE,
  * CHAINSTORE_EBLOCKSIZE (a block over UNICHAIN_MAX_BLOCK_BYTES; nothing is
  * written), CHAINSTORE_ELIMIT, storage errors (the length is then unchanged;
  * bytes past it may have been written and are overwritten by the next append). */
@@ -247,6 +249,10 @@ typedef enum {
 
 typedef void (*unichain_event_cb)(void *user, unichain_t *chain, unichain_event_t event, uint64_t start,
                                   uint64_t count);
+
+/* Inside a UNICHAIN_EVENT_DOWNLOAD callback: the byte size of the block just
+ * stored (as given to unichain_put). 0 outside a DOWNLOAD callback. */
+uint64_t unichain_event_block_size(const unichain_t *chain);
 
 /* Registers a listener, called synchronously after the operation that caused
  * the event has finished (files written, bitfield flushed), in registration

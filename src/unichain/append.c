@@ -2,7 +2,8 @@
  * signature per batch at its last index, the blocks at byteLength, then the
  * bitfield. One write per file per batch (plus one per parent that lands
  * below the batch's tree range); the blocks are handed to the storage as they
- * are, never copied. */
+ * are, never copied. The leaf hashes of a big batch are computed on two
+ * threads (leaf_hash.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,8 @@ int unichain_append_batch(unichain_t *chain, const unichain_buf_t *blocks, size_
   uc_merkle_t merkle;
   uint64_t start, node_base, byte_sum = 0;
   size_t records;
+  uint8_t *range; /* records of nodes node_base .. node_base + records - 1 */
+  bool below = false;
   uint8_t sig[UNICHAIN_SIGNATURE_BYTES];
   int err;
 
@@ -62,24 +65,33 @@ int unichain_append_batch(unichain_t *chain, const unichain_buf_t *blocks, size_
     if (blocks[i].base == NULL && blocks[i].len > 0) return CHAINSTORE_EINVAL;
     byte_sum += blocks[i].len;
   }
-  if (n > (SIZE_MAX / UC_NODE_BYTES - 1) / 2) return CHAINSTORE_ENOMEM;
+  if (n > (SIZE_MAX / UC_NODE_BYTES - 2) / 2) return CHAINSTORE_ENOMEM;
   if (chain->merkle_stale && (err = reload_merkle(chain)) != 0) return err;
 
   /* Tree records of nodes 2·start .. 2·(start+n)−2 as one buffer; slots of
-   * parents not yet complete stay zero ("absent"). */
+   * parents not yet complete stay zero ("absent"). One more slot in front
+   * holds parent 2·start−1 when the batch completes it (every other single
+   * append does), so that it goes out in the same write. */
   node_base = 2 * start;
   records = 2 * n - 1;
-  if ((err = reserve_scratch(chain, records * UC_NODE_BYTES)) != 0) return err;
-  memset(chain->scratch, 0, records * UC_NODE_BYTES);
+  if ((err = reserve_scratch(chain, (records + 1) * UC_NODE_BYTES)) != 0) return err;
+  range = chain->scratch + UC_NODE_BYTES;
+  memset(range, 0, records * UC_NODE_BYTES);
 
+  /* Leaf hashes straight into their records (two threads for big batches),
+   * then the parents, which are cheap. */
+  uc_hash_leaves(blocks, n, byte_sum, range);
   merkle = chain->merkle;
   for (size_t i = 0; i < n; i++) {
     unichain_node_t made[FLAT_TREE_MAX_ROOTS];
-    size_t k = uc_merkle_next(&merkle, blocks[i].base, blocks[i].len, made);
+    size_t k = uc_merkle_next_hashed(&merkle, blocks[i].len, range + 2 * i * UC_NODE_BYTES, made);
     if (k == 0) return CHAINSTORE_ELIMIT;
     for (size_t j = 0; j < k; j++) {
       if (made[j].index >= node_base && made[j].index - node_base < records) {
-        uc_node_encode(&made[j], chain->scratch + (made[j].index - node_base) * UC_NODE_BYTES);
+        uc_node_encode(&made[j], range + (made[j].index - node_base) * UC_NODE_BYTES);
+      } else if (node_base > 0 && made[j].index == node_base - 1) {
+        uc_node_encode(&made[j], chain->scratch);
+        below = true;
       } else if (nlow < MAX_LOW_PARENTS) {
         low[nlow++] = made[j];
       } else if ((err = uc_node_write(chain, &made[j])) != 0) {
@@ -88,6 +100,7 @@ int unichain_append_batch(unichain_t *chain, const unichain_buf_t *blocks, size_
     }
   }
 
+  uc_node_cache_clear(chain);
   for (size_t i = 0; i < nlow; i++) {
     if ((err = uc_node_write(chain, &low[i])) != 0) return err;
   }
@@ -99,7 +112,12 @@ int unichain_append_batch(unichain_t *chain, const unichain_buf_t *blocks, size_
   }
   if (byte_sum > 0 && (err = uc_writev(&chain->storage, UNICHAIN_FILE_DATA, chain->byte_length, blocks, n)) != 0)
     return err;
-  if ((err = uc_write(&chain->storage, UNICHAIN_FILE_TREE, UC_TREE_OFFSET(node_base), chain->scratch,
+  if (below) {
+    range = chain->scratch;
+    node_base--;
+    records++;
+  }
+  if ((err = uc_write(&chain->storage, UNICHAIN_FILE_TREE, UC_TREE_OFFSET(node_base), range,
                       records * UC_NODE_BYTES)) != 0)
     return err;
 

@@ -99,6 +99,8 @@ static int insert_page(uc_bitfield_t *bf, uint64_t number, uc_page_t **out) {
   bf->pages[at].number = number;
   bf->pages[at].bytes = bytes;
   bf->pages[at].dirty = false;
+  bf->pages[at].synced = false;
+  bf->pages[at].lo = bf->pages[at].hi = 0;
   bf->count++;
   bf->hint = at;
   *out = &bf->pages[at];
@@ -147,7 +149,8 @@ int uc_bitfield_set_byte(uc_bitfield_t *bf, uc_region_t region, uint64_t j, uint
     err = insert_page(bf, number, &page);
     if (err != 0) return err;
   }
-  at = &page->bytes[region_offset[region] + j % size];
+  size_t pos = (size_t)(region_offset[region] + j % size);
+  at = &page->bytes[pos];
   if (*at == value) return 0;
   if (!page->dirty && bf->dirty_count == bf->dirty_cap) {
     size_t cap = bf->dirty_cap ? bf->dirty_cap * 2 : 8;
@@ -160,7 +163,12 @@ int uc_bitfield_set_byte(uc_bitfield_t *bf, uc_region_t region, uint64_t j, uint
   if (j >= bf->bytes[region]) bf->bytes[region] = j + 1;
   if (!page->dirty) {
     page->dirty = true;
+    page->lo = (uint16_t)pos;
+    page->hi = (uint16_t)(pos + 1);
     bf->dirty[bf->dirty_count++] = number;
+  } else {
+    if (pos < page->lo) page->lo = (uint16_t)pos;
+    if (pos >= page->hi) page->hi = (uint16_t)(pos + 1);
   }
   return 1;
 }
@@ -312,15 +320,17 @@ int uc_bitfield_flush(uc_bitfield_t *bf, const unichain_storage_t *storage) {
   for (size_t i = 0; i < bf->dirty_count; i++) {
     uc_page_t *page = find_page(bf, bf->dirty[i]);
     if (page == NULL || !page->dirty) continue;
+    size_t end = page->synced ? page->hi : UC_BITFIELD_PAGE_SIZE;
     int err = storage->ops->write(storage->ctx, UNICHAIN_FILE_BITFIELD,
-                                  UC_BITFIELD_HEADER + page->number * (uint64_t)UC_BITFIELD_PAGE_SIZE, page->bytes,
-                                  UC_BITFIELD_PAGE_SIZE);
+                                  UC_BITFIELD_HEADER + page->number * (uint64_t)UC_BITFIELD_PAGE_SIZE + page->lo,
+                                  page->bytes + page->lo, end - page->lo);
     if (err != 0) {
       result = err;
       bf->dirty[kept++] = page->number; /* retried by the next flush */
       continue;
     }
     page->dirty = false;
+    page->synced = true;
   }
   bf->dirty_count = kept;
   return result;

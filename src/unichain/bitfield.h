@@ -4,8 +4,10 @@
  * Page p (3584 B) = data[1024] || tree[2048] || index[512]. Pages are kept in
  * an array sorted by page number (appends touch the last page, so lookups hit
  * a cached position); a page that was never set and loaded as all zero is not
- * allocated. Every page whose bytes change is marked dirty and rewritten whole
- * by uc_bitfield_flush. Byte-identical files need the exact JS bookkeeping:
+ * allocated. Every page whose bytes change is marked dirty and written out by
+ * uc_bitfield_flush: only its changed byte range, except that the first
+ * write of a page runs to its end so that the file has whole pages (same
+ * file bytes as hypercore's whole-page writes, a fraction of the I/O). Byte-identical files need the exact JS bookkeeping:
  * `page_count` (memory-pager length) bounds the index-region update loop, and
  * each region's `bytes` (sparse-bitfield byteLength) drives _expand and the
  * tree length used by blocks()/digest(). */
@@ -27,6 +29,8 @@ typedef struct {
   uint64_t number;
   uint8_t *bytes; /* UC_BITFIELD_PAGE_SIZE bytes */
   bool dirty;
+  bool synced;         /* written out to its end at least once since load/creation */
+  uint16_t lo, hi;     /* dirty: the changed bytes are within [lo, hi) */
 } uc_page_t;
 
 typedef struct {
@@ -76,8 +80,9 @@ uint64_t uc_bitfield_tree_length(const uc_bitfield_t *bf);
  * tree of `len` leaves, within the index bytes in use. */
 int uc_bitfield_expand(uc_bitfield_t *bf, uint64_t len);
 
-/* Writes every dirty page whole at 32 + 3584 p; a page stays dirty if its
- * write fails. */
+/* Writes the changed bytes of every dirty page (page p at 32 + 3584 p; its
+ * first write runs to the page's end); a page stays dirty if its write
+ * fails. */
 int uc_bitfield_flush(uc_bitfield_t *bf, const unichain_storage_t *storage);
 
 #endif

@@ -40,6 +40,18 @@ struct unichain_s {
   uc_merkle_t merkle; /* roots at `length`, for appending */
   bool merkle_stale;  /* a remote proof grew the length: reload before appending */
 
+  /* Root nodes read by uc_data_offset, one slot per tree depth (the roots of
+   * one length all have different depths). Consecutive blocks share all
+   * but their lowest roots, so a sequential read costs its leaf and, on
+   * average, about one more node. Cleared whenever tree records are
+   * written (uc_node_cache_clear). */
+  struct {
+    bool valid;
+    unichain_node_t node;
+  } node_cache[64];
+
+  uint64_t event_block_size; /* unichain_event_block_size, during a DOWNLOAD emit */
+
   uint8_t *scratch; /* tree records of an append batch, reused */
   size_t scratch_cap;
 
@@ -70,14 +82,17 @@ void uc_header(uint8_t out[UC_HEADER_BYTES], uint8_t type, uint16_t entry_size, 
 void uc_node_encode(const unichain_node_t *node, uint8_t out[UC_NODE_BYTES]);
 /* CHAINSTORE_ENONODE when the record is missing, short or all zero. */
 int uc_node_read(const unichain_t *chain, uint64_t index, unichain_node_t *node);
-int uc_node_write(const unichain_t *chain, const unichain_node_t *node);
+int uc_node_write(unichain_t *chain, const unichain_node_t *node);
+/* Forgets the nodes cached by uc_data_offset: call before writing tree
+ * records (uc_node_write does). */
+void uc_node_cache_clear(unichain_t *chain);
 /* Roots of a tree of `length` blocks, read from the tree file (present or
  * not in the tree bits). */
 int uc_roots_read(const unichain_t *chain, uint64_t length, unichain_node_t out[FLAT_TREE_MAX_ROOTS], size_t *n);
 /* Signature slot `index`; CHAINSTORE_ENOSIGNATURE when blank or unreadable. */
 int uc_signature_read(const unichain_t *chain, uint64_t index, uint8_t sig[UNICHAIN_SIGNATURE_BYTES]);
-/* Byte offset and size of block `index`, looking nodes up in `known` first
- * (hypercore storage.dataOffset). */
+/* Byte offset and size of block `index`, looking nodes up in `known` first,
+ * then in the chain's node cache (hypercore storage.dataOffset). */
 int uc_data_offset(const unichain_t *chain, uint64_t index, const unichain_node_t *known, size_t known_count,
                    uint64_t *offset, uint64_t *size);
 
@@ -86,6 +101,15 @@ int uc_data_offset(const unichain_t *chain, uint64_t index, const unichain_node_
 uint64_t uc_verified_by(const uc_bitfield_t *bits, uint64_t node);
 /* Blocks covered by consecutive roots from the left (tree-index blocks()). */
 uint64_t uc_tree_blocks(const uc_bitfield_t *bits);
+
+/* ---- leaf hashes of a batch (leaf_hash.c) ---- */
+
+/* Batches of at least this many bytes hash their leaves on two threads. */
+#define UC_PARALLEL_MIN_BYTES ((uint64_t)4 << 20)
+
+/* Writes the leaf hash of blocks[i] into the first 32 bytes of record 2·i
+ * of `records` (40-byte records), for i < n; total_bytes = sum of lengths. */
+void uc_hash_leaves(const unichain_buf_t *blocks, size_t n, uint64_t total_bytes, uint8_t *records);
 
 /* ---- events (events.c) ---- */
 

@@ -13,6 +13,14 @@ void uc_merkle_init(uc_merkle_t *m, const unichain_node_t *roots, size_t count, 
 }
 
 size_t uc_merkle_next(uc_merkle_t *m, const void *data, size_t len, unichain_node_t out[FLAT_TREE_MAX_ROOTS]) {
+  uint8_t hash[UNICHAIN_HASH_BYTES];
+
+  tree_hash_leaf(data, len, hash);
+  return uc_merkle_next_hashed(m, len, hash, out);
+}
+
+size_t uc_merkle_next_hashed(uc_merkle_t *m, uint64_t size, const uint8_t hash[UNICHAIN_HASH_BYTES],
+                             unichain_node_t out[FLAT_TREE_MAX_ROOTS]) {
   unichain_node_t *leaf;
   size_t n = 0;
 
@@ -21,8 +29,8 @@ size_t uc_merkle_next(uc_merkle_t *m, const void *data, size_t len, unichain_nod
   if (m->count == FLAT_TREE_MAX_ROOTS) return 0;
   leaf = &m->roots[m->count++];
   leaf->index = 2 * m->blocks++;
-  leaf->size = len;
-  tree_hash_leaf(data, len, leaf->hash);
+  leaf->size = size;
+  memcpy(leaf->hash, hash, UNICHAIN_HASH_BYTES);
   out[n++] = *leaf;
 
   while (m->count > 1) {

@@ -23,5 +23,8 @@ void uc_merkle_init(uc_merkle_t *m, const unichain_node_t *roots, size_t count, 
 /* Adds block `data`: writes the leaf then each new parent (ascending depth)
  * into out and returns how many (at most FLAT_TREE_MAX_ROOTS). */
 size_t uc_merkle_next(uc_merkle_t *m, const void *data, size_t len, unichain_node_t out[FLAT_TREE_MAX_ROOTS]);
+/* The same for a block of `size` bytes whose leaf hash is already known. */
+size_t uc_merkle_next_hashed(uc_merkle_t *m, uint64_t size, const uint8_t hash[UNICHAIN_HASH_BYTES],
+                             unichain_node_t out[FLAT_TREE_MAX_ROOTS]);
 
 #endif

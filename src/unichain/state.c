@@ -52,6 +52,10 @@ uint64_t unichain_length(const unichain_t *chain) {
   return chain->length;
 }
 
+uint64_t unichain_event_block_size(const unichain_t *chain) {
+  return chain->event_block_size;
+}
+
 uint64_t unichain_byte_length(const unichain_t *chain) {
   return chain->byte_length;
 }

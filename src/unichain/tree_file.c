@@ -39,8 +39,9 @@ int uc_node_read(const unichain_t *chain, uint64_t index, unichain_node_t *node)
   return 0;
 }
 
-int uc_node_write(const unichain_t *chain, const unichain_node_t *node) {
+int uc_node_write(unichain_t *chain, const unichain_node_t *node) {
   uint8_t rec[UC_NODE_BYTES];
+  uc_node_cache_clear(chain);
   uc_node_encode(node, rec);
   return uc_write(&chain->storage, UNICHAIN_FILE_TREE, UC_TREE_OFFSET(node->index), rec, sizeof rec);
 }
@@ -75,6 +76,31 @@ static const unichain_node_t *find_known(const unichain_node_t *known, size_t n,
   return NULL;
 }
 
+void uc_node_cache_clear(unichain_t *chain) {
+  for (size_t i = 0; i < sizeof chain->node_cache / sizeof chain->node_cache[0]; i++) chain->node_cache[i].valid = false;
+}
+
+/* Node `index` from `known`, the cache (roots only: `cached`) or storage. */
+static int lookup(const unichain_t *chain, uint64_t index, const unichain_node_t *known, size_t known_count,
+                  bool cached, unichain_node_t *scratch, const unichain_node_t **out) {
+  unichain_t *cache = (unichain_t *)chain; /* the node cache only; logically const */
+  uint64_t depth = flat_tree_depth(index);
+  int err;
+
+  if ((*out = find_known(known, known_count, index)) != NULL) return 0;
+  if (cached && depth < 64 && chain->node_cache[depth].valid && chain->node_cache[depth].node.index == index) {
+    *out = &chain->node_cache[depth].node;
+    return 0;
+  }
+  if ((err = uc_node_read(chain, index, scratch)) != 0) return err;
+  if (cached && depth < 64) {
+    cache->node_cache[depth].node = *scratch;
+    cache->node_cache[depth].valid = true;
+  }
+  *out = scratch;
+  return 0;
+}
+
 int uc_data_offset(const unichain_t *chain, uint64_t index, const unichain_node_t *known, size_t known_count,
                    uint64_t *offset, uint64_t *size) {
   uint64_t idx[FLAT_TREE_MAX_ROOTS];
@@ -85,21 +111,11 @@ int uc_data_offset(const unichain_t *chain, uint64_t index, const unichain_node_
   int err;
 
   for (size_t i = 0; i < count; i++) {
-    hit = find_known(known, known_count, idx[i]);
-    if (hit == NULL) {
-      err = uc_node_read(chain, idx[i], &node);
-      if (err != 0) return err;
-      hit = &node;
-    }
+    if ((err = lookup(chain, idx[i], known, known_count, true, &node, &hit)) != 0) return err;
     if (sum + hit->size < sum) return CHAINSTORE_ECORRUPT;
     sum += hit->size;
   }
-  hit = find_known(known, known_count, 2 * index);
-  if (hit == NULL) {
-    err = uc_node_read(chain, 2 * index, &node);
-    if (err != 0) return err;
-    hit = &node;
-  }
+  if ((err = lookup(chain, 2 * index, known, known_count, false, &node, &hit)) != 0) return err;
   *offset = sum;
   *size = hit->size;
   return 0;

@@ -252,6 +252,11 @@ int unichain_put(unichain_t *chain, uint64_t index, const void *value, size_t le
 
 out:
   if (grew) uc_emit(chain, UNICHAIN_EVENT_GROW, old_length, chain->length - old_length);
-  if (err == 0 && downloaded) uc_emit(chain, UNICHAIN_EVENT_DOWNLOAD, index, 1);
+  if (err == 0 && downloaded) {
+    uint64_t outer = chain->event_block_size; /* a listener may put (events nest) */
+    chain->event_block_size = len;
+    uc_emit(chain, UNICHAIN_EVENT_DOWNLOAD, index, 1);
+    chain->event_block_size = outer;
+  }
   return err < 0 ? err : 0;
 }

@@ -523,7 +523,7 @@ static void hostile_send_data(rh_end_t *end, hostile_t *h, uint64_t index, bool 
 
 /* Forged bytes for a block under the first root, with only the other root
  * and the genuine signature: nothing ties the block to the signed roots
- * (accepted by hypercore 9, see src/replicate/proofcheck.c). */
+ * (accepted by hypercore 9; unichain_put refuses it: CHAINSTORE_EBADMESSAGE). */
 static void hostile_send_unlinked(rh_end_t *end, hostile_t *h, uint64_t index) {
   unichain_proof_t *proof = malloc(sizeof *proof);
   unichain_node_t roots[64];
@@ -667,11 +667,12 @@ static void hostile_after_good_blocks(void **s) {
 
 /* A proof that does not tie the block to the signed roots (the genuine
  * signature replayed with a root we already hold, forged bytes of the right
- * size) is refused. unichain_put alone stores it once the victim knows
- * enough of the tree (12 honest blocks here): see src/replicate/proofcheck.c. */
+ * size) is refused, also once the victim knows enough of the tree (12 honest
+ * blocks here) for hypercore 9 to store it: unichain_put checks that the path
+ * reaches the signed roots (CHAINSTORE_EBADMESSAGE). */
 static void hostile_unlinked_proof(void **s) {
   (void)s;
-  hostile_case(H_UNLINKED, CHAINSTORE_ECHECKSUM, 12);
+  hostile_case(H_UNLINKED, CHAINSTORE_EBADMESSAGE, 12);
 }
 
 /* Unrequested Data: answered with Unhave, not stored, stream kept. */
