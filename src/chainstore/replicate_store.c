@@ -84,7 +84,9 @@ static void stream_unlink(chainstore_stream_t *s) {
   s->prev = s->next = NULL;
 }
 
-static void stream_maybe_free(chainstore_stream_t *s) {
+/* noinline: gcc 12 -Wuse-after-free misreads the free below once it is
+ * inlined into loops over several streams. */
+__attribute__((noinline)) static void stream_maybe_free(chainstore_stream_t *s) {
   if (s->over && s->peers == 0 && s->busy == 0) free(s);
 }
 
