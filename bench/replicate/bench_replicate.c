@@ -85,7 +85,7 @@ typedef struct {
 /* ---- C <-> C ---- */
 
 static result_t bench_c(const char *base, uint64_t bytes, size_t block) {
-  char src[4096], dst[4096], key_hex[65], line[512];
+  char src[4200], dst[4200], key_hex[65], line[512];
   result_t r = {0};
   snprintf(src, sizeof src, "%s/c-src-%zu", base, block);
   snprintf(dst, sizeof dst, "%s/c-dst-%zu", base, block);
@@ -145,7 +145,7 @@ static result_t bench_c(const char *base, uint64_t bytes, size_t block) {
 /* ---- JS <-> JS ---- */
 
 static result_t bench_js(const char *base, uint64_t bytes, size_t block) {
-  char src[4096], dst[4096], line[512], mib[32], blk[32], key_hex[65] = "";
+  char src[4200], dst[4200], line[512], mib[32], blk[32], key_hex[65] = "";
   result_t r = {0};
   snprintf(src, sizeof src, "%s/js-src-%zu", base, block);
   snprintf(dst, sizeof dst, "%s/js-dst-%zu", base, block);
