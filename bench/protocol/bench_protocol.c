@@ -1,27 +1,44 @@
 /* BitProtocol benchmark (a program, not a test).
  *
  *   bench_protocol [seconds per measurement, default 3] [js dir] [rounds, default 3]
+ *                  [handshakes in flight, default 4 per core]
  *
  * Prints, each measured in this run:
  *   handshakes/s   C <-> C over loopback TCP, one process per side, a new TCP
  *                  connection per handshake, fixed static keys, fresh
- *                  ephemeral keys; the same with hypercore-protocol 8 in node
- *                  (interop/js/protocol/bench.js); and the bound: the crypto
- *                  of one handshake (its X25519 operations and hashing, both
- *                  sides, in memory) done back to back.
+ *                  ephemeral keys, several handshakes in flight (so that it
+ *                  measures capacity, not the latency of one round trip);
+ *                  the same with hypercore-protocol 8 in node
+ *                  (interop/js/protocol/bench.js), same concurrency; and the
+ *                  bound: the crypto one side does for one handshake (its
+ *                  X25519 operations and hashing, in memory, back to back) is
+ *                  that side's rate on one core. Each side is a process with
+ *                  a core of its own, so the machine's bound is the rate of
+ *                  the slower side (with a single core: both sides' crypto).
+ *                  The bound's two sides are measured at the same time, a
+ *                  process each, as the C handshakes run.
+ *   the same from CPU time: each side's CPU time per handshake (getrusage;
+ *                  for the bound, the crypto loop's) turned into handshakes/s
+ *                  with a whole core per side: what the load of a shared
+ *                  machine changes less than the wall-clock figures.
  *   throughput     64 KiB stream extension messages, C <-> C and JS <-> JS;
  *                  bound: XSalsa20 on both ends of a plain TCP connection.
- * and the ratios. Build it without sanitizers for meaningful figures. */
+ * and the ratios; then where a C handshake's CPU time goes (user, system, the
+ * crypto, the TCP connection alone measured with plaintext streams). Build it
+ * without sanitizers for meaningful figures. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -37,6 +54,9 @@
 static double now_s(void) { return (double)uv_hrtime() / 1e9; }
 
 static uint8_t server_sk[32], client_sk[32];
+/* Plaintext streams (no handshake at all) measure what a connection costs
+ * without the Noise messages: a diagnostic, next to the real thing. */
+static bitprotocol_mode_t mode = BITPROTOCOL_MODE_ENCRYPTED;
 
 /* ---- the C server (child process) ------------------------------------------------ */
 
@@ -70,6 +90,7 @@ static void srv_connection(uv_stream_t *server, int status) {
   o.static_secret_key = server_sk;
   o.live = true;
   o.timeout_ms = BITPROTOCOL_TIMEOUT_DISABLED;
+  o.mode = mode;
   if (bitprotocol_tcp_accept(&c->t, server, &srv_callbacks, c, &o, NULL) != 0) {
     free(c);
     return;
@@ -121,6 +142,7 @@ typedef struct {
   struct sockaddr_in addr;
   double end;
   uint64_t count;
+  int in_flight;
   bool failed;
 } hs_bench_t;
 
@@ -128,12 +150,14 @@ static void hs_next(hs_bench_t *b);
 
 static void hs_on_handshake(bitprotocol_t *p, void *user) {
   hs_bench_t *b = user;
-  b->count++;
+  if (now_s() < b->end)
+    b->count++;
   bitprotocol_destroy(p, 0);
 }
 
 static void hs_on_close(bitprotocol_t *p, int err, void *user) {
   hs_bench_t *b = user;
+  b->in_flight--;
   if (err != CHAINSTORE_EDESTROYED) {
     fprintf(stderr, "handshake failed: %s\n", chainstore_strerror(err));
     b->failed = true;
@@ -146,34 +170,63 @@ static const bitprotocol_callbacks_t hs_callbacks = {.on_handshake = hs_on_hands
                                                      .on_close = hs_on_close};
 
 static void hs_next(hs_bench_t *b) {
-  if (now_s() >= b->end)
+  if (b->failed || now_s() >= b->end)
     return;
   bitprotocol_options_t o;
   bitprotocol_options_init(&o);
   o.initiator = true;
   o.static_secret_key = client_sk; /* the ephemeral key is fresh for each */
   o.timeout_ms = BITPROTOCOL_TIMEOUT_DISABLED;
+  o.mode = mode;
   bitprotocol_tcp_t *t;
   if (bitprotocol_tcp_connect(&t, b->loop, (const struct sockaddr *)&b->addr, &hs_callbacks, b, &o,
                               NULL) != 0)
     b->failed = true;
+  else
+    b->in_flight++;
 }
 
-static double c_handshakes(double seconds) {
+typedef struct {
+  double user, sys; /* seconds */
+} cpu_t;
+
+static cpu_t cpu_of(const struct rusage *r) {
+  return (cpu_t){(double)r->ru_utime.tv_sec + (double)r->ru_utime.tv_usec / 1e6,
+                 (double)r->ru_stime.tv_sec + (double)r->ru_stime.tv_usec / 1e6};
+}
+
+/* Handshakes per second with `concurrency` of them in flight; the CPU time
+ * each process spent per handshake goes to cpu_client / cpu_server, the
+ * share of the time the client waited for the server to client_idle. */
+static double c_handshakes(double seconds, int concurrency, cpu_t *cpu_client, cpu_t *cpu_server,
+                           double *client_idle) {
   int port;
   pid_t pid = start_c_server(&port);
   uv_loop_t loop;
   uv_loop_init(&loop);
+  uv_loop_configure(&loop, UV_METRICS_IDLE_TIME);
   hs_bench_t b = {.loop = &loop};
   uv_ip4_addr("127.0.0.1", port, &b.addr);
+  struct rusage r0, r1, rs;
+  getrusage(RUSAGE_SELF, &r0);
   double t0 = now_s();
   b.end = t0 + seconds;
-  hs_next(&b);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  double t = now_s() - t0;
+  for (int i = 0; i < concurrency; i++)
+    hs_next(&b);
+  uv_run(&loop, UV_RUN_DEFAULT); /* until the last one in flight is over */
+  getrusage(RUSAGE_SELF, &r1);
+  *client_idle = (double)uv_metrics_idle_time(&loop) / 1e9 / (now_s() - t0);
   uv_loop_close(&loop);
-  stop(pid);
-  return b.failed ? -1 : (double)b.count / t;
+  kill(pid, SIGKILL);
+  memset(&rs, 0, sizeof rs);
+  wait4(pid, NULL, 0, &rs);
+  if (b.failed || b.count == 0)
+    return -1;
+  cpu_t c0 = cpu_of(&r0), c1 = cpu_of(&r1), cs = cpu_of(&rs);
+  double n = (double)b.count;
+  *cpu_client = (cpu_t){(c1.user - c0.user) / n, (c1.sys - c0.sys) / n};
+  *cpu_server = (cpu_t){cs.user / n, cs.sys / n};
+  return (double)b.count / seconds;
 }
 
 /* ---- C throughput ------------------------------------------------------------------ */
@@ -253,47 +306,95 @@ static double c_throughput(double seconds) {
 
 /* ---- bounds --------------------------------------------------------------------------- */
 
-/* The crypto of one whole handshake (both sides): 2 key generations, 6 DH,
- * the hashing, HKDFs, the 4 small AEAD operations, the split. */
-static double bound_handshake_seconds(double *x25519_share) {
+/* The crypto of one handshake, per side, in memory: the initiator's part
+ * (its ephemeral key, 3 DH, the hashing, HKDFs and small AEADs of messages
+ * 1-3, the split) or the responder's, and that side's 4 X25519 operations
+ * alone (1 with the base point, 3 DH). The static public keys are computed
+ * once, as a long-running peer does. */
+typedef struct {
+  double seconds;   /* of `side`'s crypto per handshake, wall clock */
+  double x25519;    /* of the side's 4 X25519 operations alone */
+  double cpu_share; /* CPU time / wall time of the loop: the core it got */
+} side_crypto_t;
+
+static double thread_cpu_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Whole handshakes back to back for `seconds`, timing `initiator`'s side
+ * (the other side's part is needed for the messages, but is not timed). */
+static side_crypto_t side_crypto(bool initiator, double seconds) {
   noise_xx_t *i = sodium_malloc(sizeof *i), *r = sodium_malloc(sizeof *r);
-  uint8_t ipk[32], rpk[32], isk[32], rsk[32], msg[256], pl[256], k1[32], k2[32];
+  uint8_t ipk[32], rpk[32], isk[32], rsk[32], msg[256], pl[256], k1[32], k2[32], x[32];
   uint8_t payload26[26] = {0x0a, 0x18};
   size_t n, pn;
   noise_keypair(ipk, isk, NULL);
   noise_keypair(rpk, rsk, NULL);
-  /* Alternate a whole handshake and its 8 X25519 operations alone (2 with
-   * the base point, 6 DH), so that both see the same machine. */
-  uint8_t out[32];
-  double t_hs = 0, t_x = 0, t0 = now_s();
+  double t[2] = {0, 0}, tx = 0, t0 = now_s(), c0 = thread_cpu_s(), a;
   int rounds = 0;
-  while (now_s() - t0 < 1.0) {
-    double a = now_s();
+  const uint8_t *my_sk = initiator ? isk : rsk, *their_pk = initiator ? rpk : ipk;
+  while (now_s() - t0 < seconds) {
+    a = now_s();
     noise_xx_init(i, true, isk, ipk, NULL);
+    noise_xx_write(i, payload26, 26, msg, sizeof msg, &n); /* -> e */
+    t[0] += now_s() - a;
+    a = now_s();
     noise_xx_init(r, false, rsk, rpk, NULL);
-    noise_xx_write(i, payload26, 26, msg, sizeof msg, &n);
     noise_xx_read(r, msg, n, pl, &pn);
-    noise_xx_write(r, payload26, 26, msg, sizeof msg, &n);
+    noise_xx_write(r, payload26, 26, msg, sizeof msg, &n); /* <- e, ee, s, es */
+    t[1] += now_s() - a;
+    a = now_s();
     noise_xx_read(i, msg, n, pl, &pn);
-    noise_xx_write(i, payload26, 26, msg, sizeof msg, &n);
-    noise_xx_read(r, msg, n, pl, &pn);
+    noise_xx_write(i, payload26, 26, msg, sizeof msg, &n); /* -> s, se */
     noise_xx_split(i, k1, k2);
-    noise_xx_split(r, k1, k2);
-    double b = now_s();
-    crypto_scalarmult_base(out, isk);
-    crypto_scalarmult_base(out, rsk);
-    for (int k = 0; k < 6; k++)
-      if (crypto_scalarmult(out, isk, rpk) != 0)
+    t[0] += now_s() - a;
+    a = now_s();
+    if (noise_xx_read(r, msg, n, pl, &pn) != 0 || noise_xx_split(r, k1, k2) != 0)
+      abort();
+    t[1] += now_s() - a;
+    a = now_s();
+    crypto_scalarmult_base(x, my_sk);
+    for (int k = 0; k < 3; k++)
+      if (crypto_scalarmult(x, my_sk, their_pk) != 0)
         abort();
-    t_hs += b - a;
-    t_x += now_s() - b;
+    tx += now_s() - a;
     rounds++;
   }
-  double per = t_hs / rounds;
-  *x25519_share = t_x / t_hs;
+  side_crypto_t out = {t[initiator ? 0 : 1] / rounds, tx / rounds,
+                       (thread_cpu_s() - c0) / (now_s() - t0)};
   sodium_free(i);
   sodium_free(r);
-  return per;
+  return out;
+}
+
+/* Both sides' crypto measured at the same time, each in a process of its
+ * own, as the two processes of the handshake benchmark run (with one core:
+ * one after the other, here). */
+static void bound_handshake(side_crypto_t side[2], bool parallel) {
+  int fds[2][2];
+  if (!parallel) {
+    side[0] = side_crypto(true, 1.0);
+    side[1] = side_crypto(false, 1.0);
+    return;
+  }
+  pid_t pids[2];
+  for (int s = 0; s < 2; s++) {
+    if (pipe(fds[s]) != 0)
+      abort();
+    if ((pids[s] = fork()) == 0) {
+      side_crypto_t c = side_crypto(s == 0, 1.0);
+      _exit(write(fds[s][1], &c, sizeof c) == sizeof c ? 0 : 1);
+    }
+    close(fds[s][1]);
+  }
+  for (int s = 0; s < 2; s++) {
+    if (read(fds[s][0], &side[s], sizeof side[s]) != sizeof side[s])
+      side[s] = (side_crypto_t){1e9, 1e9, 0};
+    close(fds[s][0]);
+    waitpid(pids[s], NULL, 0);
+  }
 }
 
 /* XSalsa20 on both ends of a plain TCP connection (one process per side). */
@@ -351,21 +452,37 @@ static double bound_xsalsa_tcp(double seconds) {
 
 /* ---- the JS reference -------------------------------------------------------------- */
 
-static double js_run(const char *js_dir, const char *mode, double seconds, const char *field) {
+/* Runs interop/js/protocol/bench.js; its JSON line goes to out (empty when
+ * node or the modules are missing). */
+static void js_run(const char *js_dir, const char *mode, double seconds, int concurrency,
+                   char *out, size_t out_len) {
   char cmd[2048], line[1024];
-  snprintf(cmd, sizeof cmd, "cd '%s' && node protocol/bench.js %s %g 2>/dev/null", js_dir, mode,
-           seconds);
+  snprintf(cmd, sizeof cmd, "cd '%s' && node protocol/bench.js %s %g %d 2>/dev/null", js_dir, mode,
+           seconds, concurrency);
+  out[0] = 0;
   FILE *f = popen(cmd, "r");
   if (!f)
-    return -1;
-  double v = -1;
-  while (fgets(line, sizeof line, f)) {
-    char *at = strstr(line, field);
-    if (at)
-      v = strtod(at + strlen(field) + 1, NULL); /* after the ':' */
-  }
+    return;
+  while (fgets(line, sizeof line, f))
+    if (line[0] == '{')
+      snprintf(out, out_len, "%s", line);
   pclose(f);
-  return v;
+}
+
+/* The number after "field": in a JSON line; -1 when absent. */
+static double js_field(const char *line, const char *field) {
+  char key[64];
+  snprintf(key, sizeof key, "\"%s\":", field);
+  const char *at = strstr(line, key);
+  return at ? strtod(at + strlen(key), NULL) : -1;
+}
+
+/* Handshakes per second of two sides that need a and b seconds each: in
+ * parallel, the slower one sets the pace; on one core they add up. */
+static double capacity(double a, double b, bool parallel) {
+  if (a <= 0 || b <= 0)
+    return -1;
+  return parallel ? 1.0 / (a > b ? a : b) : 1.0 / (a + b);
 }
 
 static void row(const char *what, double c, double js, double bound, const char *bound_what) {
@@ -390,41 +507,107 @@ int main(int argc, char **argv) {
   int rounds = argc > 3 ? atoi(argv[3]) : 3;
   if (rounds < 1)
     rounds = 1;
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  if (cores < 1)
+    cores = 1;
+  /* Enough handshakes in flight that neither process waits on the other's
+   * round trips: both cores stay busy. */
+  int concurrency = argc > 4 ? atoi(argv[4]) : (int)(4 * cores);
+  if (concurrency < 1)
+    concurrency = 1;
   printf("BitProtocol benchmark: %.1f s per measurement, best of %d interleaved rounds,\n"
-         "loopback TCP, one process per side\n\n",
-         seconds, rounds);
+         "loopback TCP, one process per side, %d handshakes in flight, %ld cores\n\n",
+         seconds, rounds, concurrency, cores);
   /* The machine may be shared: every figure is the best of its rounds, and
    * the rounds interleave so that all figures see the same conditions. */
-  double hs_crypto = 1e9, x_share = 0, hs_c = -1, hs_js = -1, tp_bound = -1, tp_c = -1,
-         tp_js = -1;
+  bool two = cores >= 2;
+  side_crypto_t crypto[2] = {{1e9, 1e9, 0}, {1e9, 1e9, 0}};
+  double hs_c = -1, hs_js = -1, tp_bound = -1, tp_c = -1, tp_js = -1, idle = 0, conn_rate = -1;
+  cpu_t cpu_cl = {0, 0}, cpu_sv = {0, 0}, conn_cl = {0, 0}, conn_sv = {0, 0};
+  /* The same handshakes counted in CPU time: handshakes/s with a whole core
+   * per side, what a shared machine's load does not change. */
+  double cap_c = -1, cap_js = -1, cap_bound = -1, crypto_cpu[2] = {0, 0};
   for (int r = 0; r < rounds; r++) {
-    double share, crypto = bound_handshake_seconds(&share);
-    if (crypto < hs_crypto) {
-      hs_crypto = crypto;
-      x_share = share;
+    side_crypto_t k[2];
+    bound_handshake(k, two);
+    for (int s = 0; s < 2; s++)
+      if (k[s].seconds < crypto[s].seconds)
+        crypto[s] = k[s];
+    for (int s = 0; s < 2; s++) {
+      double c = k[s].seconds * k[s].cpu_share; /* CPU time per handshake */
+      if (c > 0 && (crypto_cpu[s] == 0 || c < crypto_cpu[s]))
+        crypto_cpu[s] = c;
     }
-    double v;
-    if ((v = c_handshakes(seconds)) > hs_c)
+    double v, id;
+    cpu_t cc, cs;
+    if ((v = c_handshakes(seconds, concurrency, &cc, &cs, &id)) > hs_c) {
       hs_c = v;
-    if ((v = js_run(js_dir, "handshakes", seconds, "\"per_second\"")) > hs_js)
+      idle = id;
+    }
+    if (v > 0 && (v = capacity(cc.user + cc.sys, cs.user + cs.sys, two)) > cap_c) {
+      cap_c = v;
+      cpu_cl = cc;
+      cpu_sv = cs;
+    }
+    mode = BITPROTOCOL_MODE_PLAINTEXT;
+    if ((v = c_handshakes(seconds / 2, concurrency, &cc, &cs, &id)) > 0 &&
+        (v = capacity(cc.user + cc.sys, cs.user + cs.sys, two)) > conn_rate) {
+      conn_rate = v;
+      conn_cl = cc;
+      conn_sv = cs;
+    }
+    mode = BITPROTOCOL_MODE_ENCRYPTED;
+    char js[1024];
+    js_run(js_dir, "handshakes", seconds, concurrency, js, sizeof js);
+    if ((v = js_field(js, "per_second")) > hs_js)
       hs_js = v;
+    if (v > 0 && (v = capacity(js_field(js, "cpu_client_us") / 1e6,
+                               js_field(js, "cpu_server_us") / 1e6, two)) > cap_js)
+      cap_js = v;
     if ((v = bound_xsalsa_tcp(seconds)) > tp_bound)
       tp_bound = v;
     if ((v = c_throughput(seconds)) > tp_c)
       tp_c = v;
-    if ((v = js_run(js_dir, "throughput", seconds, "\"mb_per_second\"")) > tp_js)
+    js_run(js_dir, "throughput", seconds, 1, js, sizeof js);
+    if ((v = js_field(js, "mb_per_second")) > tp_js)
       tp_js = v;
     fprintf(stderr, "round %d done\n", r + 1);
   }
-  double hs_bound = 1.0 / hs_crypto;
+  /* Per side and per core: 1 / that side's crypto. The sides run in
+   * parallel, each on a core, so the slower side sets the pace. */
+  double ti = crypto[0].seconds, tr = crypto[1].seconds;
+  double hs_bound = capacity(ti, tr, two);
+  cap_bound = capacity(crypto_cpu[0], crypto_cpu[1], two);
 
   printf("%-30s %12s %12s %12s   %7s   %6s\n", "", "C", "JS (hc-p 8)", "bound", "C/JS",
          "C/bound");
   row("handshakes per second", hs_c, hs_js, hs_bound,
-      "crypto of one handshake, both sides, back to back");
+      two ? "crypto of the slower side, a core per side" : "crypto of both sides on the one core");
+  row("  the same from CPU time", cap_c, cap_js, cap_bound,
+      two ? "1 / the busier side's CPU per handshake" : "1 / both sides' CPU per handshake");
   row("throughput MB/s (64 KiB ext)", tp_c, tp_js, tp_bound, "XSalsa20 both ends over plain TCP");
-  printf("\ncrypto per handshake: %.1f us (its 8 X25519 operations: %.0f%% of that)\n",
-         hs_crypto * 1e6, 100.0 * x_share);
+  printf("\nhandshake bound = %s = %.0f/s, where the crypto of one handshake\n"
+         "(X25519 + hashing, in memory, %s) takes\n"
+         "  initiator %6.1f us = %5.0f/s per core (its 4 X25519 alone: %.1f us; the loop got "
+         "%.0f%% of a core)\n"
+         "  responder %6.1f us = %5.0f/s per core (its 4 X25519 alone: %.1f us; the loop got "
+         "%.0f%% of a core)\n",
+         two ? "1 / max(initiator, responder)" : "1 / (initiator + responder)", hs_bound,
+         two ? "both sides at once, a process each" : "one side after the other", ti * 1e6,
+         1.0 / ti, crypto[0].x25519 * 1e6, 100.0 * crypto[0].cpu_share, tr * 1e6, 1.0 / tr,
+         crypto[1].x25519 * 1e6, 100.0 * crypto[1].cpu_share);
+  double cl = cpu_cl.user + cpu_cl.sys, sv = cpu_sv.user + cpu_sv.sys;
+  printf("CPU time per C handshake, next to its crypto alone (initiator %.0f us, responder %.0f "
+         "us):\n"
+         "  client %.0f us (user %.0f + system %.0f), crypto %.0f%% of it\n"
+         "  server %.0f us (user %.0f + system %.0f), crypto %.0f%% of it\n"
+         "  of which the TCP connection alone (plaintext streams, no Noise messages): client "
+         "%.0f us, server %.0f us\n"
+         "the C client's loop waited for the server %.0f%% of the time\n",
+         crypto_cpu[0] * 1e6, crypto_cpu[1] * 1e6, cl * 1e6, cpu_cl.user * 1e6,
+         cpu_cl.sys * 1e6, cl > 0 ? 100.0 * crypto_cpu[0] / cl : 0.0, sv * 1e6,
+         cpu_sv.user * 1e6, cpu_sv.sys * 1e6, sv > 0 ? 100.0 * crypto_cpu[1] / sv : 0.0,
+         (conn_cl.user + conn_cl.sys) * 1e6, (conn_sv.user + conn_sv.sys) * 1e6, 100.0 * idle);
   if (hs_js < 0 || tp_js < 0)
     printf("(JS figures missing: node or %s/node_modules not available)\n", js_dir);
   return 0;

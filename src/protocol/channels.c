@@ -9,9 +9,9 @@
 #include "chainstore/error.h"
 #include "protocol/stream_internal.h"
 
-int proto_channels_init(proto_channels_t *t) {
+int proto_channels_init(proto_channels_t *t, const uint8_t hash_key[16]) {
   memset(t, 0, sizeof *t);
-  randombytes_buf(t->hash_key, sizeof t->hash_key);
+  memcpy(t->hash_key, hash_key, sizeof t->hash_key);
   t->n_dk_buckets = t->n_rid_buckets = 16;
   t->dk_buckets = calloc(t->n_dk_buckets, sizeof *t->dk_buckets);
   t->rid_buckets = calloc(t->n_rid_buckets, sizeof *t->rid_buckets);
@@ -280,8 +280,9 @@ void proto_channels_on_close(bitprotocol_t *p, int64_t rid, const bitprotocol_ms
     /* Answer with our own Close on our id. */
     bitprotocol_msg_close_t reply = {{NULL, 0}};
     proto_transmit(p, local_id, BITPROTOCOL_MSG_CLOSE, &reply);
-    if (p->state == PROTO_CLOSED)
-      return;
+    /* Even when that reply destroyed the stream: the channel is already
+     * forgotten, so proto_destroy did not report it and this is the only
+     * on_close its owner will get. */
     if (ch->h && ch->h->on_close)
       ch->h->on_close(ch, ch->user);
     if (p->state == PROTO_CLOSED)

@@ -38,8 +38,8 @@ typedef struct {
   int message;
 } noise_xx_t;
 
-/* Starts a handshake. `e_sk` fixes the ephemeral secret (tests); NULL makes
- * a fresh random one. Returns 0 or CHAINSTORE_ECRYPTO. */
+/* Starts a handshake. `e_sk` is the ephemeral secret (32 fresh random
+ * bytes, or fixed by tests); NULL draws one. Returns 0 or CHAINSTORE_ECRYPTO. */
 int noise_xx_init(noise_xx_t *hs, bool initiator, const uint8_t s_sk[NOISE_DHLEN],
                   const uint8_t s_pk[NOISE_DHLEN], const uint8_t *e_sk);
 

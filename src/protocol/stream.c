@@ -9,6 +9,7 @@
 
 #include "chainstore/error.h"
 #include "protocol/capability.h"
+#include "protocol/secrets.h"
 #include "protocol/stream_internal.h"
 
 void bitprotocol_options_init(bitprotocol_options_t *o) {
@@ -40,8 +41,7 @@ static void really_free(bitprotocol_t *p) {
   proto_buf_free(&p->hsbuf);
   proto_buf_free(&p->remote_payload);
   pbwire_arena_free(&p->arena);
-  if (p->sec)
-    sodium_free(p->sec); /* wipes */
+  proto_secrets_free(p->sec); /* wipes */
   free(p);
 }
 
@@ -100,6 +100,35 @@ uint64_t bitprotocol_deadline(const bitprotocol_t *p) { return p ? next_deadline
 
 /* ---- lifecycle --------------------------------------------------------------- */
 
+/* public = X25519(secret, 9) costs as much as a DH, and a peer usually makes
+ * every stream with the same static key: remember the last pair per thread.
+ * The secret is recognised by a keyed BLAKE2b of it; it is not kept. */
+static int static_public_key(uint8_t pk[32], const uint8_t sk[32]) {
+  static _Thread_local struct {
+    bool keyed, valid;
+    uint8_t key[crypto_generichash_KEYBYTES];
+    uint8_t tag[32];
+    uint8_t pk[32];
+  } last;
+  uint8_t tag[32];
+  if (!last.keyed) {
+    randombytes_buf(last.key, sizeof last.key);
+    last.keyed = true;
+  }
+  crypto_generichash(tag, sizeof tag, sk, 32, last.key, sizeof last.key);
+  if (last.valid && sodium_memcmp(tag, last.tag, sizeof tag) == 0) {
+    memcpy(pk, last.pk, 32);
+    return 0;
+  }
+  int rc = noise_public_key(pk, sk);
+  if (rc == 0) {
+    memcpy(last.tag, tag, sizeof tag);
+    memcpy(last.pk, pk, 32);
+    last.valid = true;
+  }
+  return rc;
+}
+
 int bitprotocol_init(bitprotocol_t **out, const bitprotocol_callbacks_t *callbacks, void *user,
                      const bitprotocol_options_t *options) {
   bitprotocol_options_t defaults;
@@ -116,9 +145,17 @@ int bitprotocol_init(bitprotocol_t **out, const bitprotocol_callbacks_t *callbac
   if (sodium_init() < 0)
     return CHAINSTORE_ECRYPTO;
 
+  /* One draw for all of a stream's randomness: each is a system call. */
+  struct {
+    uint8_t ephemeral[32], nonce[24], hash_key[16];
+  } fresh;
+  randombytes_buf(&fresh, sizeof fresh);
+
   bitprotocol_t *p = calloc(1, sizeof *p);
-  if (!p)
+  if (!p) {
+    sodium_memzero(&fresh, sizeof fresh);
     return CHAINSTORE_ENOMEM;
+  }
   p->cb = *callbacks;
   p->user = user;
   p->io_user = options->io_user ? options->io_user : user;
@@ -147,34 +184,35 @@ int bitprotocol_init(bitprotocol_t **out, const bitprotocol_callbacks_t *callbac
   proto_frame_reader_init(&p->reader, p->max_frame_size);
 
   if (p->timeout_ms && !p->cb.now) {
+    sodium_memzero(&fresh, sizeof fresh);
     free(p);
     return CHAINSTORE_EINVAL;
   }
-  if ((rc = proto_channels_init(&p->channels)) != 0) {
+  if ((rc = proto_channels_init(&p->channels, fresh.hash_key)) != 0) {
+    sodium_memzero(&fresh, sizeof fresh);
     free(p);
     return rc;
   }
-  p->sec = sodium_malloc(sizeof *p->sec);
+  p->sec = proto_secrets_alloc(); /* zeroed */
   if (!p->sec) {
+    sodium_memzero(&fresh, sizeof fresh);
     proto_channels_free(&p->channels);
     free(p);
     return CHAINSTORE_ENOMEM;
   }
-  sodium_memzero(p->sec, sizeof *p->sec);
 
   if (options->static_secret_key) {
     memcpy(p->sec->s_sk, options->static_secret_key, 32);
-    rc = noise_public_key(p->public_key, p->sec->s_sk);
+    rc = static_public_key(p->public_key, p->sec->s_sk);
   } else {
     rc = noise_keypair(p->public_key, p->sec->s_sk, NULL);
   }
-  if (options->payload_nonce)
-    memcpy(p->nonce, options->payload_nonce, sizeof p->nonce);
-  else
-    randombytes_buf(p->nonce, sizeof p->nonce);
+  memcpy(p->nonce, options->payload_nonce ? options->payload_nonce : fresh.nonce, sizeof p->nonce);
   if (rc == 0 && proto_uses_noise(p))
     rc = noise_xx_init(&p->sec->hs, p->initiator, p->sec->s_sk, p->public_key,
-                       options->ephemeral_secret_key);
+                       options->ephemeral_secret_key ? options->ephemeral_secret_key
+                                                     : fresh.ephemeral);
+  sodium_memzero(&fresh, sizeof fresh);
   if (rc != 0) {
     really_free(p);
     return rc;

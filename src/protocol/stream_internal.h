@@ -21,7 +21,8 @@ typedef enum {
   PROTO_CLOSED = 4     /* destroyed or ended both ways; on_close emitted */
 } proto_state_t;
 
-/* Everything secret, in one sodium_malloc block per stream. */
+/* Everything secret, in one slot of sodium_malloc memory per stream
+ * (secrets.h). */
 typedef struct {
   noise_xx_t hs;
   uint8_t s_sk[32];
@@ -167,7 +168,8 @@ void proto_handshake_recv(bitprotocol_t *p, const uint8_t *bytes, size_t len);
 void proto_handshake_resume(bitprotocol_t *p, int result);
 
 /* channels.c */
-int proto_channels_init(proto_channels_t *t);
+/* hash_key: 16 random bytes (the siphash key of the tables). */
+int proto_channels_init(proto_channels_t *t, const uint8_t hash_key[16]);
 void proto_channels_free(proto_channels_t *t);
 bitprotocol_channel_t *proto_channels_by_dk(const proto_channels_t *t, const uint8_t dk[32]);
 bitprotocol_channel_t *proto_channels_by_rid(const proto_channels_t *t, int64_t rid);

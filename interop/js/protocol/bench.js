@@ -1,7 +1,8 @@
 'use strict'
 // hypercore-protocol 8 measured the way bench/protocol measures the C code:
-//   node bench.js handshakes SECONDS   new TCP connection per handshake,
-//                                      fixed static keys, fresh ephemeral keys
+//   node bench.js handshakes SECONDS [IN_FLIGHT]
+//       new TCP connection per handshake, fixed static keys, fresh ephemeral
+//       keys, IN_FLIGHT handshakes at a time (default 1)
 //   node bench.js throughput SECONDS   64 KiB stream extension messages
 // The server runs in a child process; the result is one JSON line.
 require('../profile-bitspace')
@@ -10,8 +11,9 @@ const net = require('net')
 const { fork } = require('child_process')
 const Protocol = require('hypercore-protocol')
 
-const [mode, secondsArg, role] = process.argv.slice(2)
+const [mode, secondsArg, inFlightArg, role] = process.argv.slice(2)
 const seconds = Number(secondsArg || 3)
+const inFlight = Math.max(1, Number(inFlightArg || 1))
 const serverKeys = Protocol.keyPair(Buffer.alloc(32, 1))
 const clientKeys = Protocol.keyPair(Buffer.alloc(32, 2))
 const MSG = 64 * 1024
@@ -36,13 +38,26 @@ function serve () {
     socket.pipe(stream).pipe(socket)
   })
   server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }))
+  process.on('message', (m) => {
+    if (m === 'cpu') process.send({ cpu: process.cpuUsage() })
+  })
 }
 
 function client () {
-  const child = fork(__filename, [mode, String(seconds), 'server'])
-  child.on('message', ({ port }) => {
-    if (mode === 'handshakes') handshakes(port, () => child.kill())
-    else throughput(port, () => child.kill())
+  const child = fork(__filename, [mode, String(seconds), String(inFlight), 'server'])
+  let onCpu = null
+  // The server's CPU time, for the CPU spent per handshake on each side.
+  const serverCpu = (cb) => {
+    onCpu = cb
+    child.send('cpu')
+  }
+  child.on('message', (m) => {
+    if (m.cpu) return onCpu(m.cpu)
+    if (mode === 'handshakes') {
+      serverCpu((base) => handshakes(m.port, serverCpu, base, () => child.kill()))
+    } else {
+      throughput(m.port, () => child.kill())
+    }
   })
 }
 
@@ -56,23 +71,42 @@ function connect (port, onstream) {
   onstream(stream, socket)
 }
 
-function handshakes (port, done) {
+function handshakes (port, serverCpu, serverBase, done) {
   const start = process.hrtime.bigint()
+  const cpu = process.cpuUsage()
   const end = start + BigInt(Math.round(seconds * 1e9))
   let count = 0
-  next()
+  let running = 0
+  let finished = false
+  for (let i = 0; i < inFlight; i++) next()
   function next () {
     const now = process.hrtime.bigint()
     if (now >= end) {
-      const secs = Number(now - start) / 1e9
-      console.log(JSON.stringify({ handshakes: count, seconds: secs, per_second: count / secs }))
-      return done()
+      if (running > 0 || finished) return
+      finished = true
+      const mine = process.cpuUsage(cpu)
+      return serverCpu((theirs) => {
+        const perHandshake = (u, s) => (u + s) / count // microseconds
+        console.log(JSON.stringify({
+          handshakes: count,
+          seconds,
+          in_flight: inFlight,
+          per_second: count / seconds,
+          cpu_client_us: perHandshake(mine.user, mine.system),
+          cpu_server_us: perHandshake(theirs.user - serverBase.user, theirs.system - serverBase.system)
+        }))
+        done()
+      })
     }
+    running++
     connect(port, (stream, socket) => {
       stream.on('handshake', () => {
-        count++
+        if (process.hrtime.bigint() < end) count++
         socket.destroy()
         stream.destroy()
+      })
+      socket.on('close', () => {
+        running--
         setImmediate(next)
       })
     })
