@@ -65,9 +65,16 @@ static double now_s(void) {
   return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+#define CLI_MAX_REQUESTS 64
+
 static void configure(chainstore_t *store, uv_loop_t *loop, const cli_timeouts_t *t) {
   chainstore_replication_config_t cfg = {0};
   cfg.loop = loop;
+  /* Requests in flight per peer: hypercore's 16 leave a fast link idle
+   * between round trips (4 KiB blocks: a few blocks per wakeup); 64 keep it
+   * busy. The uploader queues the answers, so 64 x 64 KiB stays in memory
+   * on its side at most. */
+  cfg.max_requests = CLI_MAX_REQUESTS;
   cfg.request_timeout_ms = t->request_timeout_ms;
   chainstore_replication_configure(store, &cfg);
 }
@@ -338,6 +345,10 @@ static void on_range_done(void *user, unichain_download_t *d, int err) {
 
 static void start_range(cli_clone_t *c) {
   unichain_download_range_t range = {0};
+  /* In order, not hypercore's random order: the disk writes are sequential
+   * and, since each Request's digest then shows the tree we already hold,
+   * a proof is a node or two and never a signature. */
+  range.linear = true;
   if (c->phase == CLONE_FOLLOWING) {
     range.start = c->end;
     range.end = UNICHAIN_REPL_OPEN_END;

@@ -3,7 +3,17 @@
  *
  * Durability: a descriptor closed by eviction after writes is remembered as
  * dirty; `sync` reopens such files to fdatasync them, so sync still covers
- * every completed write. */
+ * every completed write.
+ *
+ * Caching (for replication, where a block costs a leaf, a few tree nodes, a
+ * bitfield byte and their reads): the `tree` and `bitfield` files go through
+ * a small pool-wide page cache, and `data` writes that continue each other
+ * are gathered in a buffer. Pages are written through unless the pool is
+ * deferred (store_fdpool_set_deferred: the replication's event loop calls
+ * store_fdpool_flush before it waits for I/O), so at most one loop
+ * iteration's writes are held. Held writes go to disk in an order that keeps
+ * the files consistent at every moment: everything else first, the
+ * `bitfield` (which says what exists) last. */
 #include "chainstore/fdpool.h"
 
 #include <errno.h>
@@ -19,6 +29,28 @@
 
 typedef struct pool_storage_s pool_storage_t;
 
+#define PAGE_SIZE_ 4096u
+#define CACHE_SETS 64u
+#define CACHE_WAYS 4u
+#define GATHER_MAX (1u << 20) /* the most `data` bytes held */
+#define GATHER_MIN (32u << 10) /* larger writes go straight to disk (no copy) */
+
+typedef struct {
+  pool_storage_t *owner; /* NULL: free slot */
+  unichain_file_t file;
+  uint64_t page;
+  uint64_t used; /* LRU stamp */
+  bool dirty;
+  uint8_t bytes[PAGE_SIZE_];
+} cache_page_t;
+
+/* Contiguous `data` writes not yet on disk. */
+typedef struct {
+  uint8_t *buf;
+  size_t cap, len;
+  uint64_t off;
+} gather_t;
+
 typedef struct fd_entry_s {
   int fd;
   pool_storage_t *owner;
@@ -31,6 +63,10 @@ struct store_fdpool_s {
   size_t limit;
   size_t open;
   fd_entry_t *oldest, *newest;
+  bool deferred;
+  uint64_t clock;
+  cache_page_t *cache; /* CACHE_SETS * CACHE_WAYS, allocated on first use */
+  pool_storage_t *storages;
 };
 
 struct pool_storage_s {
@@ -39,6 +75,12 @@ struct pool_storage_s {
   fd_entry_t *open[UNICHAIN_FILE_COUNT];
   bool read_only[UNICHAIN_FILE_COUNT];     /* opened O_RDONLY (no write permission) */
   bool dirty_closed[UNICHAIN_FILE_COUNT];  /* evicted with unsynced writes */
+  uint64_t end[UNICHAIN_FILE_COUNT];       /* cached files: size with held writes */
+  bool end_known[UNICHAIN_FILE_COUNT];
+  gather_t gather;
+  bool held;     /* dirty pages or gathered bytes */
+  int held_err;  /* a failed write-back, reported by the next write or sync */
+  pool_storage_t *prev, *next;
 };
 
 static int map_errno(int e) {
@@ -68,7 +110,11 @@ int store_fdpool_new(store_fdpool_t **out, size_t limit) {
   return 0;
 }
 
-void store_fdpool_free(store_fdpool_t *pool) { free(pool); }
+void store_fdpool_free(store_fdpool_t *pool) {
+  if (pool == NULL) return;
+  free(pool->cache);
+  free(pool);
+}
 
 size_t store_fdpool_limit(const store_fdpool_t *pool) { return pool->limit; }
 size_t store_fdpool_open_count(const store_fdpool_t *pool) { return pool->open; }
@@ -89,8 +135,15 @@ static void push_newest(store_fdpool_t *p, fd_entry_t *e) {
   p->newest = e;
 }
 
-/* Closes an entry's descriptor and forgets it. */
+static int flush_held(pool_storage_t *ps);
+
+/* Closes an entry's descriptor and forgets it (held writes of its storage
+ * go first: they need their descriptors). */
 static void close_entry(store_fdpool_t *p, fd_entry_t *e) {
+  if (e->owner->held) {
+    int err = flush_held(e->owner);
+    if (err != 0 && e->owner->held_err == 0) e->owner->held_err = err;
+  }
   unlink_entry(p, e);
   p->open--;
   if (e->dirty) e->owner->dirty_closed[e->file] = true;
@@ -182,16 +235,12 @@ static int acquire(pool_storage_t *ps, unichain_file_t file, bool create, fd_ent
   return 0;
 }
 
-static int ps_read(void *ctx, unichain_file_t file, uint64_t offset, void *buf, size_t len, size_t *got) {
-  pool_storage_t *ps = ctx;
-  fd_entry_t *e;
-  size_t done = 0;
+/* ---- raw I/O ---- */
 
-  *got = 0;
-  int err = acquire(ps, file, false, &e);
-  if (err != 0) return err;
+static int raw_read(int fd, uint64_t offset, void *buf, size_t len, size_t *got) {
+  size_t done = 0;
   while (done < len && offset + done <= (uint64_t)INT64_MAX) {
-    ssize_t n = pread(e->fd, (uint8_t *)buf + done, len - done, (off_t)(offset + done));
+    ssize_t n = pread(fd, (uint8_t *)buf + done, len - done, (off_t)(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return map_errno(errno);
@@ -199,22 +248,14 @@ static int ps_read(void *ctx, unichain_file_t file, uint64_t offset, void *buf, 
     if (n == 0) break;
     done += (size_t)n;
   }
-  if (done < len) memset((uint8_t *)buf + done, 0, len - done);
   *got = done;
   return 0;
 }
 
-static int ps_write(void *ctx, unichain_file_t file, uint64_t offset, const void *buf, size_t len) {
-  pool_storage_t *ps = ctx;
-  fd_entry_t *e;
+static int raw_write(int fd, uint64_t offset, const void *buf, size_t len) {
   size_t done = 0;
-
-  if (offset > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - offset) return CHAINSTORE_EINVAL;
-  int err = acquire(ps, file, true, &e);
-  if (err != 0) return err;
-  e->dirty = true;
   while (done < len) {
-    ssize_t n = pwrite(e->fd, (const uint8_t *)buf + done, len - done, (off_t)(offset + done));
+    ssize_t n = pwrite(fd, (const uint8_t *)buf + done, len - done, (off_t)(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return map_errno(errno);
@@ -224,7 +265,257 @@ static int ps_write(void *ctx, unichain_file_t file, uint64_t offset, const void
   return 0;
 }
 
-static int ps_writev(void *ctx, unichain_file_t file, uint64_t offset, const unichain_buf_t *bufs, size_t n) {
+/* ---- the page cache (tree and bitfield) ---- */
+
+static bool cached_file(unichain_file_t file) {
+  return file == UNICHAIN_FILE_TREE || file == UNICHAIN_FILE_BITFIELD;
+}
+
+static cache_page_t *cache_set(store_fdpool_t *p, const pool_storage_t *ps, unichain_file_t file, uint64_t page) {
+  uint64_t h = (uint64_t)(uintptr_t)ps * 0x9e3779b97f4a7c15ULL ^ (page * 2 + (file == UNICHAIN_FILE_TREE)) * 0xff51afd7ed558ccdULL;
+  return &p->cache[(h >> 40) % CACHE_SETS * CACHE_WAYS];
+}
+
+static cache_page_t *cache_find(store_fdpool_t *p, const pool_storage_t *ps, unichain_file_t file, uint64_t page) {
+  if (p->cache == NULL) return NULL;
+  cache_page_t *set = cache_set(p, ps, file, page);
+  for (unsigned w = 0; w < CACHE_WAYS; w++) {
+    cache_page_t *c = &set[w];
+    if (c->owner == ps && c->file == file && c->page == page) {
+      c->used = ++p->clock;
+      return c;
+    }
+  }
+  return NULL;
+}
+
+static int page_write_back(pool_storage_t *ps, cache_page_t *c) {
+  uint64_t start = c->page * PAGE_SIZE_;
+  uint64_t end = ps->end[c->file];
+  size_t n = end > start ? (size_t)(end - start < PAGE_SIZE_ ? end - start : PAGE_SIZE_) : 0;
+  fd_entry_t *e = ps->open[c->file];
+  c->dirty = false;
+  if (n == 0) return 0;
+  if (e == NULL) return CHAINSTORE_EIO; /* cannot happen: held files stay open */
+  e->dirty = true;
+  return raw_write(e->fd, start, c->bytes, n);
+}
+
+/* The file's size, counting held writes. */
+static int known_end(pool_storage_t *ps, fd_entry_t *e, unichain_file_t file) {
+  struct stat st;
+  if (ps->end_known[file]) return 0;
+  if (fstat(e->fd, &st) != 0) return map_errno(errno);
+  ps->end[file] = (uint64_t)st.st_size;
+  ps->end_known[file] = true;
+  return 0;
+}
+
+/* The cached page, reading it in (evicting the least recently used page of
+ * its set; a dirty victim first sends its storage's held writes). */
+static int cache_get(pool_storage_t *ps, fd_entry_t *e, unichain_file_t file, uint64_t page, cache_page_t **out) {
+  store_fdpool_t *p = ps->pool;
+  cache_page_t *c = cache_find(p, ps, file, page);
+  int err;
+  if (c != NULL) {
+    *out = c;
+    return 0;
+  }
+  if (p->cache == NULL && (p->cache = calloc(CACHE_SETS * CACHE_WAYS, sizeof *p->cache)) == NULL)
+    return CHAINSTORE_ENOMEM;
+  cache_page_t *set = cache_set(p, ps, file, page);
+  c = &set[0];
+  for (unsigned w = 0; w < CACHE_WAYS; w++) {
+    if (set[w].owner == NULL) {
+      c = &set[w];
+      break;
+    }
+    if (set[w].used < c->used) c = &set[w];
+  }
+  if (c->owner != NULL && c->dirty && (err = flush_held(c->owner)) != 0) return err;
+  c->owner = NULL;
+  size_t got = 0;
+  if ((err = known_end(ps, e, file)) != 0) return err;
+  if ((err = raw_read(e->fd, page * PAGE_SIZE_, c->bytes, PAGE_SIZE_, &got)) != 0) return err;
+  memset(c->bytes + got, 0, PAGE_SIZE_ - got);
+  c->owner = ps;
+  c->file = file;
+  c->page = page;
+  c->dirty = false;
+  c->used = ++p->clock;
+  *out = c;
+  return 0;
+}
+
+static void cache_drop(pool_storage_t *ps, int file) {
+  store_fdpool_t *p = ps->pool;
+  if (p->cache == NULL) return;
+  for (size_t i = 0; i < CACHE_SETS * CACHE_WAYS; i++) {
+    cache_page_t *c = &p->cache[i];
+    if (c->owner == ps && (file < 0 || c->file == (unichain_file_t)file)) c->owner = NULL;
+  }
+}
+
+static int cache_read(pool_storage_t *ps, fd_entry_t *e, unichain_file_t file, uint64_t offset, void *buf, size_t len,
+                      size_t *got) {
+  int err = known_end(ps, e, file);
+  if (err != 0) return err;
+  uint64_t end = ps->end[file];
+  size_t avail = offset >= end ? 0 : (end - offset < len ? (size_t)(end - offset) : len);
+  for (size_t done = 0; done < avail;) {
+    uint64_t at = offset + done;
+    size_t in = (size_t)(at % PAGE_SIZE_), n = PAGE_SIZE_ - in;
+    cache_page_t *c;
+    if (n > avail - done) n = avail - done;
+    if ((err = cache_get(ps, e, file, at / PAGE_SIZE_, &c)) != 0) return err;
+    memcpy((uint8_t *)buf + done, c->bytes + in, n);
+    done += n;
+  }
+  memset((uint8_t *)buf + avail, 0, len - avail);
+  *got = avail;
+  return 0;
+}
+
+/* Deferred: into the pages (held). Else to disk, and into cached pages. */
+static int cache_write(pool_storage_t *ps, fd_entry_t *e, unichain_file_t file, uint64_t offset, const void *buf,
+                       size_t len) {
+  store_fdpool_t *p = ps->pool;
+  int err = known_end(ps, e, file);
+  if (err != 0) return err;
+  if (!p->deferred) {
+    if ((err = raw_write(e->fd, offset, buf, len)) != 0) return err;
+    e->dirty = true;
+  }
+  for (size_t done = 0; done < len;) {
+    uint64_t at = offset + done;
+    size_t in = (size_t)(at % PAGE_SIZE_), n = PAGE_SIZE_ - in;
+    cache_page_t *c;
+    if (n > len - done) n = len - done;
+    if (p->deferred) {
+      if ((err = cache_get(ps, e, file, at / PAGE_SIZE_, &c)) != 0) return err;
+      c->dirty = true;
+      ps->held = true;
+    } else if ((c = cache_find(p, ps, file, at / PAGE_SIZE_)) == NULL) {
+      done += n;
+      continue;
+    }
+    memcpy(c->bytes + in, (const uint8_t *)buf + done, n);
+    done += n;
+  }
+  if (offset + len > ps->end[file]) ps->end[file] = offset + len;
+  return 0;
+}
+
+/* ---- gathered data writes ---- */
+
+static int gather_flush(pool_storage_t *ps) {
+  gather_t *g = &ps->gather;
+  if (g->len == 0) return 0;
+  fd_entry_t *e = ps->open[UNICHAIN_FILE_DATA];
+  size_t len = g->len;
+  g->len = 0;
+  if (e == NULL) return CHAINSTORE_EIO; /* cannot happen: held files stay open */
+  e->dirty = true;
+  return raw_write(e->fd, g->off, g->buf, len);
+}
+
+/* Every held write, `bitfield` pages last. */
+static int flush_held(pool_storage_t *ps) {
+  store_fdpool_t *p = ps->pool;
+  int result = 0, err;
+  if (!ps->held) return 0;
+  ps->held = false;
+  if ((err = gather_flush(ps)) != 0) result = err;
+  for (int pass = 0; pass < 2 && p->cache != NULL; pass++) {
+    unichain_file_t want = pass == 0 ? UNICHAIN_FILE_TREE : UNICHAIN_FILE_BITFIELD;
+    for (size_t i = 0; i < CACHE_SETS * CACHE_WAYS; i++) {
+      cache_page_t *c = &p->cache[i];
+      if (c->owner != ps || !c->dirty || c->file != want) continue;
+      if ((err = page_write_back(ps, c)) != 0 && result == 0) result = err;
+    }
+  }
+  if (result != 0 && ps->held_err == 0) ps->held_err = result;
+  return result;
+}
+
+static int take_held_err(pool_storage_t *ps) {
+  int err = ps->held_err;
+  ps->held_err = 0;
+  return err;
+}
+
+/* ---- storage ops ---- */
+
+static int ps_read(void *ctx, unichain_file_t file, uint64_t offset, void *buf, size_t len, size_t *got) {
+  pool_storage_t *ps = ctx;
+  fd_entry_t *e;
+
+  *got = 0;
+  int err = acquire(ps, file, false, &e);
+  if (err != 0) return err;
+  if (cached_file(file)) return cache_read(ps, e, file, offset, buf, len, got);
+  if (file == UNICHAIN_FILE_DATA && ps->gather.len > 0 && offset < ps->gather.off + ps->gather.len &&
+      offset + len > ps->gather.off) {
+    gather_t *g = &ps->gather;
+    if (offset >= g->off && offset + len <= g->off + g->len) {
+      memcpy(buf, g->buf + (offset - g->off), len);
+      *got = len;
+      return 0;
+    }
+    if ((err = gather_flush(ps)) != 0) return err;
+  }
+  if ((err = raw_read(e->fd, offset, buf, len, got)) != 0) return err;
+  if (*got < len) memset((uint8_t *)buf + *got, 0, len - *got);
+  return 0;
+}
+
+static int gather_write(pool_storage_t *ps, fd_entry_t *e, uint64_t offset, const void *buf, size_t len) {
+  gather_t *g = &ps->gather;
+  int err;
+  if (g->len > 0 && (offset != g->off + g->len || g->len + len > GATHER_MAX)) {
+    if ((err = gather_flush(ps)) != 0) return err;
+  }
+  if (!ps->pool->deferred || len > GATHER_MIN) {
+    if ((err = gather_flush(ps)) != 0) return err;
+    e->dirty = true;
+    return raw_write(e->fd, offset, buf, len);
+  }
+  if (g->len + len > g->cap) {
+    size_t cap = g->cap ? g->cap : 64u << 10;
+    while (cap < g->len + len) cap *= 2;
+    uint8_t *b = realloc(g->buf, cap);
+    if (b == NULL) {
+      if ((err = gather_flush(ps)) != 0) return err;
+      e->dirty = true;
+      return raw_write(e->fd, offset, buf, len);
+    }
+    g->buf = b;
+    g->cap = cap;
+  }
+  if (g->len == 0) g->off = offset;
+  memcpy(g->buf + g->len, buf, len);
+  g->len += len;
+  ps->held = true;
+  return 0;
+}
+
+static int ps_write(void *ctx, unichain_file_t file, uint64_t offset, const void *buf, size_t len) {
+  pool_storage_t *ps = ctx;
+  fd_entry_t *e;
+
+  if (offset > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - offset) return CHAINSTORE_EINVAL;
+  int err = take_held_err(ps);
+  if (err != 0) return err;
+  if ((err = acquire(ps, file, true, &e)) != 0) return err;
+  if (cached_file(file)) return cache_write(ps, e, file, offset, buf, len);
+  if (file == UNICHAIN_FILE_DATA) return gather_write(ps, e, offset, buf, len);
+  /* Signatures and the rest: straight, but after what the bitfield does not
+   * yet claim (nothing to order against). */
+  e->dirty = true;
+  return raw_write(e->fd, offset, buf, len);
+}
+
+static int ps_writev_direct(void *ctx, unichain_file_t file, uint64_t offset, const unichain_buf_t *bufs, size_t n) {
   pool_storage_t *ps = ctx;
   struct iovec iov[IOV_MAX];
   size_t next = 0, skip = 0;
@@ -267,6 +558,21 @@ static int ps_writev(void *ctx, unichain_file_t file, uint64_t offset, const uni
   return 0;
 }
 
+
+static int ps_writev(void *ctx, unichain_file_t file, uint64_t offset, const unichain_buf_t *bufs, size_t n) {
+  pool_storage_t *ps = ctx;
+  int err;
+  if (cached_file(file) || (ps->pool->deferred && file == UNICHAIN_FILE_DATA)) {
+    for (size_t i = 0; i < n; i++) {
+      if ((err = ps_write(ctx, file, offset, bufs[i].base, bufs[i].len)) != 0) return err;
+      offset += bufs[i].len;
+    }
+    return 0;
+  }
+  if (file == UNICHAIN_FILE_DATA && (err = gather_flush(ps)) != 0) return err;
+  return ps_writev_direct(ctx, file, offset, bufs, n);
+}
+
 static int ps_truncate(void *ctx, unichain_file_t file, uint64_t size) {
   pool_storage_t *ps = ctx;
   fd_entry_t *e;
@@ -274,6 +580,9 @@ static int ps_truncate(void *ctx, unichain_file_t file, uint64_t size) {
   if (size > (uint64_t)INT64_MAX) return CHAINSTORE_EINVAL;
   int err = acquire(ps, file, true, &e);
   if (err != 0) return err;
+  if ((err = flush_held(ps)) != 0) return err;
+  cache_drop(ps, (int)file);
+  ps->end_known[file] = false;
   e->dirty = true;
   while (ftruncate(e->fd, (off_t)size) != 0) {
     if (errno != EINTR) return map_errno(errno);
@@ -288,6 +597,12 @@ static int ps_size(void *ctx, unichain_file_t file, uint64_t *size) {
 
   int err = acquire(ps, file, false, &e);
   if (err != 0) return err;
+  if (cached_file(file)) {
+    if ((err = known_end(ps, e, file)) != 0) return err;
+    *size = ps->end[file];
+    return 0;
+  }
+  if (file == UNICHAIN_FILE_DATA && (err = gather_flush(ps)) != 0) return err;
   if (fstat(e->fd, &st) != 0) return map_errno(errno);
   *size = (uint64_t)st.st_size;
   return 0;
@@ -295,8 +610,9 @@ static int ps_size(void *ctx, unichain_file_t file, uint64_t *size) {
 
 static int ps_sync(void *ctx) {
   pool_storage_t *ps = ctx;
-  int result = 0;
+  int result = take_held_err(ps);
 
+  if (result == 0) result = flush_held(ps);
   for (int i = 0; i < UNICHAIN_FILE_COUNT; i++) {
     fd_entry_t *e = ps->open[i];
     if (e == NULL && ps->dirty_closed[i]) {
@@ -318,9 +634,15 @@ static int ps_sync(void *ctx) {
 
 static void ps_destroy(void *ctx) {
   pool_storage_t *ps = ctx;
+  (void)flush_held(ps); /* destroy cannot fail; unichain flushed its bitfield already */
   for (int i = 0; i < UNICHAIN_FILE_COUNT; i++) {
     if (ps->open[i] != NULL) close_entry(ps->pool, ps->open[i]);
   }
+  cache_drop(ps, -1);
+  if (ps->prev != NULL) ps->prev->next = ps->next;
+  else ps->pool->storages = ps->next;
+  if (ps->next != NULL) ps->next->prev = ps->prev;
+  free(ps->gather.buf);
   free(ps->dir);
   free(ps);
 }
@@ -347,7 +669,32 @@ int store_fdpool_storage(store_fdpool_t *pool, const char *dir, unichain_storage
     return CHAINSTORE_ENOMEM;
   }
   ps->pool = pool;
+  ps->next = pool->storages;
+  if (pool->storages != NULL) pool->storages->prev = ps;
+  pool->storages = ps;
   out->ops = &pool_ops;
   out->ctx = ps;
   return 0;
+}
+
+int store_fdpool_flush(store_fdpool_t *pool) {
+  int result = 0;
+  if (pool == NULL) return 0;
+  for (pool_storage_t *ps = pool->storages; ps != NULL; ps = ps->next) {
+    int err = flush_held(ps);
+    if (err != 0 && result == 0) result = err;
+  }
+  return result;
+}
+
+void store_fdpool_set_deferred(store_fdpool_t *pool, bool deferred) {
+  if (pool == NULL || pool->deferred == deferred) return;
+  if (!deferred) (void)store_fdpool_flush(pool); /* errors stay with their storages */
+  pool->deferred = deferred;
+}
+
+bool store_fdpool_has_held(const store_fdpool_t *pool) {
+  for (const pool_storage_t *ps = pool == NULL ? NULL : pool->storages; ps != NULL; ps = ps->next)
+    if (ps->held) return true;
+  return false;
 }

@@ -12,6 +12,7 @@
 #ifndef CHAINSTORE_STORE_FDPOOL_H
 #define CHAINSTORE_STORE_FDPOOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "chainstore/unichain.h"
@@ -34,5 +35,16 @@ size_t store_fdpool_open_count(const store_fdpool_t *pool);
  * create files; read-only files are read), without the bitfield lock. The
  * pool must outlive the storage. */
 int store_fdpool_storage(store_fdpool_t *pool, const char *dir, unichain_storage_t *out);
+
+/* Deferred: writes to `tree`, `bitfield` and `data` are held in memory (and
+ * read back from there) until store_fdpool_flush, a sync, a close, or the
+ * cache needing room; they reach the disk `bitfield` last, so the files are
+ * consistent at every moment. For an event loop that flushes before it
+ * waits for I/O. Turning it off flushes. */
+void store_fdpool_set_deferred(store_fdpool_t *pool, bool deferred);
+/* Writes every held write; the first error (also kept for the storage's
+ * next write or sync). */
+int store_fdpool_flush(store_fdpool_t *pool);
+bool store_fdpool_has_held(const store_fdpool_t *pool);
 
 #endif

@@ -24,6 +24,11 @@ struct store_repl_s {
   store_idmap_t chains; /* discovery key → repl_chain_t */
   chainstore_stream_t *streams; /* registered (not over) */
   bool shutting_down;
+  /* With a loop, the store's files hold their writes for one loop iteration
+   * (store_fdpool_set_deferred): this handle flushes them before the loop
+   * waits, so a received block costs no syscall of its own. */
+  uv_prepare_t *flusher;
+  store_fdpool_t *pool;
 };
 
 struct repl_chain_s {
@@ -64,8 +69,39 @@ int store_repl_new(store_repl_t **out) {
 
 static void free_chain_entry(void *user, const uint8_t id[32], void *value);
 
+static void free_flusher(uv_handle_t *h) { free(h); }
+
+static void on_flush(uv_prepare_t *h) {
+  store_fdpool_t *pool = h->data;
+  if (pool != NULL) (void)store_fdpool_flush(pool); /* errors: the chain's next write or sync */
+}
+
+static void stop_flusher(store_repl_t *repl) {
+  if (repl->pool != NULL) store_fdpool_set_deferred(repl->pool, false);
+  repl->pool = NULL;
+  if (repl->flusher != NULL) {
+    uv_prepare_stop(repl->flusher);
+    repl->flusher->data = NULL;
+    uv_close((uv_handle_t *)repl->flusher, free_flusher);
+    repl->flusher = NULL;
+  }
+}
+
+static void start_flusher(store_repl_t *repl, store_files_t *files) {
+  if (files == NULL || repl->cfg.loop == NULL) return;
+  repl->flusher = malloc(sizeof *repl->flusher);
+  if (repl->flusher == NULL) return; /* then writes are not held */
+  uv_prepare_init(repl->cfg.loop, repl->flusher);
+  repl->pool = store_files_pool(files);
+  repl->flusher->data = repl->pool;
+  uv_prepare_start(repl->flusher, on_flush);
+  uv_unref((uv_handle_t *)repl->flusher); /* never keeps the loop alive */
+  store_fdpool_set_deferred(repl->pool, true);
+}
+
 void store_repl_free(store_repl_t *repl) {
   if (repl == NULL) return;
+  stop_flusher(repl);
   /* Every chain closed before (store_repl_chain_closing): nothing is left
    * but, defensively, entries of chains that never closed. */
   store_idmap_each(&repl->chains, free_chain_entry, NULL);
@@ -515,7 +551,9 @@ int chainstore_replication_configure(chainstore_t *store, const chainstore_repli
   if (store == NULL || cfg == NULL) return CHAINSTORE_EINVAL;
   store_repl_t *repl = store_repl_of(store);
   if (repl->cfg.loop != NULL && cfg->loop != repl->cfg.loop && repl->chains.count > 0) return CHAINSTORE_EBUSY;
+  stop_flusher(repl);
   repl->cfg = *cfg;
+  start_flusher(repl, store_files_of(store));
   return 0;
 }
 

@@ -40,6 +40,7 @@ struct unichain_download_s {
   bool implicit;     /* the {0, -1} full download: no user, freed on completion */
   bool iterated;     /* hypercore created range.iterator */
   uint64_t iter_end; /* the end when it did (REPL_NO_END: iterator is empty) */
+  uint64_t linear_next; /* linear: every block in [start, linear_next) is held */
   uint64_t *blocks;  /* a {blocks: [...]} selection, or NULL */
   size_t block_count, blocks_downloaded;
   uint64_t *selected_by; /* peer ids that already sent Wants for `blocks` */

@@ -138,7 +138,16 @@ static bool range_complete(const unichain_replicator_t *r, const unichain_downlo
 static void download_range(unichain_peer_t *peer, unichain_download_t *d) {
   unichain_replicator_t *r = peer->r;
   uint64_t wanted_end = d->end == REPL_NO_END || d->end > peer->remote_length ? peer->remote_length : d->end;
-  uint64_t i = d->linear ? rbits_next_set(peer->remote_bits, d->start) : next_random(peer, d->start, wanted_end);
+  uint64_t i;
+  if (d->linear) {
+    /* Blocks before the first one we lack are done: scan from there, not
+     * from the range start (once per request, it made a download O(n^2)). */
+    if (d->linear_next < d->start) d->linear_next = d->start;
+    while (d->linear_next < wanted_end && unichain_has(r->chain, d->linear_next)) d->linear_next++;
+    i = rbits_next_set(peer->remote_bits, d->linear_next);
+  } else {
+    i = next_random(peer, d->start, wanted_end);
+  }
   uint64_t start = i;
 
   if (i == RBITS_NONE || i >= wanted_end) {
@@ -187,6 +196,12 @@ static bool update_once(unichain_peer_t *peer) {
     if (inflight == peer->n_inflight) break;
     inflight = peer->n_inflight;
   }
+
+  /* A pipeline deeper than hypercore's (our own clients ask for it) refills
+   * in bursts once half of it is answered: the uploader then gets many
+   * Requests per wakeup instead of one per block. The default (16) keeps
+   * hypercore's one-for-one refill. */
+  if (peer->max_requests > UNICHAIN_REPL_DEFAULT_MAX_REQUESTS && inflight > peer->max_requests / 2) return false;
 
   while (inflight < peer->max_requests) {
     size_t n = r->n_selections;

@@ -28,11 +28,13 @@ typedef struct side_s {
   unichain_peer_options_t popts;
   size_t rejected;
   int replicate_err; /* last unichain_replicate result from on_discovery_key */
+  bool fail_send;    /* the socket is gone: every send fails */
 } side_t;
 
 static int s_send(bitprotocol_t *p, const uint8_t *bytes, size_t len, void *user) {
   side_t *s = user;
   (void)p;
+  if (s->fail_send) return CHAINSTORE_EIO;
   if (s->out_len + len > s->out_cap) {
     s->out_cap = (s->out_len + len) * 2;
     s->out = realloc(s->out, s->out_cap);
@@ -325,6 +327,44 @@ static void on_close_count(unichain_peer_t *p, int err, void *user) {
   (*(int *)user)++;
 }
 
+/* The remote closes a channel while our socket is already gone: the reply
+ * Close fails and destroys the stream, yet the peer must still hear that its
+ * channel closed (it used to keep a dangling channel and touch it when its
+ * replicator was freed). */
+static void remote_close_after_socket_loss(void **st) {
+  side_t a, b;
+  unichain_t *w = rh_open_writer(), *rd = rh_open_reader(false);
+  unichain_replicator_t *rw, *rr;
+  unichain_peer_options_t ow = peer_opts(true), orr = peer_opts(true);
+  int closes = 0;
+  (void)st;
+
+  rh_append_blocks(w, 5, "gone", true);
+  rw = new_repl(w);
+  rr = new_repl(rd);
+  orr.user = &closes;
+  orr.on_close = on_close_count;
+  pair_init(&a, &b);
+  assert_int_equal(unichain_replicate(rw, a.p, &ow, NULL), 0);
+  assert_int_equal(unichain_replicate(rr, b.p, &orr, NULL), 0);
+  pair_start(&a, &b);
+  pump(&a, &b);
+  assert_true(unichain_has_range(rd, 0, 5));
+
+  b.fail_send = true;
+  unichain_replicator_free(rw); /* a sends Close */
+  pump(&a, &b);
+  assert_true(b.closed);
+  assert_int_equal(closes, 1);
+  assert_int_equal(unichain_replicator_peer_count(rr), 0);
+  unichain_replicator_free(rr); /* must not touch the freed channel */
+  side_free(&a);
+  side_free(&b);
+  assert_int_equal(closes, 1);
+  unichain_close(rd);
+  unichain_close(w);
+}
+
 static void two_chains_one_stream(void **st) {
   side_t a, b;
   uint8_t pk2[32], sk2[64], pk3[32], sk3[64];
@@ -615,6 +655,7 @@ int main(void) {
       cmocka_unit_test(live_and_sparse_over_stream),
       cmocka_unit_test(live_full_reader_follows_appends),
       cmocka_unit_test(two_chains_one_stream),
+      cmocka_unit_test(remote_close_after_socket_loss),
       cmocka_unit_test(waiting_get_timeout_and_if_available),
       cmocka_unit_test(hostile_bad_signature),
       cmocka_unit_test(hostile_forged_proof),
