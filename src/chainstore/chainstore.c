@@ -13,6 +13,7 @@
 #include "chainstore/idmap.h"
 #include "chainstore/keys.h"
 #include "chainstore/layout.h"
+#include "common/fs_util.h"
 #include "chainstore/pool.h"
 #include "chainstore/replicate_store.h"
 #include "crypto/keypair.h"
@@ -84,7 +85,7 @@ static int open_directory(store_inner_t *inner, const char *dir, const chainstor
   int err;
 
   if (stat(dir, &st) != 0) {
-    if (errno != ENOENT) return store_layout_errno(errno);
+    if (errno != ENOENT) return fs_error_from_errno(errno);
     if (opts->must_exist) return CHAINSTORE_ENOENT;
   } else if (!S_ISDIR(st.st_mode)) {
     return CHAINSTORE_EIO;
@@ -101,7 +102,7 @@ static int open_directory(store_inner_t *inner, const char *dir, const chainstor
   if (opts->profile_required && profile != opts->profile) return CHAINSTORE_EPROFILE;
   inner->profile = profile;
 
-  err = store_layout_mkdirs(dir);
+  err = fs_make_dirs(dir);
   if (err == 0) err = store_files_open(&inner->files, dir);
   if (err == 0 && !recorded) err = store_layout_profile_write(dir, profile);
   if (err == 0 && opts->master_key == NULL) err = store_layout_master_key(dir, inner->master_key);

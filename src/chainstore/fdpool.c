@@ -27,6 +27,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "common/fs_util.h"
+
 typedef struct pool_storage_s pool_storage_t;
 
 #define PAGE_SIZE_ 4096u
@@ -82,22 +84,6 @@ struct pool_storage_s {
   int held_err;  /* a failed write-back, reported by the next write or sync */
   pool_storage_t *prev, *next;
 };
-
-static int map_errno(int e) {
-  switch (e) {
-    case ENOENT:
-    case ENOTDIR:
-      return CHAINSTORE_ENOENT;
-    case ENOMEM:
-      return CHAINSTORE_ENOMEM;
-    case EINVAL:
-    case EFBIG:
-    case EOVERFLOW:
-      return CHAINSTORE_EINVAL;
-    default:
-      return CHAINSTORE_EIO;
-  }
-}
 
 /* ---- the pool ------------------------------------------------------------ */
 
@@ -165,30 +151,6 @@ int store_fdpool_set_limit(store_fdpool_t *pool, size_t limit) {
 
 /* ---- the storage --------------------------------------------------------- */
 
-static int make_dirs(const char *path) {
-  char *p = strdup(path);
-  int result = 0;
-
-  if (p == NULL) return CHAINSTORE_ENOMEM;
-  for (char *s = p + 1;; s++) {
-    char c = *s;
-    if (c != '/' && c != 0) continue;
-    *s = 0;
-    if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-      result = map_errno(errno);
-      break;
-    }
-    *s = c;
-    if (c == 0) break;
-  }
-  if (result == 0) {
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) result = CHAINSTORE_EIO;
-  }
-  free(p);
-  return result;
-}
-
 /* The descriptor of `file`, opening it (creating it when `create`) and
  * making it the most recently used. */
 static int acquire(pool_storage_t *ps, unichain_file_t file, bool create, fd_entry_t **out) {
@@ -221,7 +183,7 @@ static int acquire(pool_storage_t *ps, unichain_file_t file, bool create, fd_ent
     if (fd >= 0) ps->read_only[file] = true;
   }
   if (fd < 0) {
-    int err = map_errno(errno);
+    int err = fs_error_from_errno(errno);
     free(e);
     return err;
   }
@@ -243,7 +205,7 @@ static int raw_read(int fd, uint64_t offset, void *buf, size_t len, size_t *got)
     ssize_t n = pread(fd, (uint8_t *)buf + done, len - done, (off_t)(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return map_errno(errno);
+      return fs_error_from_errno(errno);
     }
     if (n == 0) break;
     done += (size_t)n;
@@ -258,7 +220,7 @@ static int raw_write(int fd, uint64_t offset, const void *buf, size_t len) {
     ssize_t n = pwrite(fd, (const uint8_t *)buf + done, len - done, (off_t)(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return map_errno(errno);
+      return fs_error_from_errno(errno);
     }
     done += (size_t)n;
   }
@@ -305,7 +267,7 @@ static int page_write_back(pool_storage_t *ps, cache_page_t *c) {
 static int known_end(pool_storage_t *ps, fd_entry_t *e, unichain_file_t file) {
   struct stat st;
   if (ps->end_known[file]) return 0;
-  if (fstat(e->fd, &st) != 0) return map_errno(errno);
+  if (fstat(e->fd, &st) != 0) return fs_error_from_errno(errno);
   ps->end[file] = (uint64_t)st.st_size;
   ps->end_known[file] = true;
   return 0;
@@ -540,7 +502,7 @@ static int ps_writev_direct(void *ctx, unichain_file_t file, uint64_t offset, co
     ssize_t w = pwritev(e->fd, iov, cnt, (off_t)offset);
     if (w < 0) {
       if (errno == EINTR) continue;
-      return map_errno(errno);
+      return fs_error_from_errno(errno);
     }
     offset += (uint64_t)w;
     size_t left = (size_t)w;
@@ -585,7 +547,7 @@ static int ps_truncate(void *ctx, unichain_file_t file, uint64_t size) {
   ps->end_known[file] = false;
   e->dirty = true;
   while (ftruncate(e->fd, (off_t)size) != 0) {
-    if (errno != EINTR) return map_errno(errno);
+    if (errno != EINTR) return fs_error_from_errno(errno);
   }
   return 0;
 }
@@ -603,7 +565,7 @@ static int ps_size(void *ctx, unichain_file_t file, uint64_t *size) {
     return 0;
   }
   if (file == UNICHAIN_FILE_DATA && (err = gather_flush(ps)) != 0) return err;
-  if (fstat(e->fd, &st) != 0) return map_errno(errno);
+  if (fstat(e->fd, &st) != 0) return fs_error_from_errno(errno);
   *size = (uint64_t)st.st_size;
   return 0;
 }
@@ -626,7 +588,7 @@ static int ps_sync(void *ctx) {
       e->dirty = false;
       ps->dirty_closed[i] = false;
     } else {
-      result = map_errno(errno);
+      result = fs_error_from_errno(errno);
     }
   }
   return result;
@@ -659,7 +621,7 @@ static const unichain_storage_ops_t pool_ops = {
 
 int store_fdpool_storage(store_fdpool_t *pool, const char *dir, unichain_storage_t *out) {
   if (pool == NULL || out == NULL || dir == NULL || *dir == 0) return CHAINSTORE_EINVAL;
-  int err = make_dirs(dir);
+  int err = fs_make_dirs(dir);
   if (err != 0) return err;
   pool_storage_t *ps = calloc(1, sizeof *ps);
   if (ps == NULL) return CHAINSTORE_ENOMEM;

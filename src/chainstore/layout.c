@@ -1,6 +1,8 @@
 /* Store directory I/O: master key, profile record, walking chain dirs. */
 #include "chainstore/layout.h"
 
+#include "common/fs_util.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -43,43 +45,6 @@ char *store_layout_join(const char *dir, const char *rel) {
   return p;
 }
 
-int store_layout_errno(int e) {
-  switch (e) {
-    case ENOENT:
-    case ENOTDIR:
-      return CHAINSTORE_ENOENT;
-    case ENOMEM:
-      return CHAINSTORE_ENOMEM;
-    case EEXIST:
-      return CHAINSTORE_EEXIST;
-    case EWOULDBLOCK:
-      return CHAINSTORE_EBUSY;
-    default:
-      return CHAINSTORE_EIO;
-  }
-}
-
-int store_layout_mkdirs(const char *dir) {
-  char *p = strdup(dir);
-  if (p == NULL) return CHAINSTORE_ENOMEM;
-  size_t len = strlen(p);
-  for (size_t i = 1; i <= len; i++) {
-    if (p[i] != '/' && p[i] != '\0') continue;
-    char c = p[i];
-    p[i] = '\0';
-    if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-      int e = errno;
-      free(p);
-      return store_layout_errno(e);
-    }
-    p[i] = c;
-  }
-  free(p);
-  struct stat st;
-  if (stat(dir, &st) != 0) return store_layout_errno(errno);
-  return S_ISDIR(st.st_mode) ? 0 : CHAINSTORE_EIO;
-}
-
 /* pread/pwrite loops. */
 static int read_full(int fd, void *buf, size_t len, off_t off, size_t *got) {
   size_t done = 0;
@@ -87,7 +52,7 @@ static int read_full(int fd, void *buf, size_t len, off_t off, size_t *got) {
     ssize_t n = pread(fd, (uint8_t *)buf + done, len - done, off + (off_t)done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return store_layout_errno(errno);
+      return fs_error_from_errno(errno);
     }
     if (n == 0) break;
     done += (size_t)n;
@@ -102,7 +67,7 @@ static int write_full(int fd, const void *buf, size_t len, off_t off) {
     ssize_t n = pwrite(fd, (const uint8_t *)buf + done, len - done, off + (off_t)done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return store_layout_errno(errno);
+      return fs_error_from_errno(errno);
     }
     done += (size_t)n;
   }
@@ -114,7 +79,7 @@ int store_layout_master_key(const char *dir, uint8_t master_key[32]) {
   if (path == NULL) return CHAINSTORE_ENOMEM;
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   free(path);
-  if (fd < 0) return store_layout_errno(errno);
+  if (fd < 0) return fs_error_from_errno(errno);
 
   int err = keypair_crypto_init();
   size_t got = 0;
@@ -123,9 +88,9 @@ int store_layout_master_key(const char *dir, uint8_t master_key[32]) {
     /* corestore: missing or shorter than 32 bytes → a new random key. */
     randombytes_buf(master_key, 32);
     err = write_full(fd, master_key, 32, 0);
-    if (err == 0 && fdatasync(fd) != 0) err = store_layout_errno(errno);
+    if (err == 0 && fdatasync(fd) != 0) err = fs_error_from_errno(errno);
   }
-  if (close(fd) != 0 && err == 0) err = store_layout_errno(errno);
+  if (close(fd) != 0 && err == 0) err = fs_error_from_errno(errno);
   if (err != 0) sodium_memzero(master_key, 32);
   return err;
 }
@@ -136,7 +101,7 @@ int store_layout_profile_read(const char *dir, bool *found, chainstore_profile_t
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   free(path);
   *found = false;
-  if (fd < 0) return errno == ENOENT ? 0 : store_layout_errno(errno);
+  if (fd < 0) return errno == ENOENT ? 0 : fs_error_from_errno(errno);
 
   uint8_t buf[STORE_PROFILE_RECORD_MAX + 1];
   size_t got = 0;
@@ -158,14 +123,14 @@ int store_layout_profile_write(const char *dir, chainstore_profile_t profile) {
   }
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
-    err = store_layout_errno(errno);
+    err = fs_error_from_errno(errno);
     goto out;
   }
   const char *text = store_profile_record_text(profile);
   err = write_full(fd, text, strlen(text), 0);
-  if (err == 0 && fsync(fd) != 0) err = store_layout_errno(errno);
-  if (close(fd) != 0 && err == 0) err = store_layout_errno(errno);
-  if (err == 0 && rename(tmp, path) != 0) err = store_layout_errno(errno);
+  if (err == 0 && fsync(fd) != 0) err = fs_error_from_errno(errno);
+  if (close(fd) != 0 && err == 0) err = fs_error_from_errno(errno);
+  if (err == 0 && rename(tmp, path) != 0) err = fs_error_from_errno(errno);
   if (err != 0) unlink(tmp);
 out:
   free(path);
@@ -181,7 +146,7 @@ int store_layout_read_key(const char *dir, const uint8_t discovery_key[32], uint
   if (path == NULL) return CHAINSTORE_ENOMEM;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   free(path);
-  if (fd < 0) return store_layout_errno(errno);
+  if (fd < 0) return fs_error_from_errno(errno);
   size_t got = 0;
   int err = read_full(fd, key, 32, 0, &got);
   close(fd);
@@ -221,7 +186,7 @@ static int id_list_push(id_list_t *l, const char *hex) {
 static int walk_level(const char *path, size_t len, const char *prefix,
                       int (*cb)(void *user, const char *path, const char *entry), void *user) {
   DIR *d = opendir(path);
-  if (d == NULL) return errno == ENOENT || errno == ENOTDIR ? 0 : store_layout_errno(errno);
+  if (d == NULL) return errno == ENOENT || errno == ENOTDIR ? 0 : fs_error_from_errno(errno);
   int err = 0;
   size_t plen = strlen(prefix);
   struct dirent *e;
@@ -237,7 +202,7 @@ static int walk_level(const char *path, size_t len, const char *prefix,
     if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode)) err = cb(user, sub, e->d_name);
     free(sub);
   }
-  if (err == 0 && e == NULL && errno != 0) err = store_layout_errno(errno);
+  if (err == 0 && e == NULL && errno != 0) err = fs_error_from_errno(errno);
   closedir(d);
   return err;
 }

@@ -20,12 +20,6 @@ void store_layout_chain_relpath(const uint8_t discovery_key[32],
 /* dir + "/" + rel, malloc'd; NULL when out of memory. */
 char *store_layout_join(const char *dir, const char *rel);
 
-/* Creates dir and its parents (mode 0755); CHAINSTORE_EIO with errno kept. */
-int store_layout_mkdirs(const char *dir);
-
-/* Maps an errno value to a CHAINSTORE_E* code. */
-int store_layout_errno(int e);
-
 /* Reads the first 32 bytes of DIR/master_key into master_key, first writing
  * 32 random bytes at offset 0 when the file is missing or shorter. */
 int store_layout_master_key(const char *dir, uint8_t master_key[32]);

@@ -14,6 +14,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "common/fs_util.h"
+
 #include "unichain/chain.h"
 
 typedef struct {
@@ -21,48 +23,6 @@ typedef struct {
   int fds[UNICHAIN_FILE_COUNT];
   bool read_only[UNICHAIN_FILE_COUNT]; /* opened O_RDONLY (no write permission) */
 } dir_storage_t;
-
-static int map_errno(int e) {
-  switch (e) {
-    case ENOENT:
-    case ENOTDIR:
-      return CHAINSTORE_ENOENT;
-    case ENOMEM:
-      return CHAINSTORE_ENOMEM;
-    case EWOULDBLOCK:
-      return CHAINSTORE_EBUSY;
-    case EINVAL:
-    case EFBIG:
-    case EOVERFLOW:
-      return CHAINSTORE_EINVAL;
-    default:
-      return CHAINSTORE_EIO;
-  }
-}
-
-static int make_dirs(const char *path) {
-  char *p = strdup(path);
-  int result = 0;
-
-  if (p == NULL) return CHAINSTORE_ENOMEM;
-  for (char *s = p + 1;; s++) {
-    char c = *s;
-    if (c != '/' && c != 0) continue;
-    *s = 0;
-    if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-      result = map_errno(errno);
-      break;
-    }
-    *s = c;
-    if (c == 0) break;
-  }
-  if (result == 0) {
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) result = CHAINSTORE_EIO;
-  }
-  free(p);
-  return result;
-}
 
 /* The fd of `file`, opening it (and creating it when `create`). */
 static int open_file(dir_storage_t *ds, unichain_file_t file, bool create, int *fd_out) {
@@ -84,9 +44,9 @@ static int open_file(dir_storage_t *ds, unichain_file_t file, bool create, int *
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd >= 0) ds->read_only[file] = true;
   }
-  if (fd < 0) return map_errno(errno);
+  if (fd < 0) return fs_error_from_errno(errno);
   if (file == UNICHAIN_FILE_BITFIELD && flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int err = map_errno(errno);
+    int err = fs_error_from_errno(errno);
     close(fd);
     return err;
   }
@@ -107,7 +67,7 @@ static int dir_read(void *ctx, unichain_file_t file, uint64_t offset, void *buf,
     ssize_t n = pread(fd, (uint8_t *)buf + done, len - done, (off_t)(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return map_errno(errno);
+      return fs_error_from_errno(errno);
     }
     if (n == 0) break;
     done += (size_t)n;
@@ -129,7 +89,7 @@ static int dir_write(void *ctx, unichain_file_t file, uint64_t offset, const voi
     ssize_t n = pwrite(fd, (const uint8_t *)buf + done, len - done, (off_t)(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return map_errno(errno);
+      return fs_error_from_errno(errno);
     }
     done += (size_t)n;
   }
@@ -161,7 +121,7 @@ static int dir_writev(void *ctx, unichain_file_t file, uint64_t offset, const un
     ssize_t w = pwritev(fd, iov, cnt, (off_t)offset);
     if (w < 0) {
       if (errno == EINTR) continue;
-      return map_errno(errno);
+      return fs_error_from_errno(errno);
     }
     offset += (uint64_t)w;
     /* Advance over what was written (possibly a partial write). */
@@ -188,7 +148,7 @@ static int dir_truncate(void *ctx, unichain_file_t file, uint64_t size) {
   err = open_file(ds, file, true, &fd);
   if (err != 0) return err;
   while (ftruncate(fd, (off_t)size) != 0) {
-    if (errno != EINTR) return map_errno(errno);
+    if (errno != EINTR) return fs_error_from_errno(errno);
   }
   return 0;
 }
@@ -200,7 +160,7 @@ static int dir_size(void *ctx, unichain_file_t file, uint64_t *size) {
 
   err = open_file(ds, file, false, &fd);
   if (err != 0) return err;
-  if (fstat(fd, &st) != 0) return map_errno(errno);
+  if (fstat(fd, &st) != 0) return fs_error_from_errno(errno);
   *size = (uint64_t)st.st_size;
   return 0;
 }
@@ -210,7 +170,7 @@ static int dir_sync(void *ctx) {
   int result = 0;
 
   for (int i = 0; i < UNICHAIN_FILE_COUNT; i++) {
-    if (ds->fds[i] >= 0 && !ds->read_only[i] && fdatasync(ds->fds[i]) != 0) result = map_errno(errno);
+    if (ds->fds[i] >= 0 && !ds->read_only[i] && fdatasync(ds->fds[i]) != 0) result = fs_error_from_errno(errno);
   }
   return result;
 }
@@ -240,7 +200,7 @@ int unichain_storage_dir(unichain_storage_t *out, const char *dir) {
   int err;
 
   if (out == NULL || dir == NULL || *dir == 0) return CHAINSTORE_EINVAL;
-  err = make_dirs(dir);
+  err = fs_make_dirs(dir);
   if (err != 0) return err;
   ds = calloc(1, sizeof *ds);
   if (ds == NULL) return CHAINSTORE_ENOMEM;
