@@ -1,12 +1,23 @@
 /* libuv glue: one BitProtocol stream over one TCP connection.
  *
- * Writes first try uv_try_write; what the kernel does not take is copied
- * into a uv_write request and counted in the write queue, which is bounded
- * (bitprotocol_tcp_options_t). Reads use one shared 64 KiB buffer per thread
- * (the core consumes every byte synchronously). Teardown: when the core is
- * over it calls `close`; an orderly close first lets queued writes and the
- * shutdown finish; then the socket and the timer are closed and, once both
- * close callbacks ran, the core, the handle and the transport are freed. */
+ * Writes: the frames the core emits during one loop turn are gathered in an
+ * output buffer and leave in one write, from a prepare handle (frames sent
+ * from timers, before the loop polls) or a check handle (frames sent from
+ * I/O callbacks), or at once when the buffer would pass OUT_MAX, the
+ * frame that did not fit riding in the same writev without being copied.
+ * With nothing queued in libuv that write is a uv_try_write; what the kernel
+ * does not take goes into uv_write requests (the gathered buffer itself, and
+ * a copy of the rest of the frame), all counted in the write queue, which is
+ * bounded (bitprotocol_tcp_options_t). One syscall per turn instead of one
+ * per frame is most of the cost of bulk replication.
+ *
+ * Reads use one shared 256 KiB buffer per thread (the core consumes every
+ * byte synchronously), so a 64 KiB Data frame arrives in one read.
+ *
+ * Teardown: when the core is over it calls `close`; an orderly close first
+ * flushes, lets queued writes and the shutdown finish; then the socket, the
+ * timer and the prepare/check handles are closed and, once every close
+ * callback ran, the core, the handle and the transport are freed. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,18 +27,37 @@
 
 #define DEFAULT_HIGH_WATER (1u << 20)
 #define DEFAULT_MAX_QUEUE (64u << 20)
-#define READ_BUFFER 65536
+#define READ_BUFFER (256u * 1024)
+/* The gathered output: starts small (idle connections stay cheap), grows up
+ * to OUT_MAX; a buffer no larger than OUT_KEEP is kept for the next turn. */
+#define OUT_MIN (16u * 1024)
+#define OUT_MAX (256u * 1024)
+#define OUT_KEEP OUT_MIN
+#define HANDLES 4 /* tcp, timer, prepare, check */
+
+/* A buffer of outgoing bytes: the gathering buffer, then a uv_write request. */
+typedef struct {
+  uv_write_t req;
+  struct bitprotocol_tcp_s *t;
+  size_t len, cap; /* bytes in data; room in data */
+  size_t queued;   /* bytes handed to uv_write (counted in t->inflight) */
+  uint8_t data[];
+} out_buf_t;
 
 struct bitprotocol_tcp_s {
   uv_tcp_t *tcp;
   uv_timer_t timer;
+  uv_prepare_t prepare;
+  uv_check_t check;
   uv_connect_t connect_req;
   uv_shutdown_t shutdown_req;
   bitprotocol_t *p;
   void *user;
   size_t high_water, max_queue;
   void (*on_drain)(bitprotocol_tcp_t *t, void *user);
-  size_t queued;
+  out_buf_t *out;  /* gathered, not yet written (may be NULL) */
+  size_t inflight; /* bytes in uv_write requests */
+  bool flush_armed;
   bool above_high;
   bool reading, paused, eof;
   bool shutdown_pending;
@@ -36,18 +66,14 @@ struct bitprotocol_tcp_s {
   int handles_open;
 };
 
-typedef struct {
-  uv_write_t req;
-  bitprotocol_tcp_t *t;
-  size_t len;
-  uint8_t data[];
-} write_req_t;
-
 /* How long an orderly close waits for queued writes to leave. */
 #define LINGER_MS 5000
 
 static _Thread_local uint8_t read_buffer[READ_BUFFER];
 static _Thread_local bool read_buffer_busy;
+
+static size_t pending_len(const bitprotocol_tcp_t *t) { return t->out ? t->out->len : 0; }
+static size_t queue_size(const bitprotocol_tcp_t *t) { return t->inflight + pending_len(t); }
 
 static void free_handle(uv_handle_t *h) { free(h); }
 
@@ -56,31 +82,53 @@ static void on_handle_closed(uv_handle_t *h) {
   if (--t->handles_open > 0)
     return;
   bitprotocol_free(t->p);
+  free(t->out);
   free(t->tcp);
   free(t);
+}
+
+static void disarm_flush(bitprotocol_tcp_t *t) {
+  if (!t->flush_armed)
+    return;
+  t->flush_armed = false;
+  uv_prepare_stop(&t->prepare);
+  uv_check_stop(&t->check);
 }
 
 static void close_now(bitprotocol_tcp_t *t) {
   if (t->closing)
     return;
   t->closing = true;
+  if (t->out) /* never written: the stream is being torn down */
+    t->out->len = 0;
+  disarm_flush(t);
   uv_read_stop((uv_stream_t *)t->tcp);
   uv_timer_stop(&t->timer);
   uv_close((uv_handle_t *)t->tcp, on_handle_closed);
   uv_close((uv_handle_t *)&t->timer, on_handle_closed);
+  uv_close((uv_handle_t *)&t->prepare, on_handle_closed);
+  uv_close((uv_handle_t *)&t->check, on_handle_closed);
 }
 
 static void maybe_close(bitprotocol_tcp_t *t) {
-  if (t->close_wanted && !t->shutdown_pending && t->queued == 0)
+  if (t->close_wanted && !t->shutdown_pending && queue_size(t) == 0)
     close_now(t);
 }
 
-/* ---- core I/O callbacks --------------------------------------------------------- */
+static void maybe_drain(bitprotocol_tcp_t *t) {
+  if (t->above_high && queue_size(t) <= t->high_water / 2) {
+    t->above_high = false;
+    if (t->on_drain && !t->closing)
+      t->on_drain(t, t->user);
+  }
+}
+
+/* ---- writing -------------------------------------------------------------------- */
 
 static void on_write(uv_write_t *req, int status) {
-  write_req_t *w = (write_req_t *)req;
+  out_buf_t *w = (out_buf_t *)req;
   bitprotocol_tcp_t *t = w->t;
-  t->queued -= w->len;
+  t->inflight -= w->queued;
   free(w);
   if (status < 0) {
     if (!t->closing && !bitprotocol_is_destroyed(t->p))
@@ -89,48 +137,161 @@ static void on_write(uv_write_t *req, int status) {
       close_now(t);
     return;
   }
-  if (t->above_high && t->queued <= t->high_water / 2) {
-    t->above_high = false;
-    if (t->on_drain && !t->closing)
-      t->on_drain(t, t->user);
-  }
+  maybe_drain(t);
   maybe_close(t);
+}
+
+static out_buf_t *out_new(bitprotocol_tcp_t *t, size_t cap) {
+  out_buf_t *w = malloc(sizeof *w + cap);
+  if (!w)
+    return NULL;
+  w->t = t;
+  w->len = 0;
+  w->cap = cap;
+  w->queued = 0;
+  return w;
+}
+
+/* Hands w->data[from..len) to libuv (w becomes the request). */
+static int out_submit(bitprotocol_tcp_t *t, out_buf_t *w, size_t from) {
+  uv_buf_t b = uv_buf_init((char *)w->data + from, (unsigned)(w->len - from));
+  w->queued = w->len - from;
+  if (uv_write(&w->req, (uv_stream_t *)t->tcp, &b, 1, on_write) < 0) {
+    free(w);
+    return CHAINSTORE_EIO;
+  }
+  t->inflight += w->queued;
+  return 0;
+}
+
+/* Writes the gathered bytes, then extra[0..elen) (in that order, in one
+ * syscall when libuv holds nothing queued); what the kernel refuses is
+ * queued, within max_queue. */
+static int flush(bitprotocol_tcp_t *t, const uint8_t *extra, size_t elen) {
+  out_buf_t *w = t->out;
+  size_t plen = pending_len(t);
+  size_t took = 0;
+  if (plen == 0 && elen == 0)
+    return 0;
+  if (t->inflight == 0) {
+    uv_buf_t bufs[2];
+    unsigned n = 0;
+    if (plen)
+      bufs[n++] = uv_buf_init((char *)w->data, (unsigned)plen);
+    if (elen)
+      bufs[n++] = uv_buf_init((char *)extra, (unsigned)elen);
+    int r = uv_try_write((uv_stream_t *)t->tcp, bufs, n);
+    if (r < 0 && r != UV_EAGAIN)
+      return CHAINSTORE_EIO;
+    took = r > 0 ? (size_t)r : 0;
+  }
+  if (plen) {
+    size_t ptook = took < plen ? took : plen;
+    took -= ptook;
+    if (ptook == plen) {
+      w->len = 0;
+      if (w->cap > OUT_KEEP) {
+        free(w);
+        t->out = NULL;
+      }
+    } else {
+      t->out = NULL;
+      int rc = out_submit(t, w, ptook);
+      if (rc != 0)
+        return rc;
+    }
+  }
+  if (elen > took) {
+    size_t rest = elen - took;
+    if (t->inflight + rest > t->max_queue)
+      return CHAINSTORE_ELIMIT;
+    out_buf_t *e = out_new(t, rest);
+    if (!e)
+      return CHAINSTORE_ENOMEM;
+    memcpy(e->data, extra + took, rest);
+    e->len = rest;
+    int rc = out_submit(t, e, 0);
+    if (rc != 0)
+      return rc;
+  }
+  if (t->inflight > t->high_water)
+    t->above_high = true;
+  return 0;
+}
+
+/* End of a loop turn (before polling, or after it): write what was gathered. */
+static void flush_turn(bitprotocol_tcp_t *t) {
+  for (int round = 0; round < 2 && !t->closing; round++) {
+    int rc = flush(t, NULL, 0);
+    if (rc != 0) {
+      if (!bitprotocol_is_destroyed(t->p))
+        bitprotocol_destroy(t->p, rc);
+      else
+        close_now(t);
+      return;
+    }
+    maybe_drain(t); /* may send more: gathered again, flushed once more */
+    if (pending_len(t) == 0)
+      break;
+  }
+  if (t->closing)
+    return;
+  if (pending_len(t) == 0)
+    disarm_flush(t);
+  maybe_close(t);
+}
+
+static void on_prepare(uv_prepare_t *h) { flush_turn(h->data); }
+static void on_check(uv_check_t *h) { flush_turn(h->data); }
+
+static void arm_flush(bitprotocol_tcp_t *t) {
+  if (t->flush_armed)
+    return;
+  t->flush_armed = true;
+  uv_prepare_start(&t->prepare, on_prepare);
+  uv_check_start(&t->check, on_check);
 }
 
 static int io_send(bitprotocol_t *p, const uint8_t *bytes, size_t len, void *io_user) {
   bitprotocol_tcp_t *t = io_user;
   if (t->closing || t->close_wanted)
     return CHAINSTORE_ECLOSED;
-  if (t->queued == 0) {
-    uv_buf_t b = uv_buf_init((char *)bytes, (unsigned)len);
-    int n = uv_try_write((uv_stream_t *)t->tcp, &b, 1);
-    if (n == (int)len)
-      return 0;
-    if (n < 0 && n != UV_EAGAIN)
-      return CHAINSTORE_EIO;
-    if (n > 0) {
-      bytes += n;
-      len -= (size_t)n;
-    }
-  }
-  if (t->queued + len > t->max_queue)
+  size_t plen = pending_len(t);
+  if (plen + len > OUT_MAX) /* too much for one turn: write it all now */
+    return flush(t, bytes, len);
+  if (queue_size(t) + len > t->max_queue)
     return CHAINSTORE_ELIMIT;
-  write_req_t *w = malloc(sizeof *w + len);
-  if (!w)
-    return CHAINSTORE_ENOMEM;
-  w->t = t;
-  w->len = len;
-  memcpy(w->data, bytes, len);
-  uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)len);
-  int rc = uv_write(&w->req, (uv_stream_t *)t->tcp, &b, 1, on_write);
-  if (rc < 0) {
-    free(w);
-    return CHAINSTORE_EIO;
+  out_buf_t *w = t->out;
+  if (!w || w->cap < plen + len) {
+    size_t cap = w ? w->cap : OUT_MIN;
+    while (cap < plen + len)
+      cap *= 2;
+    if (cap > OUT_MAX)
+      cap = OUT_MAX;
+    w = realloc(w, sizeof *w + cap);
+    if (!w)
+      return CHAINSTORE_ENOMEM;
+    if (!t->out)
+      w->len = 0;
+    w->t = t;
+    w->cap = cap;
+    w->queued = 0;
+    t->out = w;
   }
-  t->queued += len;
-  if (t->queued > t->high_water)
+  memcpy(w->data + w->len, bytes, len);
+  w->len += len;
+  if (queue_size(t) > t->high_water)
     t->above_high = true;
+  arm_flush(t);
   return 0;
+}
+
+/* An orderly end writes what was gathered first. */
+static void flush_before_end(bitprotocol_tcp_t *t) {
+  if (pending_len(t) && flush(t, NULL, 0) != 0 && t->out)
+    t->out->len = 0; /* the socket failed: the shutdown reports it */
+  if (pending_len(t) == 0)
+    disarm_flush(t);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status) {
@@ -143,6 +304,7 @@ static void io_end(bitprotocol_t *p, void *io_user) {
   bitprotocol_tcp_t *t = io_user;
   if (t->closing || t->shutdown_pending)
     return;
+  flush_before_end(t);
   t->shutdown_req.data = t;
   if (uv_shutdown(&t->shutdown_req, (uv_stream_t *)t->tcp, on_shutdown) == 0)
     t->shutdown_pending = true;
@@ -158,6 +320,7 @@ static void io_close(bitprotocol_t *p, int err, void *io_user) {
     return;
   }
   /* Orderly: let the last frames and the FIN go out, for a while. */
+  flush_before_end(t);
   maybe_close(t);
   if (!t->closing)
     uv_timer_start(&t->timer, on_linger, LINGER_MS, 0);
@@ -277,7 +440,11 @@ static int create(bitprotocol_tcp_t **out, uv_tcp_t *tcp, const bitprotocol_call
   tcp->data = t;
   uv_timer_init(tcp->loop, &t->timer);
   t->timer.data = t;
-  t->handles_open = 2;
+  uv_prepare_init(tcp->loop, &t->prepare);
+  t->prepare.data = t;
+  uv_check_init(tcp->loop, &t->check);
+  t->check.data = t;
+  t->handles_open = HANDLES;
   *out = t;
   return 0;
 }
@@ -403,8 +570,8 @@ int bitprotocol_tcp_resume(bitprotocol_tcp_t *t) {
   return start_reading(t);
 }
 
-size_t bitprotocol_tcp_write_queue_size(const bitprotocol_tcp_t *t) { return t->queued; }
+size_t bitprotocol_tcp_write_queue_size(const bitprotocol_tcp_t *t) { return queue_size(t); }
 
 bool bitprotocol_tcp_writable(const bitprotocol_tcp_t *t) {
-  return !t->closing && !t->close_wanted && t->queued <= t->high_water;
+  return !t->closing && !t->close_wanted && queue_size(t) <= t->high_water;
 }

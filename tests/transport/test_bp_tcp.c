@@ -21,6 +21,7 @@ typedef struct peer {
   int closes, close_err;
   int drains;
   size_t ext_msgs, ext_bytes, data_msgs, data_bytes;
+  size_t ext_out_of_order; /* extension messages whose first 4 bytes != their index */
   bool pause_on_handshake;
   bool open_on_handshake;
 } peer_t;
@@ -46,6 +47,8 @@ static const bitprotocol_channel_handlers_t handlers = {.on_open = on_ch_open,
 
 static void on_ext(bitprotocol_extension_t *ext, const uint8_t *m, size_t len, void *user) {
   peer_t *p = user;
+  if (len < 4 || (uint32_t)(m[0] | m[1] << 8 | m[2] << 16 | (uint32_t)m[3] << 24) != p->ext_msgs)
+    p->ext_out_of_order++;
   p->ext_msgs++;
   p->ext_bytes += len;
 }
@@ -319,6 +322,63 @@ static void test_remote_destroy(void **state) {
   drain_loop();
 }
 
+static void put_seq(uint8_t *m, uint32_t i) {
+  m[0] = (uint8_t)i;
+  m[1] = (uint8_t)(i >> 8);
+  m[2] = (uint8_t)(i >> 16);
+  m[3] = (uint8_t)(i >> 24);
+}
+
+/* Frames sent during one loop turn are gathered and leave together at the
+ * end of the turn, in order; frames too big to gather keep their place. */
+static void test_frames_gathered_in_order(void **state) {
+  peer_t c = {.name = "client"}, s = {.name = "server"};
+  connect_pair(&c, &s, NULL, NULL, NULL, NULL);
+  assert_int_equal(bitprotocol_tcp_write_queue_size(c.t), 0);
+  static uint8_t small[100];
+  uint32_t n = 0;
+  for (; n < 500; n++) {
+    put_seq(small, n);
+    assert_int_equal(bitprotocol_extension_send(c.ext, small, sizeof small), 0);
+  }
+  /* not written yet: gathered for one write at the end of the turn */
+  assert_true(bitprotocol_tcp_write_queue_size(c.t) >= 500 * sizeof small);
+  uv_run(&loop, UV_RUN_NOWAIT);
+  assert_int_equal(bitprotocol_tcp_write_queue_size(c.t), 0);
+  /* small frames around frames larger than the gathering buffer */
+  static uint8_t big[300 * 1024];
+  size_t bytes = 500 * sizeof small;
+  for (int i = 0; i < 20; i++, n++) {
+    uint8_t *m = i % 3 == 2 ? big : small;
+    size_t len = i % 3 == 2 ? sizeof big : sizeof small;
+    put_seq(m, n);
+    assert_int_equal(bitprotocol_extension_send(c.ext, m, len), 0);
+    bytes += len;
+  }
+  timed_out = false;
+  uv_timer_start(&deadline, on_deadline, 10000, 0);
+  while (s.ext_msgs < n && !timed_out)
+    uv_run(&loop, UV_RUN_ONCE);
+  uv_timer_stop(&deadline);
+  assert_false(timed_out);
+  assert_int_equal(s.ext_msgs, n);
+  assert_int_equal(s.ext_bytes, bytes);
+  assert_int_equal(s.ext_out_of_order, 0);
+  /* and the last small frames before an orderly close are not lost */
+  for (uint32_t i = 0; i < 10; i++, n++) {
+    put_seq(small, n);
+    assert_int_equal(bitprotocol_extension_send(c.ext, small, sizeof small), 0);
+  }
+  assert_int_equal(bitprotocol_close(bitprotocol_tcp_protocol(c.t)), 0);
+  peer_t *both[2] = {&c, &s};
+  run_until(both_closed, both, 10000);
+  assert_int_equal(s.ext_msgs, n);
+  assert_int_equal(s.ext_out_of_order, 0);
+  assert_int_equal(c.close_err, 0);
+  assert_int_equal(s.close_err, 0);
+  drain_loop();
+}
+
 int main(void) {
   char why[256];
   if (test_netns_enter(why, sizeof why) != 0) {
@@ -327,6 +387,7 @@ int main(void) {
   }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_session_and_orderly_close, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_frames_gathered_in_order, setup, teardown),
       cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
       cmocka_unit_test_setup_teardown(test_write_queue_limit, setup, teardown),
       cmocka_unit_test_setup_teardown(test_silent_peer_times_out, setup, teardown),
