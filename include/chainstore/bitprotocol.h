@@ -517,7 +517,11 @@ bitprotocol_tcp_t *bitprotocol_tcp_of(const bitprotocol_t *p);
  * paused, the remote's bytes are not read, so the idle timeout may fire. */
 int bitprotocol_tcp_pause(bitprotocol_tcp_t *t);
 int bitprotocol_tcp_resume(bitprotocol_tcp_t *t);
-/* Bytes queued for writing, and whether it is below the high-water mark. */
+/* Bytes queued for writing (gathered in this loop turn, or handed to libuv
+ * and not yet accepted by the kernel), and whether it is below the
+ * high-water mark. The frames of one loop turn leave together at its end
+ * (sooner once 256 KiB are waiting), so the size is non-zero right after a
+ * send. */
 size_t bitprotocol_tcp_write_queue_size(const bitprotocol_tcp_t *t);
 bool bitprotocol_tcp_writable(const bitprotocol_tcp_t *t);
 
