@@ -1,17 +1,24 @@
 /* bench_dht: how many _find_node queries one DHT node answers per second
  * when it holds 300 contacts - the C node (libuv glue + core) and the JS
  * @hyperswarm/dht 4.0.1 / dht-rpc 4.9.6 node - next to the UDP echo bound
- * of this machine, measured in the same run with the same client; then the
- * RSS of each node after it stored 10,000 peer records (announces over UDP).
+ * of this machine (one core receiving and answering datagrams, once with
+ * recvfrom/sendto and once with recvmmsg/sendmmsg as the C glue does),
+ * measured in the same run with the same client; then the RSS of each node
+ * after it stored 10,000 peer records (announces over UDP).
  *
- * usage: bench_dht [--seconds S] [--window W]
- * The servers run as child processes on 127.0.0.1 (fixed ports 47001-47003).
- * The client keeps W queries in flight (default 32). Build without
- * sanitizers for meaningful numbers. */
+ * usage: bench_dht [--rounds R] [--seconds S] [--window W]
+ * The servers run as child processes on 127.0.0.1 (fixed ports 47001-47004),
+ * all pinned to the last CPU, the client to CPU 0. Each round measures every
+ * server for S seconds (default 2) in turn; the table shows the median of R
+ * rounds (default 5) and the load average. The client keeps W queries in
+ * flight (default 64). The echo servers answer each query with a datagram
+ * of B bytes (--echo-bytes B, default: the size of a _find_node answer).
+ * Build without sanitizers for meaningful numbers. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +40,9 @@
 #define PORT_ECHO 47001
 #define PORT_C 47002
 #define PORT_JS 47003
+#define PORT_ECHO_MMSG 47004
+/* version, type, rid (3 bytes), to, id, 20 closer nodes, token */
+#define FIND_NODE_ANSWER_BYTES (2 + 2 + 4 + 8 + 34 + 3 + 20 * 38 + 34)
 
 static double now_s(void) {
   struct timespec t;
@@ -148,7 +158,16 @@ static int serve_c(int port, const char *file) {
 
 /* ---- the echo server: the bound ---- */
 
-static int serve_echo(int port) {
+/* "plain": one recvfrom + one sendto per datagram. "mmsg": up to ECHO_BATCH
+ * datagrams per recvmmsg and per sendmmsg, as the C node's glue does. The
+ * answer is the query padded to `answer` bytes (the size of a _find_node
+ * answer by default): the bound moves the same bytes as the nodes, it only
+ * skips the work of a DHT node. */
+#define ECHO_BATCH 64
+
+static int serve_echo(int port, const char *mode, size_t answer) {
+  if (answer > 2048)
+    answer = 2048;
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
@@ -156,17 +175,48 @@ static int serve_echo(int port) {
     return 1;
   printf("ready 0\n");
   fflush(stdout);
-  uint8_t buf[2048];
+  static uint8_t bufs[ECHO_BATCH][2048];
+  if (strcmp(mode, "mmsg") == 0) {
+    struct mmsghdr msgs[ECHO_BATCH];
+    struct iovec iov[ECHO_BATCH];
+    struct sockaddr_in from[ECHO_BATCH];
+    for (;;) {
+      for (int i = 0; i < ECHO_BATCH; i++) {
+        iov[i] = (struct iovec){bufs[i], sizeof bufs[i]};
+        msgs[i].msg_hdr = (struct msghdr){.msg_name = &from[i], .msg_namelen = sizeof from[i],
+                                          .msg_iov = &iov[i], .msg_iovlen = 1};
+      }
+      int n = recvmmsg(fd, msgs, ECHO_BATCH, MSG_WAITFORONE, NULL);
+      if (n <= 0)
+        continue;
+      for (int i = 0; i < n; i++)
+        iov[i].iov_len = msgs[i].msg_len > answer ? msgs[i].msg_len : answer;
+      sendmmsg(fd, msgs, (unsigned)n, 0);
+    }
+  }
   for (;;) {
     struct sockaddr_in from;
     socklen_t fl = sizeof from;
-    ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+    ssize_t n = recvfrom(fd, bufs[0], sizeof bufs[0], 0, (struct sockaddr *)&from, &fl);
     if (n > 0)
-      sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
+      sendto(fd, bufs[0], (size_t)n > answer ? (size_t)n : answer, 0, (struct sockaddr *)&from, fl);
   }
 }
 
 /* ---- children ---- */
+
+/* The servers run on the last CPU, the client on the first: one core each
+ * (a JS node's helper threads share its core). */
+static int ncpu;
+
+static void pin(int cpu) {
+  if (ncpu < 2)
+    return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  sched_setaffinity(0, sizeof set, &set);
+}
 
 typedef struct {
   pid_t pid;
@@ -181,6 +231,7 @@ static int spawn(child_t *c, char *const argv[]) {
     return -1;
   c->pid = fork();
   if (c->pid == 0) {
+    pin(ncpu - 1);
     dup2(in[0], 0);
     dup2(out[1], 1);
     close(in[1]);
@@ -218,6 +269,32 @@ static long rss_kib(pid_t pid) {
   return kib;
 }
 
+/* CPU seconds (user + system, all threads) a process used so far. */
+static double cpu_s(pid_t pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (f == NULL)
+    return 0;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  char *p = strrchr(buf, ')'); /* the name may hold spaces */
+  unsigned long long ut = 0, st = 0;
+  if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+    return 0;
+  return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void loadavg(char out[64]) {
+  FILE *f = fopen("/proc/loadavg", "r");
+  out[0] = 0;
+  if (f && fgets(out, 64, f))
+    out[strcspn(out, "\n")] = 0;
+  if (f)
+    fclose(f);
+}
+
 /* ---- the client ---- */
 
 static int client_socket(void) {
@@ -238,10 +315,21 @@ static struct sockaddr_in to_port(int port) {
 }
 
 static uint16_t rid_counter;
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+/* Cheap targets: the client must not be the bottleneck. */
+static void fast_random(uint8_t *out, size_t n) {
+  for (size_t i = 0; i < n; i += 8) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    memcpy(out + i, &rng_state, n - i < 8 ? n - i : 8);
+  }
+}
 
 static size_t find_node_query(uint8_t *buf, int port) {
   uint8_t target[32], to[6] = {127, 0, 0, 1, (uint8_t)(port >> 8), (uint8_t)port};
-  randombytes_buf(target, 32);
+  fast_random(target, 32);
   dht_message_t m;
   memset(&m, 0, sizeof m);
   m.has_version = true;
@@ -254,29 +342,49 @@ static size_t find_node_query(uint8_t *buf, int port) {
   return dht_message_encode(&m, buf);
 }
 
-/* Keeps `window` requests in flight for `seconds`; returns answers/s.
- * make() builds the next request; check() (may be NULL) looks at answers. */
+/* Keeps `window` requests in flight for `seconds` (or until `limit`
+ * answers); returns answers/s. Sends and receives in batches (sendmmsg,
+ * recvmmsg) so that the client costs less than any server.
+ * make() builds the next request. */
 typedef size_t (*make_fn)(uint8_t *buf, int port, void *ctx);
+
+#define CLIENT_BATCH 256
 
 static double blast(int port, double seconds, int window, make_fn make, void *ctx, long limit,
                     long *answered) {
+  static uint8_t bufs[CLIENT_BATCH][2048];
+  struct mmsghdr msgs[CLIENT_BATCH];
+  struct iovec iov[CLIENT_BATCH];
   int fd = client_socket();
   struct sockaddr_in sa = to_port(port);
-  uint8_t buf[2048];
   long sent = 0, got = 0;
+  if (window > CLIENT_BATCH)
+    window = CLIENT_BATCH;
   double start = now_s(), last_rx = start, end = start + seconds;
   while ((limit > 0 ? got < limit : now_s() < end) && now_s() < start + 60) {
-    while (sent - got < window && (limit <= 0 || sent < limit)) {
-      size_t n = make(buf, port, ctx);
-      if (sendto(fd, buf, n, 0, (struct sockaddr *)&sa, sizeof sa) < 0)
-        break;
-      sent++;
+    int k = 0;
+    while (sent + k - got < window && (limit <= 0 || sent + k < limit)) {
+      iov[k] = (struct iovec){bufs[k], make(bufs[k], port, ctx)};
+      msgs[k].msg_hdr = (struct msghdr){.msg_name = &sa, .msg_namelen = sizeof sa, .msg_iov = &iov[k],
+                                        .msg_iovlen = 1};
+      k++;
+    }
+    if (k > 0) {
+      int s = sendmmsg(fd, msgs, (unsigned)k, 0);
+      if (s > 0)
+        sent += s;
     }
     struct pollfd p = {fd, POLLIN, 0};
     if (poll(&p, 1, 5) > 0) {
-      ssize_t r;
-      while ((r = recv(fd, buf, sizeof buf, 0)) > 0) {
-        got++;
+      for (;;) {
+        for (int i = 0; i < CLIENT_BATCH; i++) {
+          iov[i] = (struct iovec){bufs[i], sizeof bufs[i]};
+          msgs[i].msg_hdr = (struct msghdr){.msg_iov = &iov[i], .msg_iovlen = 1};
+        }
+        int r = recvmmsg(fd, msgs, CLIENT_BATCH, MSG_DONTWAIT, NULL);
+        if (r <= 0)
+          break;
+        got += r;
         last_rx = now_s();
       }
     } else if (now_s() - last_rx > 0.2 && sent > got) {
@@ -293,10 +401,6 @@ static double blast(int port, double seconds, int window, make_fn make, void *ct
 
 static size_t make_find_node(uint8_t *buf, int port, void *ctx) {
   return find_node_query(buf, port);
-}
-
-static size_t make_echo(uint8_t *buf, int port, void *ctx) {
-  return find_node_query(buf, port); /* same size as the DHT queries */
 }
 
 /* Announces: UPDATE peers for RECORDS (topic, port) pairs with the token of
@@ -353,18 +457,31 @@ static int get_token(int port, uint8_t token[32]) {
   return -1;
 }
 
-typedef struct {
-  const char *name;
-  long contacts;
-  double qps;
-  long rss_before, rss_after;
-  long stored;
-} result_t;
+/* ---- rounds ---- */
 
-static void measure_node(child_t *c, int port, double seconds, int window, result_t *r) {
-  r->contacts = c->contacts;
-  blast(port, 0.5, window, make_find_node, NULL, 0, NULL); /* warm up */
-  r->qps = blast(port, seconds, window, make_find_node, NULL, 0, NULL);
+enum { T_ECHO_PLAIN, T_ECHO_MMSG, T_C, T_JS, N_TARGETS };
+
+static const char *target_names[N_TARGETS] = {
+    "bound: echo recvfrom/sendto", "bound: echo recvmmsg/sendmmsg", "C (libchainstore)",
+    "JS (@hyperswarm/dht 4.0.1)"};
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n) {
+  double s[64];
+  memcpy(s, v, (size_t)n * sizeof *v);
+  qsort(s, (size_t)n, sizeof *s, cmp_double);
+  return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+typedef struct {
+  long rss_before, rss_after, stored;
+} rss_t;
+
+static void measure_rss(child_t *c, int port, int window, rss_t *r) {
   r->rss_before = rss_kib(c->pid);
   ann_ctx_t ctx = {.i = 0};
   if (get_token(port, ctx.token) == 0)
@@ -378,16 +495,29 @@ int main(int argc, char **argv) {
     return 1;
   if (argc >= 4 && strcmp(argv[1], "--serve-c") == 0)
     return serve_c(atoi(argv[2]), argv[3]);
-  if (argc >= 3 && strcmp(argv[1], "--serve-echo") == 0)
-    return serve_echo(atoi(argv[2]));
-  double seconds = 3;
-  int window = 32;
+  if (argc >= 5 && strcmp(argv[1], "--serve-echo") == 0)
+    return serve_echo(atoi(argv[2]), argv[3], (size_t)atol(argv[4]));
+  double seconds = 2;
+  int window = 64, rounds = 5;
+  long echo_bytes = FIND_NODE_ANSWER_BYTES;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--seconds") == 0)
       seconds = atof(argv[i + 1]);
     else if (strcmp(argv[i], "--window") == 0)
       window = atoi(argv[i + 1]);
+    else if (strcmp(argv[i], "--rounds") == 0)
+      rounds = atoi(argv[i + 1]);
+    else if (strcmp(argv[i], "--echo-bytes") == 0)
+      echo_bytes = atol(argv[i + 1]);
   }
+  if (rounds < 1)
+    rounds = 1;
+  if (rounds > 64)
+    rounds = 64;
+  ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+  pin(0);
+  randombytes_buf(&rng_state, sizeof rng_state);
+  rng_state |= 1;
   char self[4096];
   ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
   if (sl <= 0)
@@ -397,50 +527,112 @@ int main(int argc, char **argv) {
   int fd = mkstemp(file);
   close(fd);
   write_contacts(file);
-  char pe[16], pc[16], pj[16];
-  snprintf(pe, sizeof pe, "%d", PORT_ECHO);
-  snprintf(pc, sizeof pc, "%d", PORT_C);
-  snprintf(pj, sizeof pj, "%d", PORT_JS);
+  char ports[N_TARGETS][16], answer[16];
+  snprintf(answer, sizeof answer, "%ld", echo_bytes);
+  int port_of[N_TARGETS] = {PORT_ECHO, PORT_ECHO_MMSG, PORT_C, PORT_JS};
+  for (int t = 0; t < N_TARGETS; t++)
+    snprintf(ports[t], sizeof ports[t], "%d", port_of[t]);
 
-  child_t echo, cnode, jsnode;
-  char *echo_argv[] = {self, "--serve-echo", pe, NULL};
-  if (spawn(&echo, echo_argv) != 0) {
-    fprintf(stderr, "bench_dht: echo server did not start\n");
+  child_t kids[N_TARGETS];
+  bool up[N_TARGETS];
+  char *argvs[N_TARGETS][7] = {
+      {self, "--serve-echo", ports[T_ECHO_PLAIN], "plain", answer, NULL},
+      {self, "--serve-echo", ports[T_ECHO_MMSG], "mmsg", answer, NULL},
+      {self, "--serve-c", ports[T_C], file, NULL},
+      {"node", BENCH_DHT_JS, BENCH_JS_MODULES, ports[T_JS], file, NULL},
+  };
+  for (int t = 0; t < N_TARGETS; t++) {
+    up[t] = spawn(&kids[t], argvs[t]) == 0;
+    if (!up[t])
+      fprintf(stderr, "bench_dht: %s did not start%s\n", target_names[t], t == T_JS ? " (node missing?)" : "");
+  }
+  if (!up[T_C])
     return 1;
-  }
-  double bound = blast(PORT_ECHO, seconds, window, make_echo, NULL, 0, NULL);
-  stop(&echo);
 
-  result_t rc = {.name = "C (libchainstore)"}, rj = {.name = "JS (@hyperswarm/dht 4.0.1)"};
-  char *c_argv[] = {self, "--serve-c", pc, file, NULL};
-  if (spawn(&cnode, c_argv) == 0) {
-    measure_node(&cnode, PORT_C, seconds, window, &rc);
-    stop(&cnode);
-  } else {
-    fprintf(stderr, "bench_dht: C node did not start\n");
+  char load[64];
+  loadavg(load);
+  printf("bench_dht: %d rounds x %.1f s per figure, %d queries in flight, 127.0.0.1, %s\n", rounds,
+         seconds, window,
+         ncpu >= 2 ? "servers pinned to the last CPU, client to CPU 0" : "1 CPU: not pinned");
+  printf("echo answers: %ld bytes (--echo-bytes; a _find_node answer with 20 contacts is %d)\n", echo_bytes,
+         FIND_NODE_ANSWER_BYTES);
+  printf("load before: %s\n", load);
+  for (int t = 0; t < N_TARGETS; t++)
+    if (up[t])
+      blast(port_of[t], 0.3, window, make_find_node, NULL, 0, NULL); /* warm up */
+
+  /* answers per wall second, and per CPU second of the server: the second
+   * does not depend on how much of its core the others' load left it. */
+  double qps[N_TARGETS][64], per_cpu[N_TARGETS][64];
+  for (int r = 0; r < rounds; r++) {
+    printf("round %d:", r + 1);
+    for (int t = 0; t < N_TARGETS; t++) {
+      qps[t][r] = per_cpu[t][r] = 0;
+      if (!up[t])
+        continue;
+      long got = 0;
+      double c0 = cpu_s(kids[t].pid);
+      qps[t][r] = blast(port_of[t], seconds, window, make_find_node, NULL, 0, &got);
+      double used = cpu_s(kids[t].pid) - c0;
+      per_cpu[t][r] = used > 0 ? (double)got / used : 0;
+      printf(" %s %.0f/s %.0f/cpu-s%s", t == T_ECHO_PLAIN ? "plain" : t == T_ECHO_MMSG ? "mmsg" : t == T_C ? "C" : "JS",
+             qps[t][r], per_cpu[t][r], t + 1 < N_TARGETS ? "," : "");
+    }
+    loadavg(load);
+    printf("  (load %s)\n", load);
+    fflush(stdout);
   }
-  char *js_argv[] = {"node", BENCH_DHT_JS, BENCH_JS_MODULES, pj, file, NULL};
-  bool js_ok = spawn(&jsnode, js_argv) == 0;
-  if (js_ok) {
-    measure_node(&jsnode, PORT_JS, seconds, window, &rj);
-    stop(&jsnode);
-  } else {
-    fprintf(stderr, "bench_dht: JS node did not start (node missing?)\n");
-  }
+
+  rss_t rss[N_TARGETS];
+  memset(rss, 0, sizeof rss);
+  for (int t = T_C; t < N_TARGETS; t++)
+    if (up[t])
+      measure_rss(&kids[t], port_of[t], window, &rss[t]);
+  for (int t = 0; t < N_TARGETS; t++)
+    if (up[t])
+      stop(&kids[t]);
   unlink(file);
 
-  printf("bench_dht: %.0f s per figure, %d queries in flight, 127.0.0.1\n", seconds, window);
-  printf("%-30s %10s %14s %12s %14s %12s\n", "", "contacts", "answers/s", "RSS (KiB)",
-         "RSS +10k recs", "records ok");
-  printf("%-30s %10s %14.0f\n", "UDP echo bound (C, 1 thread)", "-", bound);
-  result_t *rs[2] = {&rc, &rj};
-  for (int i = 0; i < 2; i++) {
-    if (i == 1 && !js_ok)
-      continue;
-    printf("%-30s %10ld %14.0f %12ld %14ld %12ld\n", rs[i]->name, rs[i]->contacts, rs[i]->qps, rs[i]->rss_before,
-           rs[i]->rss_after, rs[i]->stored);
+  double med[N_TARGETS], med_cpu[N_TARGETS];
+  for (int t = 0; t < N_TARGETS; t++) {
+    med[t] = median(qps[t], rounds);
+    med_cpu[t] = median(per_cpu[t], rounds);
   }
+  loadavg(load);
+  printf("\nmedian of %d rounds (load after: %s)\n", rounds, load);
+  printf("%-32s %9s %10s %9s %9s %12s %11s %11s\n", "", "contacts", "answers/s", "min", "max",
+         "per CPU-s", "RSS (KiB)", "+10k recs");
+  for (int t = 0; t < N_TARGETS; t++) {
+    if (!up[t])
+      continue;
+    double lo = qps[t][0], hi = qps[t][0];
+    for (int r = 1; r < rounds; r++) {
+      lo = qps[t][r] < lo ? qps[t][r] : lo;
+      hi = qps[t][r] > hi ? qps[t][r] : hi;
+    }
+    printf("%-32s %9s %10.0f %9.0f %9.0f %12.0f", target_names[t],
+           t >= T_C ? (snprintf(load, sizeof load, "%ld", kids[t].contacts), load) : "-", med[t], lo, hi,
+           med_cpu[t]);
+    if (t >= T_C)
+      printf(" %11ld %11ld (%ld ok)", rss[t].rss_before, rss[t].rss_after, rss[t].stored);
+    printf("\n");
+  }
+  /* ratios per round (neighbours in time share the load), then the median */
+  double rm[64], rp[64], cm[64], cp[64];
+  for (int r = 0; r < rounds; r++) {
+    rm[r] = qps[T_ECHO_MMSG][r] > 0 ? qps[T_C][r] / qps[T_ECHO_MMSG][r] : 0;
+    rp[r] = qps[T_ECHO_PLAIN][r] > 0 ? qps[T_C][r] / qps[T_ECHO_PLAIN][r] : 0;
+    cm[r] = per_cpu[T_ECHO_MMSG][r] > 0 ? per_cpu[T_C][r] / per_cpu[T_ECHO_MMSG][r] : 0;
+    cp[r] = per_cpu[T_ECHO_PLAIN][r] > 0 ? per_cpu[T_C][r] / per_cpu[T_ECHO_PLAIN][r] : 0;
+  }
+  printf("C / bound, median of per-round ratios:  wall  %.0f%% of recvmmsg echo, %.0f%% of recvfrom echo\n"
+         "                                         CPU-s %.0f%% of recvmmsg echo, %.0f%% of recvfrom echo\n",
+         100 * median(rm, rounds), 100 * median(rp, rounds), 100 * median(cm, rounds),
+         100 * median(cp, rounds));
+  printf("C / JS: %.1fx answers/s, %.1fx per CPU-s\n", up[T_JS] && med[T_JS] > 0 ? med[T_C] / med[T_JS] : 0,
+         up[T_JS] && med_cpu[T_JS] > 0 ? med_cpu[T_C] / med_cpu[T_JS] : 0);
   printf("(answers/s of the _find_node query: each answer carries the 20 closest of 300 contacts;\n"
-         " RSS +10k recs: after %d announces, 1000 topics x 10 ports)\n", RECORDS);
+         " per CPU-s: answers per second of CPU time the server used (user + system, from /proc);\n"
+         " +10k recs: RSS after %d announces, 1000 topics x 10 ports)\n", RECORDS);
   return 0;
 }

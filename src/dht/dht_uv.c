@@ -1,5 +1,10 @@
 /* libuv glue: one UDP socket, one timer and a sans-I/O dht_node_t per
- * bitswarm_dht_t (include/chainstore/bitswarm.h). */
+ * bitswarm_dht_t (include/chainstore/bitswarm.h).
+ *
+ * Datagrams come in batches (libuv's recvmmsg, up to RECV_CHUNKS at a
+ * time); what the core sends while it handles a batch is copied into
+ * preallocated slots and leaves in one sendmmsg when the batch ends. The
+ * timer is re-armed once per batch, and only when the deadline moved. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -16,7 +21,21 @@
 #include "dht/peers.h"
 
 #define DESTROY_UNANNOUNCE_MS 20000
-#define RECV_BUF 65536
+/* libuv gives each datagram of a recvmmsg a 64 KiB slot and reads at most
+ * 20 at a time. Only the pages datagrams land on become resident. */
+#define RECV_SLOT 65536
+#define RECV_CHUNKS 20
+#define RECV_BUF (RECV_CHUNKS * RECV_SLOT)
+/* Outgoing batch: a reply of the core fits in a slot (a full _find_node
+ * answer is ~850 bytes); larger datagrams go out on their own. */
+#define SEND_BATCH 32
+#define SEND_SLOT 2048
+
+typedef struct {
+  uint8_t data[SEND_SLOT];
+  size_t len;
+  struct sockaddr_in to;
+} out_slot_t;
 
 typedef struct announced {
   uint8_t topic[32];
@@ -45,7 +64,12 @@ struct bitswarm_dht {
   void (*on_closed)(void *user);
   void *closed_user;
   uint64_t sent, received;
-  uint8_t recv_buf[RECV_BUF];
+  bool timer_armed;
+  uint64_t armed_due; /* loop time the timer fires at, when armed */
+  bool batching;      /* inside a recvmmsg batch: sends wait in `out` */
+  size_t n_out;
+  out_slot_t *out;    /* SEND_BATCH slots */
+  uint8_t *recv_buf;  /* RECV_BUF bytes */
 };
 
 typedef struct op {
@@ -109,11 +133,17 @@ static void rearm(bitswarm_dht_t *dht) {
   dht_node_flush(dht->node);
   uint64_t now = uv_now(dht->loop);
   uint64_t next = dht_node_next_deadline(dht->node);
-  uv_timer_start(&dht->timer, on_timer, next > now ? next - now : 0, 0);
+  uint64_t due = next > now ? next : now;
+  if (dht->timer_armed && dht->armed_due == due)
+    return; /* the common case under load: nothing moved */
+  uv_timer_start(&dht->timer, on_timer, due - now, 0);
+  dht->timer_armed = true;
+  dht->armed_due = due;
 }
 
 static void on_timer(uv_timer_t *t) {
   bitswarm_dht_t *dht = t->data;
+  dht->timer_armed = false;
   if (dht->core_gone)
     return;
   uv_timeval64_t tv;
@@ -140,6 +170,69 @@ static void on_sent(uv_udp_send_t *req, int status) {
   free(req);
 }
 
+/* Behind libuv's queue (the socket was full): a copy goes out later. */
+static int send_queued(bitswarm_dht_t *dht, const struct sockaddr_in *sa, const uint8_t *buf, size_t len) {
+  send_req_t *r = malloc(sizeof *r + len);
+  if (r == NULL)
+    return CHAINSTORE_ENOMEM;
+  if (len)
+    memcpy(r->data, buf, len);
+  uv_buf_t b = uv_buf_init((char *)r->data, (unsigned)len);
+  if (uv_udp_send(&r->req, &dht->udp, &b, 1, (const struct sockaddr *)sa, on_sent) != 0) {
+    free(r);
+    return CHAINSTORE_EIO;
+  }
+  return 0;
+}
+
+static int send_now(bitswarm_dht_t *dht, const struct sockaddr_in *sa, const uint8_t *buf, size_t len) {
+  uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
+  int rc = uv_udp_try_send(&dht->udp, &b, 1, (const struct sockaddr *)sa);
+  if (rc >= 0)
+    return 0;
+  if (rc != UV_EAGAIN)
+    return CHAINSTORE_EIO; /* e.g. unreachable: UDP is best effort */
+  return send_queued(dht, sa, buf, len);
+}
+
+/* Sends the batched datagrams: one sendmmsg while the kernel takes them,
+ * libuv's queue for the rest. */
+static void flush_out(bitswarm_dht_t *dht) {
+  size_t n = dht->n_out, i = 0;
+  if (n == 0)
+    return;
+  dht->n_out = 0;
+  int fd = -1;
+  uv_os_fd_t ofd;
+  if (dht->udp.send_queue_count == 0 && uv_fileno((uv_handle_t *)&dht->udp, &ofd) == 0)
+    fd = ofd;
+  struct mmsghdr msgs[SEND_BATCH];
+  struct iovec iov[SEND_BATCH];
+  for (size_t k = 0; k < n && fd >= 0; k++) {
+    out_slot_t *o = &dht->out[k];
+    iov[k].iov_base = o->data;
+    iov[k].iov_len = o->len;
+    memset(&msgs[k], 0, sizeof msgs[k]);
+    msgs[k].msg_hdr.msg_name = &o->to;
+    msgs[k].msg_hdr.msg_namelen = sizeof o->to;
+    msgs[k].msg_hdr.msg_iov = &iov[k];
+    msgs[k].msg_hdr.msg_iovlen = 1;
+  }
+  while (fd >= 0 && i < n) {
+    int r = sendmmsg(fd, msgs + i, (unsigned)(n - i), 0);
+    if (r > 0)
+      i += (size_t)r;
+    else if (r < 0 && errno == EINTR)
+      continue;
+    else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS))
+      break;
+    else
+      i++; /* this one failed (e.g. unreachable): UDP is best effort */
+  }
+  for (; i < n; i++)
+    send_queued(dht, &dht->out[i].to, dht->out[i].data, dht->out[i].len);
+}
+
 int bitswarm_dht_send_raw(bitswarm_dht_t *dht, const bitswarm_addr_t *to, const uint8_t *buf, size_t len) {
   if (dht == NULL || to == NULL || (buf == NULL && len > 0))
     return CHAINSTORE_EINVAL;
@@ -150,33 +243,44 @@ int bitswarm_dht_send_raw(bitswarm_dht_t *dht, const bitswarm_addr_t *to, const 
   sa.sin_family = AF_INET;
   memcpy(&sa.sin_addr, to->ip, 4);
   sa.sin_port = htons(to->port);
-  uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
   dht->sent++;
-  int rc = uv_udp_try_send(&dht->udp, &b, 1, (const struct sockaddr *)&sa);
-  if (rc >= 0)
+  if (dht->batching && len <= SEND_SLOT) {
+    if (dht->n_out == SEND_BATCH)
+      flush_out(dht);
+    out_slot_t *o = &dht->out[dht->n_out++];
+    if (len)
+      memcpy(o->data, buf, len);
+    o->len = len;
+    o->to = sa;
     return 0;
-  if (rc != UV_EAGAIN)
-    return CHAINSTORE_EIO; /* e.g. unreachable: UDP is best effort */
-  send_req_t *r = malloc(sizeof *r + len);
-  if (r == NULL)
-    return CHAINSTORE_ENOMEM;
-  memcpy(r->data, buf, len);
-  b = uv_buf_init((char *)r->data, (unsigned)len);
-  if (uv_udp_send(&r->req, &dht->udp, &b, 1, (const struct sockaddr *)&sa, on_sent) != 0) {
-    free(r);
-    return CHAINSTORE_EIO;
   }
-  return 0;
+  flush_out(dht); /* keeps the order of what this node sends */
+  return send_now(dht, &sa, buf, len);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   bitswarm_dht_t *dht = h->data;
-  *buf = uv_buf_init((char *)dht->recv_buf, sizeof dht->recv_buf);
+  *buf = uv_buf_init((char *)dht->recv_buf, RECV_BUF);
+}
+
+static void end_batch(bitswarm_dht_t *dht) {
+  dht->batching = false;
+  flush_out(dht);
+  rearm(dht);
 }
 
 static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
                     unsigned flags) {
   bitswarm_dht_t *dht = h->data;
+  /* libuv ends each recvmmsg with a MMSG_FREE call, and each read loop
+   * with nread 0 (nothing left) or an error. */
+  if ((flags & UV_UDP_MMSG_FREE) || nread < 0 || (nread == 0 && addr == NULL)) {
+    end_batch(dht);
+    return;
+  }
+  bool chunk = (flags & UV_UDP_MMSG_CHUNK) != 0;
+  if (chunk)
+    dht->batching = true;
   if (nread <= 0 || addr == NULL || addr->sa_family != AF_INET || (flags & UV_UDP_PARTIAL))
     return;
   const struct sockaddr_in *sa = (const struct sockaddr_in *)addr;
@@ -195,7 +299,8 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
   if (dht->core_gone)
     return;
   dht_node_receive(dht->node, &from, bytes, (size_t)nread, uv_now(dht->loop));
-  rearm(dht);
+  if (!chunk)
+    rearm(dht); /* a batch re-arms at its end */
 }
 
 /* ---- events from the core ---- */
@@ -248,6 +353,8 @@ static void on_handle_closed(uv_handle_t *h) {
     return;
   void (*cb)(void *) = dht->on_closed;
   void *user = dht->closed_user;
+  free(dht->recv_buf);
+  free(dht->out);
   free(dht);
   if (cb)
     cb(user);
@@ -280,7 +387,14 @@ int bitswarm_dht_create(uv_loop_t *loop, const bitswarm_dht_options_t *opts, bit
     return e == EADDRINUSE || e == EACCES ? CHAINSTORE_EBUSY : CHAINSTORE_EIO;
   }
   bitswarm_dht_t *dht = calloc(1, sizeof *dht);
-  if (dht == NULL) {
+  if (dht)
+    dht->recv_buf = malloc(RECV_BUF);
+  if (dht && dht->recv_buf)
+    dht->out = malloc(SEND_BATCH * sizeof *dht->out);
+  if (dht == NULL || dht->out == NULL) {
+    if (dht)
+      free(dht->recv_buf);
+    free(dht);
     close(fd);
     return CHAINSTORE_ENOMEM;
   }
@@ -289,8 +403,11 @@ int bitswarm_dht_create(uv_loop_t *loop, const bitswarm_dht_options_t *opts, bit
   dht->opts.bootstrap = NULL;
   dht->opts.id = NULL;
   dht->opts.host = NULL;
-  if (uv_udp_init(loop, &dht->udp) != 0) {
+  /* AF_UNSPEC: no socket of its own, it takes fd below */
+  if (uv_udp_init_ex(loop, &dht->udp, AF_UNSPEC | UV_UDP_RECVMMSG) != 0) {
     close(fd);
+    free(dht->recv_buf);
+    free(dht->out);
     free(dht);
     return CHAINSTORE_EIO;
   }
@@ -628,7 +745,10 @@ static void finish_destroy(uv_idle_t *idle) {
     free(a);
   }
   uv_timer_stop(&dht->timer);
+  dht->timer_armed = false;
   uv_timer_stop(&dht->deadline);
+  dht->batching = false;
+  flush_out(dht);
   uv_udp_recv_stop(&dht->udp);
   uv_close((uv_handle_t *)&dht->udp, on_handle_closed);
   uv_close((uv_handle_t *)&dht->timer, on_handle_closed);

@@ -1,5 +1,6 @@
 #include "dht/table.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -183,11 +184,25 @@ void dht_table_remove(dht_table_t *t, const uint8_t id[DHT_ID_BYTES]) {
   free(c);
 }
 
+/* 256^k, exact doubles */
+static const double pow256[33] = {
+    0x1p0,   0x1p8,   0x1p16,  0x1p24,  0x1p32,  0x1p40,  0x1p48,  0x1p56,  0x1p64,  0x1p72,  0x1p80,
+    0x1p88,  0x1p96,  0x1p104, 0x1p112, 0x1p120, 0x1p128, 0x1p136, 0x1p144, 0x1p152, 0x1p160, 0x1p168,
+    0x1p176, 0x1p184, 0x1p192, 0x1p200, 0x1p208, 0x1p216, 0x1p224, 0x1p232, 0x1p240, 0x1p248, 0x1p256};
+
 double dht_kbucket_distance(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen) {
   double d = 0;
   size_t min = alen < blen ? alen : blen, max = alen < blen ? blen : alen, i = 0;
-  for (; i < min; i++)
+  for (; i < min; i++) {
+    /* From 2^53 on, d * 256 is exact and a byte (< 256) is less than half
+     * its ulp (>= 512), so each later step only multiplies by 256: one
+     * exact power of two gives the same double as the JS loop. */
+    if (d >= 0x1p53) {
+      size_t rest = max - i;
+      return rest < sizeof pow256 / sizeof pow256[0] ? d * pow256[rest] : ldexp(d, (int)(8 * rest));
+    }
     d = d * 256 + (double)(a[i] ^ b[i]);
+  }
   for (; i < max; i++)
     d = d * 256 + 255;
   return d;
@@ -215,11 +230,13 @@ size_t dht_table_closest(const dht_table_t *t, const uint8_t *target, size_t tar
                          dht_contact_t **out, size_t n) {
   if (n == 0)
     return 0;
-  /* k-bucket's walk: nearest subtree first, whole buckets, until >= n. */
+  /* k-bucket's walk: nearest subtree first, whole buckets, until >= n. It
+   * collects fewer than n + DHT_K contacts: on the stack for the usual n. */
   const dht_bucket_t *stack[260];
   size_t sp = 0;
-  ranked_t *ranked = NULL;
-  size_t nr = 0, cap = 0;
+  ranked_t local[4 * DHT_K];
+  ranked_t *ranked = local;
+  size_t nr = 0, cap = sizeof local / sizeof local[0];
   unsigned bit = 0;
   stack[sp++] = t->root;
   while (sp > 0 && nr < n) {
@@ -230,12 +247,14 @@ size_t dht_table_closest(const dht_table_t *t, const uint8_t *target, size_t tar
       stack[sp++] = det;
     } else {
       if (nr + (size_t)node->n > cap) {
-        size_t ncap = cap ? cap * 2 : 64;
+        size_t ncap = cap * 2;
         while (ncap < nr + (size_t)node->n)
           ncap *= 2;
-        ranked_t *nrk = realloc(ranked, ncap * sizeof *ranked);
+        ranked_t *nrk = ranked == local ? malloc(ncap * sizeof *ranked) : realloc(ranked, ncap * sizeof *ranked);
         if (nrk == NULL)
           break;
+        if (ranked == local)
+          memcpy(nrk, local, nr * sizeof *ranked);
         ranked = nrk;
         cap = ncap;
       }
@@ -250,7 +269,8 @@ size_t dht_table_closest(const dht_table_t *t, const uint8_t *target, size_t tar
   size_t k = nr < n ? nr : n;
   for (size_t i = 0; i < k; i++)
     out[i] = ranked[i].c;
-  free(ranked);
+  if (ranked != local)
+    free(ranked);
   return k;
 }
 

@@ -11,6 +11,7 @@
 #include "dht/message.h"
 #include "dht/node.h"
 #include "dht/peers.h"
+#include "dht/table.h"
 #include "dht/values.h"
 #include "dht_sim.h"
 #include "test_support.h"
@@ -692,8 +693,37 @@ static void callbacks_may_cancel_and_start_queries(void **state) {
   sim_delete(sim);
 }
 
+/* The short cut of dht_kbucket_distance (stop once d >= 2^53) gives the
+ * same doubles as k-bucket's byte-by-byte loop, so closest order is kept. */
+static double distance_as_js(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen) {
+  double d = 0;
+  size_t min = alen < blen ? alen : blen, max = alen < blen ? blen : alen, i = 0;
+  for (; i < min; i++)
+    d = d * 256 + (double)(a[i] ^ b[i]);
+  for (; i < max; i++)
+    d = d * 256 + 255;
+  return d;
+}
+
+static void kbucket_distance_equals_the_js_loop(void **state) {
+  uint8_t a[80], b[80];
+  for (int it = 0; it < 200000; it++) {
+    randombytes_buf(a, sizeof a);
+    randombytes_buf(b, sizeof b);
+    size_t prefix = randombytes_uniform(34);
+    memcpy(b, a, prefix);
+    if (it % 3 == 0) /* near a rounding boundary: 0x80 / 0xff runs */
+      for (size_t i = prefix + 1; i < sizeof b; i++)
+        b[i] = a[i] ^ (it % 2 ? 0xff : 0x80);
+    size_t alen = 32, blen = it % 20 == 0 ? randombytes_uniform(sizeof b) : 32;
+    double x = dht_kbucket_distance(a, alen, b, blen), y = distance_as_js(a, alen, b, blen);
+    assert_memory_equal(&x, &y, sizeof x);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(kbucket_distance_equals_the_js_loop),
       cmocka_unit_test(retries_three_times_then_times_out),
       cmocka_unit_test(rids_wrap_and_start_where_told),
       cmocka_unit_test(update_tokens_live_two_rotations),
