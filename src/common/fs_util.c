@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include "chainstore/error.h"
 
@@ -53,4 +55,48 @@ int fs_make_dirs(const char *path) {
   }
   free(p);
   return result;
+}
+
+int fs_pwritev_all(int fd, uint64_t offset, const unichain_buf_t *bufs, size_t n) {
+  struct iovec iov[IOV_MAX];
+  size_t next = 0; /* first buffer not fully written */
+  size_t skip = 0; /* bytes of bufs[next] already written */
+  uint64_t total = 0;
+
+  for (size_t i = 0; i < n; i++)
+    total += bufs[i].len;
+  if (offset > (uint64_t)INT64_MAX || total > (uint64_t)INT64_MAX - offset)
+    return CHAINSTORE_EINVAL;
+  while (next < n) {
+    int cnt = 0;
+    for (size_t i = next; i < n && cnt < IOV_MAX; i++) {
+      size_t off = i == next ? skip : 0;
+      if (bufs[i].len - off == 0)
+        continue;
+      iov[cnt].iov_base = (uint8_t *)bufs[i].base + off;
+      iov[cnt].iov_len = bufs[i].len - off;
+      cnt++;
+    }
+    if (cnt == 0)
+      break;
+    ssize_t w = pwritev(fd, iov, cnt, (off_t)offset);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      return fs_error_from_errno(errno);
+    }
+    offset += (uint64_t)w;
+    size_t left = (size_t)w;
+    while (next < n) {
+      size_t rest = bufs[next].len - skip;
+      if (left < rest) {
+        skip += left;
+        break;
+      }
+      left -= rest;
+      next++;
+      skip = 0;
+    }
+  }
+  return 0;
 }

@@ -3,11 +3,21 @@
 #ifndef CHAINSTORE_FS_UTIL_H
 #define CHAINSTORE_FS_UTIL_H
 
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chainstore/unichain.h"
+
 /* The CHAINSTORE_E* code for an errno value from a file operation. */
 int fs_error_from_errno(int e);
 
 /* mkdir -p: creates `path` and its missing parents (mode 0755); 0 when it is
  * a directory afterwards. */
 int fs_make_dirs(const char *path);
+
+/* Writes the n buffers back to back at `offset` of fd (pwritev, IOV_MAX at a
+ * time, resuming after partial writes and EINTR). CHAINSTORE_EINVAL when the
+ * end would pass INT64_MAX. */
+int fs_pwritev_all(int fd, uint64_t offset, const unichain_buf_t *bufs, size_t n);
 
 #endif
