@@ -1,6 +1,6 @@
 /* BitProtocol benchmark (a program, not a test).
  *
- *   bench_protocol [seconds per measurement, default 3] [js dir] [rounds, default 3]
+ *   bench_protocol [seconds per measurement, default 3] [js dir] [rounds, default 5]
  *                  [handshakes in flight, default 4 per core]
  *
  * Prints, each measured in this run:
@@ -27,6 +27,8 @@
  * crypto, the TCP connection alone measured with plaintext streams). Build it
  * without sanitizers for meaningful figures. */
 #include <errno.h>
+#include <math.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -485,9 +487,72 @@ static double capacity(double a, double b, bool parallel) {
   return parallel ? 1.0 / (a > b ? a : b) : 1.0 / (a + b);
 }
 
-static void row(const char *what, double c, double js, double bound, const char *bound_what) {
-  printf("%-30s %12.1f %12.1f %12.1f   %6.2fx   %5.1f%%   (bound: %s)\n", what, c, js, bound,
-         js > 0 ? c / js : 0.0, bound > 0 ? 100.0 * c / bound : 0.0, bound_what);
+#define MAX_ROUNDS 32
+
+/* One round's figures (-1 where missing). */
+typedef struct {
+  double hs_c, hs_js, hs_bound;    /* handshakes per second */
+  double cap_c, cap_js, cap_bound; /* the same from CPU time */
+  double tp_c, tp_js, tp_bound;    /* MB/s */
+  side_crypto_t crypto[2];         /* the bound's sides, mean of before and after */
+  double crypto_cpu[2];            /* CPU seconds of each side's crypto per handshake */
+  cpu_t cpu_client, cpu_server, conn_client, conn_server;
+  double idle;
+} round_t;
+
+static double ratio(double a, double b) { return a > 0 && b > 0 ? 100.0 * a / b : -1; }
+
+static double field(const round_t *r, size_t off) { return *(const double *)((const char *)r + off); }
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Median of the values >= 0 (-1 if none); *lo and *hi get their range. */
+static double median(double *v, int n, double *lo, double *hi) {
+  int k = 0;
+  for (int i = 0; i < n; i++)
+    if (v[i] >= 0)
+      v[k++] = v[i];
+  if (k == 0)
+    return *lo = *hi = -1;
+  qsort(v, (size_t)k, sizeof *v, cmp_double);
+  *lo = v[0];
+  *hi = v[k - 1];
+  return k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
+}
+
+static void row(const char *what, const round_t *rs, int n, size_t c_off, size_t js_off,
+                size_t bound_off, const char *bound_what) {
+  double c[MAX_ROUNDS], js[MAX_ROUNDS], b[MAX_ROUNDS], cb[MAX_ROUNDS], cj[MAX_ROUNDS], lo, hi,
+      unused;
+  for (int i = 0; i < n; i++) {
+    c[i] = field(&rs[i], c_off);
+    js[i] = field(&rs[i], js_off);
+    b[i] = field(&rs[i], bound_off);
+    cb[i] = ratio(c[i], b[i]);
+    cj[i] = ratio(c[i], js[i]);
+  }
+  double mc = median(c, n, &unused, &unused), mj = median(js, n, &unused, &unused),
+         mb = median(b, n, &unused, &unused), mcj = median(cj, n, &unused, &unused),
+         mcb = median(cb, n, &lo, &hi);
+  printf("%-30s %12.1f %12.1f %12.1f   %6.2fx   %5.1f%% [%.1f-%.1f]   (bound: %s)\n", what, mc, mj,
+         mb, mcj > 0 ? mcj / 100 : 0.0, mcb, lo, hi, bound_what);
+}
+
+/* The round whose handshake C/bound ratio is the median one. */
+static const round_t *median_round(const round_t *rs, int n) {
+  double v[MAX_ROUNDS], lo, hi;
+  for (int i = 0; i < n; i++)
+    v[i] = ratio(rs[i].hs_c, rs[i].hs_bound);
+  double m = median(v, n, &lo, &hi);
+  const round_t *best = &rs[0];
+  for (int i = 0; i < n; i++)
+    if (fabs(ratio(rs[i].hs_c, rs[i].hs_bound) - m) <
+        fabs(ratio(best->hs_c, best->hs_bound) - m))
+      best = &rs[i];
+  return best;
 }
 
 int main(int argc, char **argv) {
@@ -504,9 +569,11 @@ int main(int argc, char **argv) {
   memset(seed, 2, sizeof seed);
   bitprotocol_keypair(pk, client_sk, seed);
 
-  int rounds = argc > 3 ? atoi(argv[3]) : 3;
+  int rounds = argc > 3 ? atoi(argv[3]) : 5;
   if (rounds < 1)
     rounds = 1;
+  if (rounds > MAX_ROUNDS)
+    rounds = MAX_ROUNDS;
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   if (cores < 1)
     cores = 1;
@@ -515,87 +582,82 @@ int main(int argc, char **argv) {
   int concurrency = argc > 4 ? atoi(argv[4]) : (int)(4 * cores);
   if (concurrency < 1)
     concurrency = 1;
-  printf("BitProtocol benchmark: %.1f s per measurement, best of %d interleaved rounds,\n"
-         "loopback TCP, one process per side, %d handshakes in flight, %ld cores\n\n",
+  printf("BitProtocol benchmark: %.1f s per measurement, %d rounds, loopback TCP,\n"
+         "one process per side, %d handshakes in flight, %ld cores\n\n",
          seconds, rounds, concurrency, cores);
-  /* The machine may be shared: every figure is the best of its rounds, and
-   * the rounds interleave so that all figures see the same conditions. */
+  /* The machine may be shared and its speed drifts: each round measures the
+   * bound right before and right after the C handshakes, each ratio is taken
+   * within its round, and the figures printed are medians over the rounds. */
   bool two = cores >= 2;
-  side_crypto_t crypto[2] = {{1e9, 1e9, 0}, {1e9, 1e9, 0}};
-  double hs_c = -1, hs_js = -1, tp_bound = -1, tp_c = -1, tp_js = -1, idle = 0, conn_rate = -1;
-  cpu_t cpu_cl = {0, 0}, cpu_sv = {0, 0}, conn_cl = {0, 0}, conn_sv = {0, 0};
-  /* The same handshakes counted in CPU time: handshakes/s with a whole core
-   * per side, what a shared machine's load does not change. */
-  double cap_c = -1, cap_js = -1, cap_bound = -1, crypto_cpu[2] = {0, 0};
+  round_t rs[MAX_ROUNDS];
   for (int r = 0; r < rounds; r++) {
-    side_crypto_t k[2];
-    bound_handshake(k, two);
-    for (int s = 0; s < 2; s++)
-      if (k[s].seconds < crypto[s].seconds)
-        crypto[s] = k[s];
+    round_t *o = &rs[r];
+    side_crypto_t before[2], after[2];
+    bound_handshake(before, two);
+    double id;
+    o->hs_c = c_handshakes(seconds, concurrency, &o->cpu_client, &o->cpu_server, &id);
+    o->idle = id;
+    bound_handshake(after, two);
     for (int s = 0; s < 2; s++) {
-      double c = k[s].seconds * k[s].cpu_share; /* CPU time per handshake */
-      if (c > 0 && (crypto_cpu[s] == 0 || c < crypto_cpu[s]))
-        crypto_cpu[s] = c;
+      o->crypto[s].seconds = (before[s].seconds + after[s].seconds) / 2;
+      o->crypto[s].x25519 = (before[s].x25519 + after[s].x25519) / 2;
+      o->crypto[s].cpu_share = (before[s].cpu_share + after[s].cpu_share) / 2;
+      o->crypto_cpu[s] = o->crypto[s].seconds * o->crypto[s].cpu_share;
     }
-    double v, id;
-    cpu_t cc, cs;
-    if ((v = c_handshakes(seconds, concurrency, &cc, &cs, &id)) > hs_c) {
-      hs_c = v;
-      idle = id;
-    }
-    if (v > 0 && (v = capacity(cc.user + cc.sys, cs.user + cs.sys, two)) > cap_c) {
-      cap_c = v;
-      cpu_cl = cc;
-      cpu_sv = cs;
-    }
+    o->hs_bound = capacity(o->crypto[0].seconds, o->crypto[1].seconds, two);
+    o->cap_bound = capacity(o->crypto_cpu[0], o->crypto_cpu[1], two);
+    o->cap_c = o->hs_c > 0 ? capacity(o->cpu_client.user + o->cpu_client.sys,
+                                      o->cpu_server.user + o->cpu_server.sys, two)
+                           : -1;
     mode = BITPROTOCOL_MODE_PLAINTEXT;
-    if ((v = c_handshakes(seconds / 2, concurrency, &cc, &cs, &id)) > 0 &&
-        (v = capacity(cc.user + cc.sys, cs.user + cs.sys, two)) > conn_rate) {
-      conn_rate = v;
-      conn_cl = cc;
-      conn_sv = cs;
+    cpu_t cc, cs;
+    if (c_handshakes(seconds / 2, concurrency, &cc, &cs, &id) > 0) {
+      o->conn_client = cc;
+      o->conn_server = cs;
     }
     mode = BITPROTOCOL_MODE_ENCRYPTED;
     char js[1024];
     js_run(js_dir, "handshakes", seconds, concurrency, js, sizeof js);
-    if ((v = js_field(js, "per_second")) > hs_js)
-      hs_js = v;
-    if (v > 0 && (v = capacity(js_field(js, "cpu_client_us") / 1e6,
-                               js_field(js, "cpu_server_us") / 1e6, two)) > cap_js)
-      cap_js = v;
-    if ((v = bound_xsalsa_tcp(seconds)) > tp_bound)
-      tp_bound = v;
-    if ((v = c_throughput(seconds)) > tp_c)
-      tp_c = v;
+    o->hs_js = js_field(js, "per_second");
+    o->cap_js = o->hs_js > 0 ? capacity(js_field(js, "cpu_client_us") / 1e6,
+                                        js_field(js, "cpu_server_us") / 1e6, two)
+                             : -1;
+    o->tp_bound = bound_xsalsa_tcp(seconds);
+    o->tp_c = c_throughput(seconds);
     js_run(js_dir, "throughput", seconds, 1, js, sizeof js);
-    if ((v = js_field(js, "mb_per_second")) > tp_js)
-      tp_js = v;
-    fprintf(stderr, "round %d done\n", r + 1);
+    o->tp_js = js_field(js, "mb_per_second");
+    fprintf(stderr, "round %d: handshakes C/bound %.1f%%, throughput C/bound %.1f%%\n", r + 1,
+            ratio(o->hs_c, o->hs_bound), ratio(o->tp_c, o->tp_bound));
   }
-  /* Per side and per core: 1 / that side's crypto. The sides run in
-   * parallel, each on a core, so the slower side sets the pace. */
-  double ti = crypto[0].seconds, tr = crypto[1].seconds;
-  double hs_bound = capacity(ti, tr, two);
-  cap_bound = capacity(crypto_cpu[0], crypto_cpu[1], two);
 
-  printf("%-30s %12s %12s %12s   %7s   %6s\n", "", "C", "JS (hc-p 8)", "bound", "C/JS",
-         "C/bound");
-  row("handshakes per second", hs_c, hs_js, hs_bound,
+  printf("%-30s %12s %12s %12s   %7s   %6s %s\n", "(medians over the rounds)", "C",
+         "JS (hc-p 8)", "bound", "C/JS", "C/bound", " [lowest-highest round]");
+  row("handshakes per second", rs, rounds, offsetof(round_t, hs_c), offsetof(round_t, hs_js),
+      offsetof(round_t, hs_bound),
       two ? "crypto of the slower side, a core per side" : "crypto of both sides on the one core");
-  row("  the same from CPU time", cap_c, cap_js, cap_bound,
+  row("  the same from CPU time", rs, rounds, offsetof(round_t, cap_c), offsetof(round_t, cap_js),
+      offsetof(round_t, cap_bound),
       two ? "1 / the busier side's CPU per handshake" : "1 / both sides' CPU per handshake");
-  row("throughput MB/s (64 KiB ext)", tp_c, tp_js, tp_bound, "XSalsa20 both ends over plain TCP");
-  printf("\nhandshake bound = %s = %.0f/s, where the crypto of one handshake\n"
-         "(X25519 + hashing, in memory, %s) takes\n"
+  row("throughput MB/s (64 KiB ext)", rs, rounds, offsetof(round_t, tp_c),
+      offsetof(round_t, tp_js), offsetof(round_t, tp_bound), "XSalsa20 both ends over plain TCP");
+
+  /* Where the time goes: the round whose handshake ratio is the median. */
+  const round_t *m = median_round(rs, rounds);
+  double ti = m->crypto[0].seconds, tr = m->crypto[1].seconds;
+  printf("\nIn the median round: handshake bound = %s = %.0f/s, where the crypto of one\n"
+         "handshake (X25519 + hashing, in memory, %s) takes\n"
          "  initiator %6.1f us = %5.0f/s per core (its 4 X25519 alone: %.1f us; the loop got "
          "%.0f%% of a core)\n"
          "  responder %6.1f us = %5.0f/s per core (its 4 X25519 alone: %.1f us; the loop got "
          "%.0f%% of a core)\n",
-         two ? "1 / max(initiator, responder)" : "1 / (initiator + responder)", hs_bound,
+         two ? "1 / max(initiator, responder)" : "1 / (initiator + responder)", m->hs_bound,
          two ? "both sides at once, a process each" : "one side after the other", ti * 1e6,
-         1.0 / ti, crypto[0].x25519 * 1e6, 100.0 * crypto[0].cpu_share, tr * 1e6, 1.0 / tr,
-         crypto[1].x25519 * 1e6, 100.0 * crypto[1].cpu_share);
+         1.0 / ti, m->crypto[0].x25519 * 1e6, 100.0 * m->crypto[0].cpu_share, tr * 1e6, 1.0 / tr,
+         m->crypto[1].x25519 * 1e6, 100.0 * m->crypto[1].cpu_share);
+  const double *crypto_cpu = m->crypto_cpu;
+  cpu_t cpu_cl = m->cpu_client, cpu_sv = m->cpu_server, conn_cl = m->conn_client,
+        conn_sv = m->conn_server;
+  double idle = m->idle, hs_js = m->hs_js, tp_js = m->tp_js;
   double cl = cpu_cl.user + cpu_cl.sys, sv = cpu_sv.user + cpu_sv.sys;
   printf("CPU time per C handshake, next to its crypto alone (initiator %.0f us, responder %.0f "
          "us):\n"

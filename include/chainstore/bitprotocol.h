@@ -489,7 +489,12 @@ typedef struct {
  * members are ignored and replaced); `user` is their user pointer. The stream
  * starts at once. When it is over, on_close runs, then the handle is closed
  * and everything freed by the loop: neither the transport nor its core may
- * be used after on_close. tcp_options may be NULL. */
+ * be used after on_close. tcp_options may be NULL.
+ *
+ * How the connection ends: bitprotocol_close flushes what is queued and
+ * ends it with a FIN (the remote sees an orderly end); bitprotocol_destroy
+ * resets it (RST: the remote sees a reset at once, and no TIME_WAIT is left
+ * on this side, which matters to a peer that drops many connections). */
 int bitprotocol_tcp_start(bitprotocol_tcp_t **out, uv_tcp_t *tcp,
                           const bitprotocol_callbacks_t *callbacks, void *user,
                           const bitprotocol_options_t *options,

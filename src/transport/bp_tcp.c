@@ -18,7 +18,10 @@
  * flushes, lets queued writes and the shutdown finish; then the socket, the
  * timer and the prepare/check handles are closed and, once every close
  * callback ran, the core, the handle and the transport are freed. */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 
 #include "chainstore/bitprotocol.h"
@@ -95,7 +98,25 @@ static void disarm_flush(bitprotocol_tcp_t *t) {
   uv_check_stop(&t->check);
 }
 
-static void close_now(bitprotocol_tcp_t *t) {
+/* The responder answers every handshake message at once, so its socket is
+ * left in the kernel's delayed-ACK ("pingpong") mode: each ACK rides on the
+ * answer instead of going out as a segment of its own, and on loopback the
+ * sender's CPU processes both ends of every segment. (Not on the initiator:
+ * set before connecting, Linux then holds back the ACK that completes the
+ * TCP handshake, and handshakes in flight stalled on delayed-ACK timers.)
+ * Linux leaves the mode by itself when a delayed ACK times out. */
+static void piggyback_acks(uv_tcp_t *tcp) {
+#ifdef TCP_QUICKACK
+  uv_os_fd_t fd;
+  int zero = 0;
+  if (uv_fileno((uv_handle_t *)tcp, &fd) == 0)
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof zero);
+#else
+  (void)tcp;
+#endif
+}
+
+static void close_socket(bitprotocol_tcp_t *t, bool reset) {
   if (t->closing)
     return;
   t->closing = true;
@@ -104,11 +125,14 @@ static void close_now(bitprotocol_tcp_t *t) {
   disarm_flush(t);
   uv_read_stop((uv_stream_t *)t->tcp);
   uv_timer_stop(&t->timer);
-  uv_close((uv_handle_t *)t->tcp, on_handle_closed);
+  if (!reset || uv_tcp_close_reset(t->tcp, on_handle_closed) != 0)
+    uv_close((uv_handle_t *)t->tcp, on_handle_closed);
   uv_close((uv_handle_t *)&t->timer, on_handle_closed);
   uv_close((uv_handle_t *)&t->prepare, on_handle_closed);
   uv_close((uv_handle_t *)&t->check, on_handle_closed);
 }
+
+static void close_now(bitprotocol_tcp_t *t) { close_socket(t, false); }
 
 static void maybe_close(bitprotocol_tcp_t *t) {
   if (t->close_wanted && !t->shutdown_pending && queue_size(t) == 0)
@@ -316,7 +340,7 @@ static void io_close(bitprotocol_t *p, int err, void *io_user) {
   bitprotocol_tcp_t *t = io_user;
   t->close_wanted = true;
   if (err != 0 || t->connect_req.data) { /* failed, or never connected */
-    close_now(t);
+    close_socket(t, err != 0 && !t->connect_req.data);
     return;
   }
   /* Orderly: let the last frames and the FIN go out, for a while. */
@@ -437,6 +461,8 @@ static int create(bitprotocol_tcp_t **out, uv_tcp_t *tcp, const bitprotocol_call
   }
   if (!tcp_options || !tcp_options->keep_nagle)
     uv_tcp_nodelay(tcp, 1);
+  if (proto_uses_noise(t->p) && !bitprotocol_is_initiator(t->p))
+    piggyback_acks(tcp);
   tcp->data = t;
   uv_timer_init(tcp->loop, &t->timer);
   t->timer.data = t;
