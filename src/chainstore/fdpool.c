@@ -13,7 +13,14 @@
  * store_fdpool_flush before it waits for I/O), so at most one loop
  * iteration's writes are held. Held writes go to disk in an order that keeps
  * the files consistent at every moment: everything else first, the
- * `bitfield` (which says what exists) last. */
+ * `bitfield` (which says what exists) last.
+ *
+ * Write-behind: in deferred mode the held writes of a loop iteration leave
+ * as one job for a writer thread (write_behind.h), which copies them into
+ * the page cache on another core while the loop goes on. Jobs run in order,
+ * so the order above holds across them. Until a job is done, whatever would
+ * read what it writes (a data read, a page read into the cache, a size, a
+ * truncate, a sync, closing the descriptor) waits for it. */
 #include "chainstore/fdpool.h"
 
 #include <errno.h>
@@ -27,6 +34,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "chainstore/write_behind.h"
 #include "common/fs_util.h"
 
 typedef struct pool_storage_s pool_storage_t;
@@ -34,8 +42,11 @@ typedef struct pool_storage_s pool_storage_t;
 #define PAGE_SIZE_ 4096u
 #define CACHE_SETS 64u
 #define CACHE_WAYS 4u
-#define GATHER_MAX (1u << 20) /* the most `data` bytes held */
-#define GATHER_MIN (32u << 10) /* larger writes go straight to disk (no copy) */
+#define GATHER_MAX (256u << 10) /* the most `data` bytes held */
+#define GATHER_MIN (32u << 10) /* without a writer thread, larger writes go straight to disk */
+#define GATHER_START (64u << 10)
+#define WB_MAX_BYTES (1u << 20) /* the most bytes handed to the writer and not yet written */
+#define SPARE_BUFFERS 2
 
 typedef struct {
   pool_storage_t *owner; /* NULL: free slot */
@@ -69,7 +80,18 @@ struct store_fdpool_s {
   uint64_t clock;
   cache_page_t *cache; /* CACHE_SETS * CACHE_WAYS, allocated on first use */
   pool_storage_t *storages;
+  store_wb_t *wb;  /* the writer thread, started on the first deferred job */
+  bool wb_failed;  /* it could not start: held writes are written here */
+  gather_t spare[SPARE_BUFFERS]; /* gather buffers back from the writer */
 };
+
+/* Held writes handed over together: data, then tree pages, then bitfield
+ * pages; the page bytes are copies, taken when the job is made. */
+typedef struct {
+  store_wb_job_t job;
+  gather_t data; /* the gather buffer it took over (recycled when done) */
+  store_wb_write_t writes[];
+} held_job_t;
 
 struct pool_storage_s {
   store_fdpool_t *pool;
@@ -98,6 +120,8 @@ int store_fdpool_new(store_fdpool_t **out, size_t limit) {
 
 void store_fdpool_free(store_fdpool_t *pool) {
   if (pool == NULL) return;
+  store_wb_free(pool->wb);
+  for (int i = 0; i < SPARE_BUFFERS; i++) free(pool->spare[i].buf);
   free(pool->cache);
   free(pool);
 }
@@ -122,11 +146,12 @@ static void push_newest(store_fdpool_t *p, fd_entry_t *e) {
 }
 
 static int flush_held(pool_storage_t *ps);
+static int submit_held(pool_storage_t *ps);
 
 /* Closes an entry's descriptor and forgets it (held writes of its storage
- * go first: they need their descriptors). */
+ * go first, and the writer finishes its jobs: they need their descriptors). */
 static void close_entry(store_fdpool_t *p, fd_entry_t *e) {
-  if (e->owner->held) {
+  if (e->owner->held || (p->wb != NULL && store_wb_has_jobs(p->wb, e->owner))) {
     int err = flush_held(e->owner);
     if (err != 0 && e->owner->held_err == 0) e->owner->held_err = err;
   }
@@ -251,18 +276,6 @@ static cache_page_t *cache_find(store_fdpool_t *p, const pool_storage_t *ps, uni
   return NULL;
 }
 
-static int page_write_back(pool_storage_t *ps, cache_page_t *c) {
-  uint64_t start = c->page * PAGE_SIZE_;
-  uint64_t end = ps->end[c->file];
-  size_t n = end > start ? (size_t)(end - start < PAGE_SIZE_ ? end - start : PAGE_SIZE_) : 0;
-  fd_entry_t *e = ps->open[c->file];
-  c->dirty = false;
-  if (n == 0) return 0;
-  if (e == NULL) return CHAINSTORE_EIO; /* cannot happen: held files stay open */
-  e->dirty = true;
-  return raw_write(e->fd, start, c->bytes, n);
-}
-
 /* The file's size, counting held writes. */
 static int known_end(pool_storage_t *ps, fd_entry_t *e, unichain_file_t file) {
   struct stat st;
@@ -294,10 +307,11 @@ static int cache_get(pool_storage_t *ps, fd_entry_t *e, unichain_file_t file, ui
     }
     if (set[w].used < c->used) c = &set[w];
   }
-  if (c->owner != NULL && c->dirty && (err = flush_held(c->owner)) != 0) return err;
+  if (c->owner != NULL && c->dirty && (err = submit_held(c->owner)) != 0) return err;
   c->owner = NULL;
   size_t got = 0;
   if ((err = known_end(ps, e, file)) != 0) return err;
+  if (p->wb != NULL) store_wb_wait_range(p->wb, ps, (int)file, page * PAGE_SIZE_, PAGE_SIZE_);
   if ((err = raw_read(e->fd, page * PAGE_SIZE_, c->bytes, PAGE_SIZE_, &got)) != 0) return err;
   memset(c->bytes + got, 0, PAGE_SIZE_ - got);
   c->owner = ps;
@@ -368,39 +382,148 @@ static int cache_write(pool_storage_t *ps, fd_entry_t *e, unichain_file_t file, 
   return 0;
 }
 
-/* ---- gathered data writes ---- */
+/* ---- handing held writes over ---- */
 
-static int gather_flush(pool_storage_t *ps) {
-  gather_t *g = &ps->gather;
-  if (g->len == 0) return 0;
-  fd_entry_t *e = ps->open[UNICHAIN_FILE_DATA];
-  size_t len = g->len;
-  g->len = 0;
-  if (e == NULL) return CHAINSTORE_EIO; /* cannot happen: held files stay open */
-  e->dirty = true;
-  return raw_write(e->fd, g->off, g->buf, len);
+static void reap_job(store_wb_job_t *job, void *ctx) {
+  store_fdpool_t *p = ctx;
+  held_job_t *h = (held_job_t *)job;
+  pool_storage_t *ps = job->owner;
+  if (job->err != 0 && ps->held_err == 0) ps->held_err = job->err;
+  for (int i = 0; i < SPARE_BUFFERS && h->data.buf != NULL; i++) {
+    if (p->spare[i].buf == NULL) {
+      p->spare[i] = h->data;
+      h->data.buf = NULL;
+    }
+  }
+  free(h->data.buf);
+  free(h);
 }
 
-/* Every held write, `bitfield` pages last. */
-static int flush_held(pool_storage_t *ps) {
+/* The writer, started when the first job needs it; NULL if it cannot run
+ * (then jobs are written right away, here). */
+static store_wb_t *writer(store_fdpool_t *p) {
+  if (p->wb == NULL && !p->wb_failed && store_wb_new(&p->wb, reap_job, p) != 0) p->wb_failed = true;
+  return p->wb;
+}
+
+/* Runs a job: on the writer in deferred mode, else at once. */
+static int run_job(pool_storage_t *ps, held_job_t *h) {
   store_fdpool_t *p = ps->pool;
-  int result = 0, err;
-  if (!ps->held) return 0;
-  ps->held = false;
-  if ((err = gather_flush(ps)) != 0) result = err;
-  for (int pass = 0; pass < 2 && p->cache != NULL; pass++) {
+  store_wb_t *wb = p->deferred ? writer(p) : NULL;
+  if (wb != NULL) {
+    store_wb_wait_bytes(wb, h->job.bytes >= WB_MAX_BYTES ? 0 : WB_MAX_BYTES - h->job.bytes);
+    store_wb_submit(wb, &h->job);
+    store_wb_reap(wb);
+    return 0;
+  }
+  int err = 0;
+  for (size_t i = 0; i < h->job.n && err == 0; i++) {
+    const store_wb_write_t *w = &h->job.writes[i];
+    err = raw_write(w->fd, w->off, w->bytes, w->len);
+  }
+  h->job.err = err;
+  reap_job(&h->job, p);
+  return err;
+}
+
+/* A job for ps's held writes: the gathered data (taken over), then the
+ * dirty tree pages, then the dirty bitfield pages (copied). */
+static int make_job(pool_storage_t *ps, bool pages, held_job_t **out) {
+  store_fdpool_t *p = ps->pool;
+  size_t n_pages = 0;
+  *out = NULL;
+  if (pages && p->cache != NULL)
+    for (size_t i = 0; i < CACHE_SETS * CACHE_WAYS; i++)
+      if (p->cache[i].owner == ps && p->cache[i].dirty) n_pages++;
+  size_t n = n_pages + (ps->gather.len > 0);
+  if (n == 0) return 0;
+  size_t head = sizeof(held_job_t) + n * sizeof(store_wb_write_t);
+  head = (head + 63) & ~(size_t)63;
+  held_job_t *h = malloc(head + n_pages * PAGE_SIZE_);
+  if (h == NULL) return CHAINSTORE_ENOMEM;
+  memset(h, 0, sizeof *h);
+  h->job.owner = ps;
+  h->job.writes = h->writes;
+  uint8_t *copies = (uint8_t *)h + head;
+  if (ps->gather.len > 0) {
+    fd_entry_t *e = ps->open[UNICHAIN_FILE_DATA];
+    if (e == NULL) { /* cannot happen: held files stay open */
+      free(h);
+      return CHAINSTORE_EIO;
+    }
+    e->dirty = true;
+    h->writes[h->job.n++] = (store_wb_write_t){e->fd, UNICHAIN_FILE_DATA, ps->gather.off, ps->gather.len,
+                                                ps->gather.buf};
+    h->job.bytes += ps->gather.len;
+    h->data = ps->gather;
+    memset(&ps->gather, 0, sizeof ps->gather);
+  }
+  for (int pass = 0; pass < 2 && n_pages > 0; pass++) {
     unichain_file_t want = pass == 0 ? UNICHAIN_FILE_TREE : UNICHAIN_FILE_BITFIELD;
     for (size_t i = 0; i < CACHE_SETS * CACHE_WAYS; i++) {
       cache_page_t *c = &p->cache[i];
       if (c->owner != ps || !c->dirty || c->file != want) continue;
-      if ((err = page_write_back(ps, c)) != 0 && result == 0) result = err;
+      c->dirty = false;
+      uint64_t start = c->page * PAGE_SIZE_, end = ps->end[c->file];
+      /* Never past what was written: the file does not grow by page rounding. */
+      size_t len = end > start ? (size_t)(end - start < PAGE_SIZE_ ? end - start : PAGE_SIZE_) : 0;
+      fd_entry_t *e = ps->open[c->file];
+      if (len == 0) continue;
+      if (e == NULL) { /* cannot happen: held files stay open */
+        h->job.err = CHAINSTORE_EIO;
+        continue;
+      }
+      e->dirty = true;
+      memcpy(copies, c->bytes, len);
+      h->writes[h->job.n++] = (store_wb_write_t){e->fd, (int)c->file, start, len, copies};
+      h->job.bytes += len;
+      copies += PAGE_SIZE_;
     }
   }
-  if (result != 0 && ps->held_err == 0) ps->held_err = result;
-  return result;
+  if (h->job.err != 0) {
+    int err = h->job.err;
+    free(h->data.buf);
+    free(h);
+    return err;
+  }
+  *out = h;
+  return 0;
+}
+
+static int submit(pool_storage_t *ps, bool pages) {
+  held_job_t *h;
+  int err = make_job(ps, pages, &h);
+  if (err == 0 && h != NULL) err = run_job(ps, h);
+  if (err != 0 && ps->held_err == 0) ps->held_err = err;
+  return err;
+}
+
+/* The gathered data, handed over (a data read or size needs it on disk:
+ * then wait for it too). */
+static int gather_flush(pool_storage_t *ps) { return submit(ps, false); }
+
+/* Every held write handed over, `bitfield` pages last. */
+static int submit_held(pool_storage_t *ps) {
+  if (!ps->held) return 0;
+  ps->held = false;
+  int err = submit(ps, true);
+  if (err != 0 && (ps->gather.len > 0 || err == CHAINSTORE_ENOMEM)) ps->held = true; /* still held */
+  return err;
+}
+
+/* Every held write on disk (in the page cache): handed over, and waited for. */
+static int flush_held(pool_storage_t *ps) {
+  int err = submit_held(ps);
+  store_wb_t *wb = ps->pool->wb;
+  if (wb != NULL) {
+    store_wb_wait_owner(wb, ps);
+    if (err == 0) err = ps->held_err;
+  }
+  return err;
 }
 
 static int take_held_err(pool_storage_t *ps) {
+  if (ps->pool->wb != NULL) store_wb_reap(ps->pool->wb);
   int err = ps->held_err;
   ps->held_err = 0;
   return err;
@@ -426,33 +549,52 @@ static int ps_read(void *ctx, unichain_file_t file, uint64_t offset, void *buf, 
     }
     if ((err = gather_flush(ps)) != 0) return err;
   }
+  if (ps->pool->wb != NULL) store_wb_wait_range(ps->pool->wb, ps, (int)file, offset, len);
   if ((err = raw_read(e->fd, offset, buf, len, got)) != 0) return err;
   if (*got < len) memset((uint8_t *)buf + *got, 0, len - *got);
   return 0;
 }
 
+/* A buffer for gathering, from the spares when the writer gave one back. */
+static bool gather_reserve(pool_storage_t *ps, size_t need) {
+  gather_t *g = &ps->gather;
+  store_fdpool_t *p = ps->pool;
+  if (g->buf == NULL) {
+    for (int i = 0; i < SPARE_BUFFERS; i++) {
+      if (p->spare[i].buf != NULL) {
+        *g = p->spare[i];
+        memset(&p->spare[i], 0, sizeof p->spare[i]);
+        g->len = 0;
+        break;
+      }
+    }
+  }
+  if (need <= g->cap) return true;
+  size_t cap = g->cap ? g->cap : GATHER_START;
+  while (cap < need) cap *= 2;
+  uint8_t *b = realloc(g->buf, cap);
+  if (b == NULL) return false;
+  g->buf = b;
+  g->cap = cap;
+  return true;
+}
+
 static int gather_write(pool_storage_t *ps, fd_entry_t *e, uint64_t offset, const void *buf, size_t len) {
   gather_t *g = &ps->gather;
+  store_fdpool_t *p = ps->pool;
   int err;
   if (g->len > 0 && (offset != g->off + g->len || g->len + len > GATHER_MAX)) {
     if ((err = gather_flush(ps)) != 0) return err;
   }
-  if (!ps->pool->deferred || len > GATHER_MIN) {
+  /* Held, and copied, while a writer thread takes the copy to disk; without
+   * one, only small writes are worth a copy. Too big to hold: written here,
+   * after what was handed over for this file. */
+  size_t limit = p->deferred && writer(p) != NULL ? GATHER_MAX : GATHER_MIN;
+  if (!p->deferred || len > limit || !gather_reserve(ps, g->len + len)) {
     if ((err = gather_flush(ps)) != 0) return err;
+    if (p->wb != NULL) store_wb_wait_range(p->wb, ps, UNICHAIN_FILE_DATA, offset, len);
     e->dirty = true;
     return raw_write(e->fd, offset, buf, len);
-  }
-  if (g->len + len > g->cap) {
-    size_t cap = g->cap ? g->cap : 64u << 10;
-    while (cap < g->len + len) cap *= 2;
-    uint8_t *b = realloc(g->buf, cap);
-    if (b == NULL) {
-      if ((err = gather_flush(ps)) != 0) return err;
-      e->dirty = true;
-      return raw_write(e->fd, offset, buf, len);
-    }
-    g->buf = b;
-    g->cap = cap;
   }
   if (g->len == 0) g->off = offset;
   memcpy(g->buf + g->len, buf, len);
@@ -535,6 +677,7 @@ static int ps_size(void *ctx, unichain_file_t file, uint64_t *size) {
     return 0;
   }
   if (file == UNICHAIN_FILE_DATA && (err = gather_flush(ps)) != 0) return err;
+  if (ps->pool->wb != NULL) store_wb_wait_owner(ps->pool->wb, ps);
   if (fstat(e->fd, &st) != 0) return fs_error_from_errno(errno);
   *size = (uint64_t)st.st_size;
   return 0;
@@ -609,12 +752,22 @@ int store_fdpool_storage(store_fdpool_t *pool, const char *dir, unichain_storage
   return 0;
 }
 
-int store_fdpool_flush(store_fdpool_t *pool) {
+int store_fdpool_write_behind(store_fdpool_t *pool) {
   int result = 0;
   if (pool == NULL) return 0;
   for (pool_storage_t *ps = pool->storages; ps != NULL; ps = ps->next) {
-    int err = flush_held(ps);
+    int err = submit_held(ps);
     if (err != 0 && result == 0) result = err;
+  }
+  return result;
+}
+
+int store_fdpool_flush(store_fdpool_t *pool) {
+  int result = store_fdpool_write_behind(pool);
+  if (pool == NULL || pool->wb == NULL) return result;
+  for (pool_storage_t *ps = pool->storages; ps != NULL; ps = ps->next) {
+    store_wb_wait_owner(pool->wb, ps);
+    if (ps->held_err != 0 && result == 0) result = ps->held_err;
   }
   return result;
 }

@@ -37,13 +37,19 @@ size_t store_fdpool_open_count(const store_fdpool_t *pool);
 int store_fdpool_storage(store_fdpool_t *pool, const char *dir, unichain_storage_t *out);
 
 /* Deferred: writes to `tree`, `bitfield` and `data` are held in memory (and
- * read back from there) until store_fdpool_flush, a sync, a close, or the
- * cache needing room; they reach the disk `bitfield` last, so the files are
- * consistent at every moment. For an event loop that flushes before it
- * waits for I/O. Turning it off flushes. */
+ * read back from there) until store_fdpool_write_behind, a flush, a sync, a
+ * close, or the cache needing room; they reach the disk `bitfield` last, so
+ * the files are consistent at every moment. For an event loop that hands
+ * them over before it waits for I/O. Turning it off flushes. */
 void store_fdpool_set_deferred(store_fdpool_t *pool, bool deferred);
-/* Writes every held write; the first error (also kept for the storage's
- * next write or sync). */
+/* Hands every held write to the pool's writer thread (started on first
+ * use; without one they are written here), which writes them in order,
+ * storage by storage and loop iteration by iteration, while the caller
+ * goes on. Reads of what is being written wait for it. An error reaches the
+ * storage's next write or sync. */
+int store_fdpool_write_behind(store_fdpool_t *pool);
+/* Writes every held write and waits until the writer has written it all;
+ * the first error (also kept for the storage's next write or sync). */
 int store_fdpool_flush(store_fdpool_t *pool);
 bool store_fdpool_has_held(const store_fdpool_t *pool);
 

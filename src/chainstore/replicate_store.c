@@ -25,8 +25,9 @@ struct store_repl_s {
   chainstore_stream_t *streams; /* registered (not over) */
   bool shutting_down;
   /* With a loop, the store's files hold their writes for one loop iteration
-   * (store_fdpool_set_deferred): this handle flushes them before the loop
-   * waits, so a received block costs no syscall of its own. */
+   * (store_fdpool_set_deferred): this handle hands them to the pool's writer
+   * thread before the loop waits, so a received block costs no syscall of
+   * its own and its copy into the page cache happens on another core. */
   uv_prepare_t *flusher;
   store_fdpool_t *pool;
 };
@@ -73,7 +74,7 @@ static void free_flusher(uv_handle_t *h) { free(h); }
 
 static void on_flush(uv_prepare_t *h) {
   store_fdpool_t *pool = h->data;
-  if (pool != NULL) (void)store_fdpool_flush(pool); /* errors: the chain's next write or sync */
+  if (pool != NULL) (void)store_fdpool_write_behind(pool); /* errors: the chain's next write or sync */
 }
 
 static void stop_flusher(store_repl_t *repl) {
