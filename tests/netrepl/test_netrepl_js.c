@@ -227,7 +227,9 @@ static void c_seeds(chainstore_profile_t profile) {
   chainstore_replicate_options_t o = c_opts();
   nr_listen(&S.srv, S.store, C_ADDR, &o);
   js_start(false, "");
-  cJSON_Delete(nr_child_event(&js, "connected", 20000));
+  /* node starts, opens its store and connects: as long as "listening" may
+   * take on a loaded machine (one CI run took over 20 s) */
+  cJSON_Delete(nr_child_event(&js, "connected", 60000));
   NR_WAIT(S.srv.last != NULL, 10000, "the JS connection");
   S.stream = S.srv.last;
   hex_of(k_full, h_full);
