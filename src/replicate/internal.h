@@ -121,6 +121,11 @@ struct unichain_replicator_s {
   unichain_download_t **selections; /* hypercore feed._selections */
   size_t n_selections, cap_selections;
   rbits_t *reserved; /* hypercore feed._reserved */
+  /* Every block below it is held or reserved: where a linear download's
+   * search for the next block to request starts (it only moves back when a
+   * reservation of a missing block is dropped), instead of walking over
+   * every block in flight for each request. */
+  uint64_t first_free;
 
   unichain_extension_t **exts; /* sorted by name */
   size_t n_exts, cap_exts;
@@ -202,6 +207,8 @@ void repl_peer_send_status(unichain_peer_t *peer, bool uploading, bool downloadi
 void repl_peer_send_wants(unichain_peer_t *peer);
 /* hypercore _clear: the answer for `index` came (or will not). */
 void repl_peer_clear_request(unichain_peer_t *peer, uint64_t index);
+/* Drops the reservation of a block (another peer may then request it). */
+void repl_unreserve(unichain_replicator_t *r, uint64_t index);
 void repl_peer_on_have(unichain_peer_t *peer, const bitprotocol_msg_have_t *m);
 void repl_peer_on_unhave(unichain_peer_t *peer, const bitprotocol_msg_unhave_t *m);
 void repl_peer_on_data(unichain_peer_t *peer, const bitprotocol_msg_data_t *m);

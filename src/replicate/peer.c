@@ -138,7 +138,7 @@ void repl_peer_close_internal(unichain_peer_t *peer) {
     }
   }
   peer->in_list = false;
-  for (size_t i = 0; i < peer->n_inflight; i++) rbits_set(r->reserved, peer->inflight[i].index, false);
+  for (size_t i = 0; i < peer->n_inflight; i++) repl_unreserve(r, peer->inflight[i].index);
   peer->n_inflight = 0;
   peer->request_deadline = UNICHAIN_REPL_NO_DEADLINE;
   repl_peer_update_end(peer);

@@ -13,6 +13,19 @@ static bool reserve(unichain_replicator_t *r, uint64_t index) {
   return rbits_set(r->reserved, index, true) == 1;
 }
 
+/* The first block neither held nor reserved. Amortized: the mark moves
+ * forward, and back only when a reservation of a missing block is dropped. */
+static uint64_t first_free(unichain_replicator_t *r) {
+  uint64_t f = r->first_free;
+  while (f < MAX_INDEX && (rbits_get(r->reserved, f) || unichain_has(r->chain, f))) f++;
+  return r->first_free = f;
+}
+
+void repl_unreserve(unichain_replicator_t *r, uint64_t index) {
+  rbits_set(r->reserved, index, false);
+  if (index < r->first_free && !unichain_has(r->chain, index)) r->first_free = index;
+}
+
 /* ---- requests ---- */
 
 static void request(unichain_peer_t *peer, uint64_t index, uint64_t bytes, bool hash) {
@@ -23,7 +36,7 @@ static void request(unichain_peer_t *peer, uint64_t index, uint64_t bytes, bool 
     size_t cap = peer->cap_inflight ? 2 * peer->cap_inflight : 16;
     repl_request_t *a = realloc(peer->inflight, cap * sizeof *a);
     if (a == NULL) {
-      rbits_set(r->reserved, index, false);
+      repl_unreserve(r, index);
       return;
     }
     peer->inflight = a;
@@ -60,7 +73,7 @@ void repl_peer_clear_request(unichain_peer_t *peer, uint64_t index) {
   }
   if (removed && peer->request_deadline != UNICHAIN_REPL_NO_DEADLINE)
     peer->request_deadline = repl_now(r) + r->opts.request_timeout_ms; /* refresh */
-  rbits_set(r->reserved, index, false);
+  repl_unreserve(r, index);
   repl_update_peers(r);
   if (peer->n_inflight == 0) peer->request_deadline = UNICHAIN_REPL_NO_DEADLINE;
 }
@@ -78,7 +91,7 @@ void repl_peer_request_timer(unichain_peer_t *peer, uint64_t now) {
     /* Probably answered through a bytes request: drop it, re-arm. */
     memmove(&peer->inflight[0], &peer->inflight[1], (peer->n_inflight - 1) * sizeof *peer->inflight);
     peer->n_inflight--;
-    rbits_set(r->reserved, first.index, false);
+    repl_unreserve(r, first.index);
     peer->request_deadline = now + r->opts.request_timeout_ms;
     return;
   }
@@ -144,7 +157,10 @@ static void download_range(unichain_peer_t *peer, unichain_download_t *d) {
      * from the range start (once per request, it made a download O(n^2)). */
     if (d->linear_next < d->start) d->linear_next = d->start;
     while (d->linear_next < wanted_end && unichain_has(r->chain, d->linear_next)) d->linear_next++;
-    i = rbits_next_set(peer->remote_bits, d->linear_next);
+    /* (blocks between linear_next and first_free are held or reserved: the
+     * loop below would skip them one by one) */
+    uint64_t free_from = first_free(r);
+    i = rbits_next_set(peer->remote_bits, d->linear_next > free_from ? d->linear_next : free_from);
   } else {
     i = next_random(peer, d->start, wanted_end);
   }

@@ -218,7 +218,7 @@ void unichain_waiter_cancel(unichain_waiter_t *w) {
   r = w->r;
   repl_enter(r);
   /* hypercore _cancel: forget the reservation so another peer may serve it. */
-  rbits_set(r->reserved, w->index, false);
+  repl_unreserve(r, w->index);
   repl_waiter_finish(w, CHAINSTORE_ECANCELED);
   repl_update_peers(r);
   repl_leave(r);
