@@ -1,14 +1,12 @@
 /* Message bodies and frames; see messages.h. */
 #include "protocol/messages.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "chainstore/error.h"
 #include "protocol/bitprotocol.pb-c.h"
-
-/* A present field with no bytes still needs a non-NULL base. */
-static const uint8_t empty_bytes[1] = {0};
 
 size_t proto_varint_length(uint64_t v) {
   size_t n = 1;
@@ -66,15 +64,6 @@ static ProtobufCBinaryData to_pb(bitprotocol_buf_t b, protobuf_c_boolean *has) {
     d.data = (uint8_t *)b.base;
   }
   return d;
-}
-
-static bitprotocol_buf_t from_pb(ProtobufCBinaryData d, protobuf_c_boolean has) {
-  bitprotocol_buf_t b = {NULL, 0};
-  if (has) {
-    b.base = d.data ? d.data : empty_bytes;
-    b.len = d.len;
-  }
-  return b;
 }
 
 /* Appends a protobuf-c message as the body of a frame. */
@@ -301,45 +290,254 @@ int proto_frame_append(proto_buf_t *out, uint32_t channel, int type, const void 
   }
 }
 
-static const ProtobufCMessageDescriptor *descriptor_of(int type) {
+/* ---- decoding ---------------------------------------------------------------------
+ * Every message but Options is decoded straight into its public struct by one
+ * pass over the body, driven by the small schemas below (bitprotocol.proto's
+ * fields, tag i + 1 at index i): no protobuf-c message, no allocation except
+ * Data's node array (the former way, pbwire_decode and a copy, walked Data
+ * twice and each node three times). The reading rules are pbwire's field
+ * readers (pbwire.h); fuzz/fuzz_pbwire_diff.c checks that the result and the
+ * error code are those of the former decoder (fuzz/pbwire_reference.c).
+ * Options (repeated strings, once per channel) and the Noise payload still
+ * go through pbwire_decode. */
+
+typedef enum { FIELD_UINT64, FIELD_BOOL, FIELD_BYTES, FIELD_NODES } field_kind_t;
+
+typedef struct {
+  uint8_t kind;   /* field_kind_t */
+  uint16_t at;    /* offset of the value in the public struct */
+  int16_t has_at; /* offset of its has_ flag, -1 if none (bytes: base != NULL) */
+  uint64_t dflt;  /* value of an absent uint64 */
+} field_t;
+
+typedef struct {
+  unsigned n_fields;
+  unsigned required; /* TAG(n) for each required field */
+  field_t fields[4];
+} schema_t;
+
+#define TAG(n) (1u << ((n)-1))
+#define U64(T, f) {FIELD_UINT64, offsetof(T, f), offsetof(T, has_##f), 0}
+#define U64_DEFAULT(T, f, d) {FIELD_UINT64, offsetof(T, f), offsetof(T, has_##f), d}
+#define U64_REQ(T, f) {FIELD_UINT64, offsetof(T, f), -1, 0}
+#define BOOL(T, f) {FIELD_BOOL, offsetof(T, f), offsetof(T, has_##f), 0}
+#define BYTES(T, f) {FIELD_BYTES, offsetof(T, f), -1, 0}
+
+static const schema_t open_schema = {
+    2, TAG(1),
+    {BYTES(bitprotocol_msg_open_t, discovery_key), BYTES(bitprotocol_msg_open_t, capability)}};
+static const schema_t status_schema = {
+    2, 0, {BOOL(bitprotocol_msg_status_t, uploading), BOOL(bitprotocol_msg_status_t, downloading)}};
+static const schema_t have_schema = {
+    4, TAG(1),
+    {U64_REQ(bitprotocol_msg_have_t, start), U64_DEFAULT(bitprotocol_msg_have_t, length, 1),
+     BYTES(bitprotocol_msg_have_t, bitfield), BOOL(bitprotocol_msg_have_t, ack)}};
+static const schema_t unhave_schema = {
+    2, TAG(1),
+    {U64_REQ(bitprotocol_msg_range_t, start), U64_DEFAULT(bitprotocol_msg_range_t, length, 1)}};
+/* Want and Unwant */
+static const schema_t range_schema = {
+    2, TAG(1), {U64_REQ(bitprotocol_msg_range_t, start), U64(bitprotocol_msg_range_t, length)}};
+static const schema_t request_schema = {
+    4, TAG(1),
+    {U64_REQ(bitprotocol_msg_request_t, index), U64(bitprotocol_msg_request_t, bytes),
+     BOOL(bitprotocol_msg_request_t, hash), U64(bitprotocol_msg_request_t, nodes)}};
+static const schema_t cancel_schema = {
+    3, TAG(1),
+    {U64_REQ(bitprotocol_msg_cancel_t, index), U64(bitprotocol_msg_cancel_t, bytes),
+     BOOL(bitprotocol_msg_cancel_t, hash)}};
+/* The nodes (Data.Node: index = 1, hash = 2, size = 3, all required) are
+ * read by decode_node. */
+static const schema_t data_schema = {
+    4, TAG(1),
+    {U64_REQ(bitprotocol_msg_data_t, index), BYTES(bitprotocol_msg_data_t, value),
+     {FIELD_NODES, offsetof(bitprotocol_msg_data_t, nodes), -1, 0},
+     BYTES(bitprotocol_msg_data_t, signature)}};
+static const schema_t close_schema = {1, 0, {BYTES(bitprotocol_msg_close_t, discovery_key)}};
+
+static const schema_t *schema_of(int type) {
   switch (type) {
   case BITPROTOCOL_MSG_OPEN:
-    return &proto_wire__open__descriptor;
-  case BITPROTOCOL_MSG_OPTIONS:
-    return &proto_wire__options__descriptor;
+    return &open_schema;
   case BITPROTOCOL_MSG_STATUS:
-    return &proto_wire__status__descriptor;
+    return &status_schema;
   case BITPROTOCOL_MSG_HAVE:
-    return &proto_wire__have__descriptor;
+    return &have_schema;
   case BITPROTOCOL_MSG_UNHAVE:
-    return &proto_wire__unhave__descriptor;
+    return &unhave_schema;
   case BITPROTOCOL_MSG_WANT:
-    return &proto_wire__want__descriptor;
   case BITPROTOCOL_MSG_UNWANT:
-    return &proto_wire__unwant__descriptor;
+    return &range_schema;
   case BITPROTOCOL_MSG_REQUEST:
-    return &proto_wire__request__descriptor;
+    return &request_schema;
   case BITPROTOCOL_MSG_CANCEL:
-    return &proto_wire__cancel__descriptor;
+    return &cancel_schema;
   case BITPROTOCOL_MSG_DATA:
-    return &proto_wire__data__descriptor;
+    return &data_schema;
   case BITPROTOCOL_MSG_CLOSE:
-    return &proto_wire__close__descriptor;
+    return &close_schema;
   default:
     return NULL;
   }
 }
 
-/* The three range messages have the same layout after the base. */
-static void range_from(bitprotocol_msg_range_t *r, uint64_t start, protobuf_c_boolean has,
-                       uint64_t length) {
-  r->start = start;
-  r->has_length = has;
-  r->length = length;
+/* Data's nodes, gathered in the arena as they come. */
+typedef struct {
+  bitprotocol_node_t *items;
+  size_t n, cap;
+} node_vec_t;
+
+static int node_vec_push(node_vec_t *v, const bitprotocol_node_t *node, pbwire_arena_t *arena) {
+  if (v->n == v->cap) {
+    size_t cap = v->cap ? 2 * v->cap : 8;
+    if (cap > SIZE_MAX / sizeof *node)
+      return PBWIRE_ENOMEM;
+    bitprotocol_node_t *items = pbwire_arena_alloc(arena, cap * sizeof *node);
+    if (!items)
+      return PBWIRE_ENOMEM;
+    if (v->n)
+      memcpy(items, v->items, v->n * sizeof *node);
+    v->items = items;
+    v->cap = cap;
+  }
+  v->items[v->n++] = *node;
+  return 0;
+}
+
+/* One Data.Node [off, end) of buf[0..buflen). */
+static int decode_node(const uint8_t *buf, size_t buflen, size_t off, size_t end,
+                       bitprotocol_node_t *node, size_t *end_off, int *wt_out) {
+  unsigned found = 0;
+  int rc;
+  memset(node, 0, sizeof *node);
+  while (off < end) {
+    int64_t tag;
+    int wt;
+    if ((rc = pbwire_key(buf, buflen, &off, &tag, &wt)) != 0)
+      return rc;
+    switch (tag) {
+    case 1:
+      rc = pbwire_varint_fast(buf, buflen, &off, &node->index);
+      break;
+    case 2:
+      rc = pbwire_bytes(buf, buflen, &off, &node->hash.base, &node->hash.len);
+      break;
+    case 3:
+      rc = pbwire_varint_fast(buf, buflen, &off, &node->size);
+      break;
+    default:
+      if ((rc = pbwire_skip(buf, buflen, &off, wt, wt_out)) != 0)
+        return rc;
+      continue;
+    }
+    if (rc != 0)
+      return rc;
+    found |= TAG(tag);
+  }
+  if (found != (TAG(1) | TAG(2) | TAG(3)))
+    return PBWIRE_ENOTVALID;
+  *end_off = off;
+  return 0;
+}
+
+/* The body buf[0..len) into out (zeroed by the caller). With arena == NULL
+ * only checks the input (nodes are not kept). */
+static int decode_fields(const schema_t *s, const uint8_t *buf, size_t len, char *out,
+                         pbwire_arena_t *arena, int *wt_out) {
+  unsigned found = 0;
+  node_vec_t nodes = {NULL, 0, 0};
+  size_t off = 0;
+  int rc;
+  for (unsigned i = 0; i < s->n_fields; i++)
+    if (s->fields[i].dflt)
+      memcpy(out + s->fields[i].at, &s->fields[i].dflt, sizeof(uint64_t));
+
+  while (off < len) {
+    int64_t tag;
+    int wt;
+    if ((rc = pbwire_key(buf, len, &off, &tag, &wt)) != 0)
+      return rc;
+    if (tag < 1 || tag > (int64_t)s->n_fields) {
+      if ((rc = pbwire_skip(buf, len, &off, wt, wt_out)) != 0)
+        return rc;
+      continue;
+    }
+    const field_t *f = &s->fields[tag - 1];
+    switch (f->kind) {
+    case FIELD_UINT64: {
+      uint64_t v;
+      if ((rc = pbwire_varint_fast(buf, len, &off, &v)) != 0)
+        return rc;
+      memcpy(out + f->at, &v, sizeof v);
+      break;
+    }
+    case FIELD_BOOL: {
+      bool v = pbwire_bool(buf, len, &off);
+      memcpy(out + f->at, &v, sizeof v);
+      break;
+    }
+    case FIELD_BYTES: {
+      bitprotocol_buf_t v;
+      if ((rc = pbwire_bytes(buf, len, &off, &v.base, &v.len)) != 0)
+        return rc;
+      memcpy(out + f->at, &v, sizeof v);
+      break;
+    }
+    default: { /* FIELD_NODES */
+      size_t sub_end;
+      bitprotocol_node_t node;
+      if ((rc = pbwire_submessage(buf, len, &off, &sub_end)) != 0 ||
+          (rc = decode_node(buf, len, off, sub_end, &node, &off, wt_out)) != 0)
+        return rc;
+      if (arena && (rc = node_vec_push(&nodes, &node, arena)) != 0)
+        return rc;
+      break;
+    }
+    }
+    if (f->has_at >= 0) {
+      bool yes = true;
+      memcpy(out + f->has_at, &yes, sizeof yes);
+    }
+    found |= TAG(tag);
+  }
+
+  if ((found & s->required) != s->required)
+    return PBWIRE_ENOTVALID;
+  if (nodes.n) {
+    bitprotocol_msg_data_t *d = (bitprotocol_msg_data_t *)out;
+    d->nodes = nodes.items;
+    d->n_nodes = nodes.n;
+  }
+  return 0;
+}
+
+static int decode_options(const uint8_t *body, size_t len, pbwire_arena_t *arena,
+                          bitprotocol_msg_options_t *out, int *wire_type) {
+  ProtobufCMessage *pm = NULL;
+  int rc = pbwire_decode(&proto_wire__options__descriptor, body, len, arena, &pm, wire_type);
+  if (rc != 0)
+    return rc;
+  ProtoWire__Options *m = (ProtoWire__Options *)pm;
+  bitprotocol_buf_t *names = NULL;
+  if (m->n_extensions) {
+    names = pbwire_arena_alloc(arena, m->n_extensions * sizeof *names);
+    if (!names)
+      return PBWIRE_ENOMEM;
+    for (size_t i = 0; i < m->n_extensions; i++) {
+      names[i].base = (const uint8_t *)m->extensions[i];
+      names[i].len = pbwire_strlen(m->extensions[i]);
+    }
+  }
+  out->extensions = names;
+  out->n_extensions = m->n_extensions;
+  out->has_ack = m->has_ack;
+  out->ack = m->ack;
+  return 0;
 }
 
 int proto_msg_decode(int type, const uint8_t *body, size_t len, pbwire_arena_t *arena,
                      proto_msg_t *out, int *wire_type) {
+  static const uint8_t empty[1] = {0};
   memset(out, 0, sizeof *out);
   if (type == BITPROTOCOL_MSG_EXTENSION) {
     size_t pos = 0;
@@ -352,121 +550,24 @@ int proto_msg_decode(int type, const uint8_t *body, size_t len, pbwire_arena_t *
     out->extension.len = len - pos;
     return 0;
   }
-  const ProtobufCMessageDescriptor *desc = descriptor_of(type);
-  if (!desc)
+  if (type == BITPROTOCOL_MSG_OPTIONS)
+    return decode_options(body, len, arena, &out->options, wire_type);
+  const schema_t *s = schema_of(type);
+  if (!s)
     return PBWIRE_EUNSUPPORTED;
-  ProtobufCMessage *pm = NULL;
-  int rc = pbwire_decode(desc, body, len, arena, &pm, wire_type);
+  if (!body)
+    body = empty, len = 0;
+  int rc = decode_fields(s, body, len, (char *)out, arena, wire_type);
+  if (rc == PBWIRE_ENOMEM) {
+    /* Out of memory part way: the input's own error, if it has one, wins
+     * (pbwire_decode finds every error before it takes memory). */
+    int check = decode_fields(s, body, len, (char *)out, NULL, wire_type);
+    if (check != 0)
+      rc = check;
+  }
   if (rc != 0)
-    return rc;
-
-  switch (type) {
-  case BITPROTOCOL_MSG_OPEN: {
-    ProtoWire__Open *m = (ProtoWire__Open *)pm;
-    out->open.discovery_key = from_pb(m->discoverykey, 1);
-    out->open.capability = from_pb(m->capability, m->has_capability);
-    break;
-  }
-  case BITPROTOCOL_MSG_OPTIONS: {
-    ProtoWire__Options *m = (ProtoWire__Options *)pm;
-    bitprotocol_buf_t *names = NULL;
-    if (m->n_extensions) {
-      names = pbwire_arena_alloc(arena, m->n_extensions * sizeof *names);
-      if (!names)
-        return PBWIRE_ENOMEM;
-      for (size_t i = 0; i < m->n_extensions; i++) {
-        names[i].base = (const uint8_t *)m->extensions[i];
-        names[i].len = pbwire_strlen(m->extensions[i]);
-      }
-    }
-    out->options.extensions = names;
-    out->options.n_extensions = m->n_extensions;
-    out->options.has_ack = m->has_ack;
-    out->options.ack = m->ack;
-    break;
-  }
-  case BITPROTOCOL_MSG_STATUS: {
-    ProtoWire__Status *m = (ProtoWire__Status *)pm;
-    out->status.has_uploading = m->has_uploading;
-    out->status.uploading = m->uploading;
-    out->status.has_downloading = m->has_downloading;
-    out->status.downloading = m->downloading;
-    break;
-  }
-  case BITPROTOCOL_MSG_HAVE: {
-    ProtoWire__Have *m = (ProtoWire__Have *)pm;
-    out->have.start = m->start;
-    out->have.has_length = m->has_length;
-    out->have.length = m->length;
-    out->have.bitfield = from_pb(m->bitfield, m->has_bitfield);
-    out->have.has_ack = m->has_ack;
-    out->have.ack = m->ack;
-    break;
-  }
-  case BITPROTOCOL_MSG_UNHAVE: {
-    ProtoWire__Unhave *m = (ProtoWire__Unhave *)pm;
-    range_from(&out->range, m->start, m->has_length, m->length);
-    break;
-  }
-  case BITPROTOCOL_MSG_WANT: {
-    ProtoWire__Want *m = (ProtoWire__Want *)pm;
-    range_from(&out->range, m->start, m->has_length, m->length);
-    break;
-  }
-  case BITPROTOCOL_MSG_UNWANT: {
-    ProtoWire__Unwant *m = (ProtoWire__Unwant *)pm;
-    range_from(&out->range, m->start, m->has_length, m->length);
-    break;
-  }
-  case BITPROTOCOL_MSG_REQUEST: {
-    ProtoWire__Request *m = (ProtoWire__Request *)pm;
-    out->request.index = m->index;
-    out->request.has_bytes = m->has_bytes;
-    out->request.bytes = m->bytes;
-    out->request.has_hash = m->has_hash;
-    out->request.hash = m->hash;
-    out->request.has_nodes = m->has_nodes;
-    out->request.nodes = m->nodes;
-    break;
-  }
-  case BITPROTOCOL_MSG_CANCEL: {
-    ProtoWire__Cancel *m = (ProtoWire__Cancel *)pm;
-    out->cancel.index = m->index;
-    out->cancel.has_bytes = m->has_bytes;
-    out->cancel.bytes = m->bytes;
-    out->cancel.has_hash = m->has_hash;
-    out->cancel.hash = m->hash;
-    break;
-  }
-  case BITPROTOCOL_MSG_DATA: {
-    ProtoWire__Data *m = (ProtoWire__Data *)pm;
-    bitprotocol_node_t *nodes = NULL;
-    if (m->n_nodes) {
-      nodes = pbwire_arena_alloc(arena, m->n_nodes * sizeof *nodes);
-      if (!nodes)
-        return PBWIRE_ENOMEM;
-      for (size_t i = 0; i < m->n_nodes; i++) {
-        nodes[i].index = m->nodes[i]->index;
-        nodes[i].hash = from_pb(m->nodes[i]->hash, 1);
-        nodes[i].size = m->nodes[i]->size;
-      }
-    }
-    out->data.index = m->index;
-    out->data.value = from_pb(m->value, m->has_value);
-    out->data.nodes = nodes;
-    out->data.n_nodes = m->n_nodes;
-    out->data.signature = from_pb(m->signature, m->has_signature);
-    break;
-  }
-  case BITPROTOCOL_MSG_CLOSE: {
-    ProtoWire__Close *m = (ProtoWire__Close *)pm;
-    out->close.discovery_key = from_pb(m->discoverykey, m->has_discoverykey);
-    break;
-  }
-  default:
-    break;
-  }
-  return 0;
+    memset(out, 0, sizeof *out);
+  return rc;
 }
 
 void proto_payload_encode(const uint8_t nonce[24], uint8_t out[PROTO_PAYLOAD_BYTES]) {

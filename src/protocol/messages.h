@@ -51,8 +51,8 @@ int proto_frame_append(proto_buf_t *out, uint32_t channel, int type, const void 
                        size_t max_body);
 
 /* Decodes a body of type 0..10 or 15. Returns 0 or a pbwire_err_t (for
- * type 15: PBWIRE_EVARINT for an empty or truncated id). Pointers in *out
- * refer to body and to the arena. */
+ * type 15: PBWIRE_EVARINT for an empty or truncated id), and then *out is all
+ * zero. Pointers in *out refer to body and to the arena. */
 int proto_msg_decode(int type, const uint8_t *body, size_t len, pbwire_arena_t *arena,
                      proto_msg_t *out, int *wire_type);
 

@@ -89,12 +89,6 @@ const char *pbwire_strerror(int err, int wire_type) {
   }
 }
 
-static size_t sat_add(size_t a, uint64_t b) {
-  if (b > SIZE_MAX - a)
-    return SIZE_MAX;
-  return a + (size_t)b;
-}
-
 int pbwire_varint(const uint8_t *buf, size_t len, size_t *pos, uint64_t *value) {
   uint64_t v = 0;
   unsigned shift = 0;
@@ -111,6 +105,33 @@ int pbwire_varint(const uint8_t *buf, size_t len, size_t *pos, uint64_t *value) 
   *pos = p;
   *value = v;
   return 0;
+}
+
+int pbwire_skip(const uint8_t *buf, size_t len, size_t *pos, int wire_type, int *wt_out) {
+  uint64_t n;
+  int rc;
+  switch (wire_type) {
+  case 0:
+    return pbwire_varint_fast(buf, len, pos, &n);
+  case 1:
+    *pos = pbwire_sat_add(*pos, 8);
+    return 0;
+  case 2:
+    if ((rc = pbwire_varint_fast(buf, len, pos, &n)) != 0)
+      return rc;
+    *pos = pbwire_sat_add(*pos, n);
+    return 0;
+  case 3:
+  case 4:
+    return PBWIRE_EGROUP;
+  case 5:
+    *pos = pbwire_sat_add(*pos, 4);
+    return 0;
+  default:
+    if (wt_out)
+      *wt_out = wire_type;
+    return PBWIRE_EWIRETYPE;
+  }
 }
 
 size_t pbwire_utf8_sanitize(const uint8_t *in, size_t len, uint8_t *out) {
@@ -246,7 +267,10 @@ static size_t element_size(ProtobufCType type) {
   }
 }
 
-static int check_descriptor(const ProtobufCMessageDescriptor *desc) {
+/* Also tells whether the message has repeated fields (their arrays need a
+ * counting pass first). */
+static int check_descriptor(const ProtobufCMessageDescriptor *desc, bool *has_repeated) {
+  *has_repeated = false;
   if (desc->n_fields > MAX_FIELDS)
     return PBWIRE_EUNSUPPORTED;
   for (unsigned i = 0; i < desc->n_fields; i++) {
@@ -254,8 +278,26 @@ static int check_descriptor(const ProtobufCMessageDescriptor *desc) {
     if (element_size(f->type) == 0 || f->label == PROTOBUF_C_LABEL_NONE ||
         (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
       return PBWIRE_EUNSUPPORTED;
+    if (f->label == PROTOBUF_C_LABEL_REPEATED)
+      *has_repeated = true;
   }
   return 0;
+}
+
+static const ProtobufCFieldDescriptor *find_field(const ProtobufCMessageDescriptor *desc,
+                                                  int64_t tag, unsigned *index) {
+  /* protoc-c sorts fields by number; ours are numbered 1..n. */
+  if (tag >= 1 && tag <= (int64_t)desc->n_fields && desc->fields[tag - 1].id == tag) {
+    *index = (unsigned)(tag - 1);
+    return &desc->fields[tag - 1];
+  }
+  for (unsigned i = 0; i < desc->n_fields; i++) {
+    if ((int64_t)desc->fields[i].id == tag) {
+      *index = i;
+      return &desc->fields[i];
+    }
+  }
+  return NULL;
 }
 
 static void *new_message(const ProtobufCMessageDescriptor *desc, pbwire_arena_t *arena) {
@@ -274,11 +316,12 @@ static void *new_message(const ProtobufCMessageDescriptor *desc, pbwire_arena_t 
 }
 
 static int decode_range(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t buflen,
-                        size_t off, size_t end, pbwire_arena_t *arena, ProtobufCMessage **out,
-                        size_t *end_off, int *wt_out);
+                        size_t off, size_t end, pbwire_arena_t *arena, bool validated,
+                        ProtobufCMessage **out, size_t *end_off, int *wt_out);
 
 /* One pass over a message. With msg == NULL only counts repeated fields and
- * finds errors; otherwise stores values (arrays already allocated). */
+ * finds errors (recursing into embedded messages); otherwise stores values
+ * (arrays already allocated) into a message that such a pass has validated. */
 static int walk(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t buflen,
                 size_t off, size_t end, pbwire_arena_t *arena, char *msg, size_t *counts,
                 size_t *end_off, int *wt_out) {
@@ -288,77 +331,42 @@ static int walk(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size
     return PBWIRE_ENOTVALID;
 
   while (off < end) {
-    uint64_t prefix, len;
-    if ((rc = pbwire_varint(buf, buflen, &off, &prefix)) != 0)
+    int64_t tag;
+    int wt;
+    if ((rc = pbwire_key(buf, buflen, &off, &tag, &wt)) != 0)
       return rc;
-    /* The reference computes `prefix >> 3` on a 32-bit signed integer. */
-    uint32_t p32 = (uint32_t)prefix;
-    int64_t tag = (p32 & 0x80000000u) ? -1 : (int64_t)(p32 >> 3);
-    int wt = (int)(prefix & 7);
-    const ProtobufCFieldDescriptor *f = NULL;
     unsigned fi = 0;
-    for (fi = 0; fi < desc->n_fields; fi++) {
-      if ((int64_t)desc->fields[fi].id == tag) {
-        f = &desc->fields[fi];
-        break;
-      }
-    }
-
+    const ProtobufCFieldDescriptor *f = find_field(desc, tag, &fi);
     if (!f) {
-      switch (wt) {
-      case 0:
-        if ((rc = pbwire_varint(buf, buflen, &off, &len)) != 0)
-          return rc;
-        break;
-      case 1:
-        off = sat_add(off, 8);
-        break;
-      case 2:
-        if ((rc = pbwire_varint(buf, buflen, &off, &len)) != 0)
-          return rc;
-        off = sat_add(off, len);
-        break;
-      case 3:
-      case 4:
-        return PBWIRE_EGROUP;
-      case 5:
-        off = sat_add(off, 4);
-        break;
-      default:
-        if (wt_out)
-          *wt_out = wt;
-        return PBWIRE_EWIRETYPE;
-      }
+      if ((rc = pbwire_skip(buf, buflen, &off, wt, wt_out)) != 0)
+        return rc;
       continue;
     }
 
     /* The value, decoded by the schema's type whatever the wire type says. */
-    uint64_t u64 = 0;
+    uint64_t u64 = 0, len;
     protobuf_c_boolean flag = 0;
     ProtobufCBinaryData bytes = {0, NULL};
     char *str = NULL;
     ProtobufCMessage *sub = NULL;
     switch (f->type) {
     case PROTOBUF_C_TYPE_BOOL:
-      flag = off < buflen && buf[off] > 0;
-      off = sat_add(off, 1);
+      flag = pbwire_bool(buf, buflen, &off);
       break;
     case PROTOBUF_C_TYPE_UINT64:
-      if ((rc = pbwire_varint(buf, buflen, &off, &u64)) != 0)
+      if ((rc = pbwire_varint_fast(buf, buflen, &off, &u64)) != 0)
         return rc;
       break;
     case PROTOBUF_C_TYPE_BYTES: {
-      if ((rc = pbwire_varint(buf, buflen, &off, &len)) != 0)
+      const uint8_t *data;
+      if ((rc = pbwire_bytes(buf, buflen, &off, &data, &bytes.len)) != 0)
         return rc;
-      size_t avail = buflen - off;
-      size_t take = len < avail ? (size_t)len : avail;
-      bytes.data = (uint8_t *)(buf + off);
-      bytes.len = take;
-      off += take;
+      bytes.data = (uint8_t *)data;
       break;
     }
     case PROTOBUF_C_TYPE_STRING: {
-      if ((rc = pbwire_varint(buf, buflen, &off, &len)) != 0)
+      /* Cut short like bytes, but the position moves by the full length. */
+      if ((rc = pbwire_varint_fast(buf, buflen, &off, &len)) != 0)
         return rc;
       size_t avail = buflen - off;
       size_t take = len < avail ? (size_t)len : avail;
@@ -371,22 +379,20 @@ static int walk(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size
         str[n] = '\0';
         memcpy(mem, &n, sizeof n);
       }
-      off = sat_add(off, len);
+      off = pbwire_sat_add(off, len);
       break;
     }
     case PROTOBUF_C_TYPE_MESSAGE: {
-      if ((rc = pbwire_varint(buf, buflen, &off, &len)) != 0)
+      size_t sub_end, after;
+      if ((rc = pbwire_submessage(buf, buflen, &off, &sub_end)) != 0)
         return rc;
-      size_t sub_end = sat_add(off, len);
-      if (sub_end > buflen)
-        return PBWIRE_ENOTVALID;
       const ProtobufCMessageDescriptor *sd = f->descriptor;
-      size_t after;
       if (msg) {
-        rc = decode_range(sd, buf, buflen, off, sub_end, arena, &sub, &after, wt_out);
+        rc = decode_range(sd, buf, buflen, off, sub_end, arena, true, &sub, &after, wt_out);
       } else {
         size_t sub_counts[MAX_FIELDS] = {0};
-        rc = check_descriptor(sd);
+        bool sub_repeated;
+        rc = check_descriptor(sd, &sub_repeated);
         if (rc == 0)
           rc = walk(sd, buf, buflen, off, sub_end, arena, NULL, sub_counts, &after, wt_out);
       }
@@ -462,15 +468,24 @@ static int walk(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size
   return 0;
 }
 
+/* Decodes one message: a counting pass that also finds every error (no
+ * memory is taken before the input is known to be valid, so ENOMEM never
+ * hides a decode error), then a filling pass. An embedded message reached by
+ * the filling pass (`validated`) was checked by its parent's counting pass: it
+ * needs its own only to size its arrays. */
 static int decode_range(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t buflen,
-                        size_t off, size_t end, pbwire_arena_t *arena, ProtobufCMessage **out,
-                        size_t *end_off, int *wt_out) {
+                        size_t off, size_t end, pbwire_arena_t *arena, bool validated,
+                        ProtobufCMessage **out, size_t *end_off, int *wt_out) {
   size_t counts[MAX_FIELDS] = {0};
-  int rc = check_descriptor(desc);
+  bool has_repeated;
+  int rc = check_descriptor(desc, &has_repeated);
   if (rc != 0)
     return rc;
-  if ((rc = walk(desc, buf, buflen, off, end, arena, NULL, counts, end_off, wt_out)) != 0)
-    return rc;
+  if (!validated || has_repeated) {
+    rc = walk(desc, buf, buflen, off, end, arena, NULL, counts, end_off, wt_out);
+    if (rc != 0)
+      return rc;
+  }
   char *msg = new_message(desc, arena);
   if (!msg)
     return PBWIRE_ENOMEM;
@@ -495,5 +510,5 @@ int pbwire_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, si
   static const uint8_t empty[1] = {0};
   if (!buf)
     buf = empty, len = 0;
-  return decode_range(desc, buf, len, 0, len, arena, out, &end_off, wire_type_out);
+  return decode_range(desc, buf, len, 0, len, arena, false, out, &end_off, wire_type_out);
 }
