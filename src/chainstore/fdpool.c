@@ -45,7 +45,7 @@ typedef struct pool_storage_s pool_storage_t;
 #define GATHER_MAX (256u << 10) /* the most `data` bytes held */
 #define GATHER_MIN (32u << 10) /* without a writer thread, larger writes go straight to disk */
 #define GATHER_START (64u << 10)
-#define WB_MAX_BYTES (1u << 20) /* the most bytes handed to the writer and not yet written */
+#define WB_MAX_BYTES (4u << 20) /* the most bytes handed to the writer and not yet written */
 #define SPARE_BUFFERS 2
 
 typedef struct {

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -44,6 +45,12 @@ static int write_all(const store_wb_write_t *w) {
 
 static void writer(void *arg) {
   store_wb_t *wb = arg;
+#ifdef SCHED_BATCH
+  /* Woken at the end of every loop iteration: as a batch thread it does not
+   * preempt the loop's thread on its core, it takes whatever core is free. */
+  struct sched_param param = {0};
+  (void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
+#endif
   uv_mutex_lock(&wb->lock);
   for (;;) {
     store_wb_job_t *job = wb->next_up;
