@@ -648,17 +648,21 @@ uint64_t dht_node_next_deadline(const dht_node_t *node) {
   return t;
 }
 
-/* Timers late by more than this are re-based instead of replayed. */
-#define STALL_MS 60000
+/* The next run of a periodic tick due at `due` and run at `now`. As a JS
+ * setInterval, a tick that is late by a whole period or more runs once, not
+ * once per period missed: the host was not running (a loaded machine, a
+ * suspended process) and the answers that came meanwhile wait in its socket,
+ * unread until its timers are done. Replaying the missed request ticks
+ * would time out every request in flight before its answer is read; a
+ * lookup then ends with the answers it had before, none from the nodes
+ * closest to its target. */
+static uint64_t tick_after(uint64_t due, uint64_t now, uint64_t period) {
+  return due + period > now ? due + period : now + period;
+}
 
 void dht_node_advance(dht_node_t *node, uint64_t now) {
   if (node->destroyed)
     return;
-  if (now > node->now + STALL_MS) {
-    uint64_t base = now;
-    if (node->next_io_tick + STALL_MS < now) node->next_io_tick = base;
-    if (node->next_node_tick + STALL_MS < now) node->next_node_tick = base;
-  }
   node->depth++;
   for (int guard = 0; guard < 100000; guard++) {
     uint64_t t = dht_node_next_deadline(node);
@@ -672,10 +676,10 @@ void dht_node_advance(dht_node_t *node, uint64_t now) {
     } else if (dht_rpc_next_holepunch(node) <= t) {
       dht_rpc_holepunch_timers(node, t);
     } else if (node->next_io_tick <= t) {
-      node->next_io_tick = t + DHT_REQUEST_TICK_MS;
+      node->next_io_tick = tick_after(t, now, DHT_REQUEST_TICK_MS);
       dht_rpc_tick(node);
     } else if (node->next_node_tick <= t) {
-      node->next_node_tick = t + DHT_NODE_TICK_MS;
+      node->next_node_tick = tick_after(t, now, DHT_NODE_TICK_MS);
       node_tick(node);
     } else if (node->next_rotate <= t) {
       node->next_rotate = t + DHT_ROTATE_MS;

@@ -144,7 +144,12 @@ void dht_node_destroy(dht_node_t *node);
 /* A datagram arrived. */
 void dht_node_receive(dht_node_t *node, const dht_addr_t *from, const uint8_t *buf, size_t len,
                       uint64_t now);
-/* Runs every timer due at `now`. */
+/* Runs the timers due at `now`. The request tick (750 ms) and the node
+ * tick (5 s) run at most once per call, as a JS setInterval that fires
+ * late: a host that was not scheduled for seconds has answers waiting in
+ * its socket, and replayed ticks would time their requests out before they
+ * are read. To let time pass tick by tick (tests), call it at each
+ * dht_node_next_deadline. Token rotation and record expiry catch up. */
 void dht_node_advance(dht_node_t *node, uint64_t now);
 /* Wall clock, for the adaptive timer's lag guard (0 = unknown, no guard). */
 void dht_node_set_wall_clock(dht_node_t *node, uint64_t wall_ms);

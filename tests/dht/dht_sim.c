@@ -89,20 +89,34 @@ dht_sim_node_t *dht_sim_find(dht_sim_t *sim, const dht_addr_t *addr) {
   return NULL;
 }
 
-void dht_sim_run(dht_sim_t *sim) {
-  while (sim->head) {
-    struct dht_sim_dg *d = sim->head;
-    sim->head = d->next;
-    if (sim->head == NULL)
-      sim->tail = NULL;
-    dht_sim_node_t *sn = dht_sim_find(sim, &d->to);
-    if (sn) {
-      sn->received++;
-      sim->delivered++;
-      dht_node_receive(sn->node, &d->from, d->buf, d->len, sim->now);
-    }
-    free(d);
+bool dht_sim_step(dht_sim_t *sim) {
+  struct dht_sim_dg *d = sim->head;
+  if (d == NULL)
+    return false;
+  sim->head = d->next;
+  if (sim->head == NULL)
+    sim->tail = NULL;
+  dht_sim_node_t *sn = dht_sim_find(sim, &d->to);
+  if (sn) {
+    sn->received++;
+    sim->delivered++;
+    dht_node_receive(sn->node, &d->from, d->buf, d->len, sim->now);
   }
+  free(d);
+  return true;
+}
+
+void dht_sim_run(dht_sim_t *sim) {
+  while (dht_sim_step(sim))
+    ;
+}
+
+void dht_sim_stall(dht_sim_t *sim, uint64_t ms) {
+  sim->now += ms;
+  for (int i = 0; i < sim->n; i++)
+    if (sim->nodes[i].node)
+      dht_node_advance(sim->nodes[i].node, sim->now);
+  dht_sim_run(sim);
 }
 
 void dht_sim_advance(dht_sim_t *sim, uint64_t ms) {

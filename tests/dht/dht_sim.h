@@ -49,6 +49,13 @@ dht_sim_node_t *dht_sim_add(dht_sim_t *sim, const char *addr, dht_node_options_t
 dht_sim_node_t *dht_sim_find(dht_sim_t *sim, const dht_addr_t *addr);
 /* Delivers queued datagrams until none is left. */
 void dht_sim_run(dht_sim_t *sim);
+/* Delivers the oldest queued datagram; false if none was queued. */
+bool dht_sim_step(dht_sim_t *sim);
+/* The host process was not scheduled for ms (a loaded machine): the clock
+ * jumps, every node's timers run late, and only then are the datagrams that
+ * waited meanwhile delivered. That is the order of a libuv loop waking up:
+ * timers before I/O. */
+void dht_sim_stall(dht_sim_t *sim, uint64_t ms);
 /* Moves the clock forward by ms, running every node's timers in order and
  * delivering datagrams in between. */
 void dht_sim_advance(dht_sim_t *sim, uint64_t ms);

@@ -643,6 +643,104 @@ static void every_lookup_finds_every_announcer(void **state) {
   sim_delete(sim);
 }
 
+/* ---- a host that was not scheduled for a while ---- */
+
+static int stall_pings, stall_err;
+static void stall_ping_done(dht_node_t *node, int err, const dht_message_t *res, const dht_addr_t *from,
+                            void *user) {
+  stall_pings++;
+  stall_err = err;
+}
+
+/* A request lives 10 ticks of 750 ms. When the process is not scheduled
+ * for longer than that, the answer waits in the socket while the ticks are
+ * due; the loop that wakes up runs its timers first. As a JS setInterval
+ * would, the late tick runs once, so the answer is read before the request
+ * can time out, and a request nobody answers still times out on schedule. */
+static void late_ticks_do_not_time_out_waiting_answers(void **state) {
+  dht_sim_t *sim = sim_new();
+  dht_sim_node_t *a = add_node(sim, "10.0.0.1:1000", DHT_ROLE_PERSISTENT, NULL, NULL);
+  dht_sim_node_t *b = add_node(sim, "10.0.0.2:1000", DHT_ROLE_PERSISTENT, NULL, NULL);
+  dht_sim_advance(sim, 100);
+  stall_pings = 0;
+  assert_int_equal(dht_node_ping(a->node, &b->addr, NULL, stall_ping_done, NULL), 0);
+  dht_sim_stall(sim, 8000);
+  assert_int_equal(stall_pings, 1);
+  assert_int_equal(stall_err, 0);
+
+  /* toward nobody: the same stall, then the rest of the 10 ticks */
+  dht_addr_t dead;
+  dht_addr_parse("10.0.0.99:9", 0, &dead);
+  stall_pings = 0;
+  assert_int_equal(dht_node_ping(a->node, &dead, NULL, stall_ping_done, NULL), 0);
+  dht_sim_stall(sim, 8000);
+  assert_int_equal(stall_pings, 0);
+  dht_sim_advance(sim, 8 * 750);
+  assert_int_equal(stall_pings, 0);
+  dht_sim_advance(sim, 2 * 750);
+  assert_int_equal(stall_pings, 1);
+  assert_int_equal(stall_err, CHAINSTORE_ETIMEDOUT);
+  sim_delete(sim);
+}
+
+/* test_dht_scale once saw a lookup end at once with status 0 and none of
+ * the 5 announcers: the process was not scheduled while the lookup's
+ * requests to the nodes that hold the records were out, the replayed ticks
+ * timed them all out before their answers were read, and with no node
+ * left to ask the lookup ended on the one answer it had. Here: Q knows only
+ * A, which holds no record; A's answer names the holders; Q asks them and
+ * the process stalls before their answers are read. */
+static void lookup_survives_a_stall_with_its_requests_out(void **state) {
+  dht_sim_t *sim = sim_new();
+  dht_sim_node_t *holders[11];
+  holders[0] = add_node(sim, "10.0.0.1:1000", DHT_ROLE_PERSISTENT, NULL, NULL);
+  dht_sim_advance(sim, 0);
+  for (int i = 1; i < 11; i++) {
+    char s[32];
+    snprintf(s, sizeof s, "10.0.0.%d:1000", i + 1);
+    holders[i] = add_node(sim, s, DHT_ROLE_PERSISTENT, NULL, "10.0.0.1:1000");
+    dht_sim_advance(sim, 50);
+  }
+  dht_sim_advance(sim, 1000);
+  uint8_t topic[32];
+  randombytes_buf(topic, 32);
+  qdone = 0;
+  for (int i = 1; i <= 5; i++) {
+    dht_peers_opts_t o = {true, 0, NULL};
+    assert_int_equal(dht_peers_announce(holders[i]->node, topic, &o, NULL, count_done, NULL, NULL), 0);
+    dht_node_flush(holders[i]->node);
+  }
+  dht_sim_advance(sim, 2000);
+  assert_int_equal(qdone, 5);
+  /* A joins after the announces: it knows the holders but holds nothing */
+  dht_sim_node_t *a = add_node(sim, "10.0.1.1:1000", DHT_ROLE_PERSISTENT, NULL, "10.0.0.1:1000");
+  dht_sim_advance(sim, 1000);
+  assert_true(dht_node_is_ready(a->node));
+  assert_int_equal(dht_records_count(dht_node_records(a->node)), 0);
+  dht_sim_node_t *q = add_node(sim, "10.0.2.1:1000", DHT_ROLE_PERSISTENT, NULL, NULL);
+  dht_node_info_t only_a;
+  memcpy(only_a.id, dht_node_id(a->node), 32);
+  only_a.addr = a->addr;
+  dht_node_add_nodes(q->node, &only_a, 1);
+  dht_sim_advance(sim, 100);
+
+  found_t f = {.n = 0};
+  qdone = 0;
+  qerr = -1;
+  uint64_t sent = q->sent;
+  assert_int_equal(dht_peers_lookup(q->node, topic, NULL, collect_peers, count_done, &f, NULL), 0);
+  dht_node_flush(q->node);
+  assert_true(dht_sim_step(sim)); /* Q -> A */
+  assert_true(dht_sim_step(sim)); /* A -> Q: closer nodes, Q asks them */
+  assert_true(q->sent - sent > 5);
+  dht_sim_stall(sim, 8000);
+  dht_sim_advance(sim, 2000);
+  assert_int_equal(qdone, 1);
+  assert_int_equal(qerr, 0);
+  assert_int_equal(f.n, 5);
+  sim_delete(sim);
+}
+
 /* ---- callbacks that call back in ---- */
 
 typedef struct {
@@ -737,6 +835,8 @@ int main(void) {
       cmocka_unit_test(mutable_seq_rules_and_the_double_reply),
       cmocka_unit_test(js_crash_cases_are_dropped),
       cmocka_unit_test(every_lookup_finds_every_announcer),
+      cmocka_unit_test(late_ticks_do_not_time_out_waiting_answers),
+      cmocka_unit_test(lookup_survives_a_stall_with_its_requests_out),
       cmocka_unit_test(callbacks_may_cancel_and_start_queries),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

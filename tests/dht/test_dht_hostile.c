@@ -55,6 +55,13 @@ static dht_node_t *make_node(out_t *out, const dht_bootstrap_addr_t *boot) {
   return node;
 }
 
+/* Lets time pass tick by tick: dht_node_advance runs a late tick once. */
+static void advance_through(dht_node_t *node, uint64_t until) {
+  for (uint64_t t = dht_node_next_deadline(node); t <= until; t = dht_node_next_deadline(node))
+    dht_node_advance(node, t);
+  dht_node_advance(node, until);
+}
+
 static size_t build(uint8_t *buf, int type, uint16_t rid, const char *cmd, const uint8_t *target,
                     const uint8_t *value, size_t vlen, const uint8_t *token, size_t tlen) {
   dht_message_t m;
@@ -153,7 +160,7 @@ static void responses_with_unknown_rids_are_ignored(void **state) {
   m.rid = 500;
   size_t n = dht_message_encode(&m, buf);
   dht_node_receive(node, &elsewhere, buf, n, T0);
-  dht_node_advance(node, T0 + 8000);
+  advance_through(node, T0 + 8000);
   assert_true(dht_node_is_ready(node));
   dht_node_destroy(node);
 }
@@ -286,7 +293,7 @@ static void queries_and_requests_in_flight_are_bounded(void **state) {
   assert_int_equal(refused, 11);
   dht_node_flush(node);
   lookups_done = 0;
-  dht_node_advance(node, T0 + 60000);
+  advance_through(node, T0 + 60000);
   assert_int_equal(lookups_done, started);
   dht_node_destroy(node);
 }

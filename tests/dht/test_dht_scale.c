@@ -148,7 +148,8 @@ static void three_hundred_nodes_find_every_announcer(void **state) {
       for (int i = 0; i < op.n; i++)
         found |= op.ports[i] == ports[k];
       if (!found)
-        fail_msg("lookup %d missed announcer %d (found %d)", l, k, op.n);
+        fail_msg("lookup %d missed announcer %d (found %d, %.0f ms, %.0f datagrams)", l, k, op.n, ms[l],
+                 msgs[l]);
     }
   }
   qsort(ms, LOOKUPS, sizeof ms[0], cmp_double);
