@@ -240,16 +240,8 @@ static int raw_read(int fd, uint64_t offset, void *buf, size_t len, size_t *got)
 }
 
 static int raw_write(int fd, uint64_t offset, const void *buf, size_t len) {
-  size_t done = 0;
-  while (done < len) {
-    ssize_t n = pwrite(fd, (const uint8_t *)buf + done, len - done, (off_t)(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fs_error_from_errno(errno);
-    }
-    done += (size_t)n;
-  }
-  return 0;
+  unichain_buf_t b = {buf, len};
+  return fs_pwritev_all(fd, offset, &b, 1);
 }
 
 /* ---- the page cache (tree and bitfield) ---- */
@@ -416,11 +408,7 @@ static int run_job(pool_storage_t *ps, held_job_t *h) {
     store_wb_reap(wb);
     return 0;
   }
-  int err = 0;
-  for (size_t i = 0; i < h->job.n && err == 0; i++) {
-    const store_wb_write_t *w = &h->job.writes[i];
-    err = raw_write(w->fd, w->off, w->bytes, w->len);
-  }
+  int err = store_wb_write(&h->job);
   h->job.err = err;
   reap_job(&h->job, p);
   return err;

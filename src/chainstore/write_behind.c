@@ -6,12 +6,10 @@
  * the mutex. */
 #include "chainstore/write_behind.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include <uv.h>
 
@@ -30,17 +28,13 @@ struct store_wb_s {
   void *ctx;
 };
 
-static int write_all(const store_wb_write_t *w) {
-  size_t done = 0;
-  while (done < w->len) {
-    ssize_t n = pwrite(w->fd, w->bytes + done, w->len - done, (off_t)(w->off + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fs_error_from_errno(errno);
-    }
-    done += (size_t)n;
+int store_wb_write(const store_wb_job_t *job) {
+  int err = 0;
+  for (size_t i = 0; i < job->n && err == 0; i++) {
+    unichain_buf_t b = {job->writes[i].bytes, job->writes[i].len};
+    err = fs_pwritev_all(job->writes[i].fd, job->writes[i].off, &b, 1);
   }
-  return 0;
+  return err;
 }
 
 static void writer(void *arg) {
@@ -61,10 +55,7 @@ static void writer(void *arg) {
     }
     wb->next_up = job->next;
     uv_mutex_unlock(&wb->lock);
-    int err = 0;
-    /* After a failed write the job's later writes are not made: a bitfield
-     * page must not claim what an earlier write failed to store. */
-    for (size_t i = 0; i < job->n && err == 0; i++) err = write_all(&job->writes[i]);
+    int err = store_wb_write(job);
     uv_mutex_lock(&wb->lock);
     job->err = err;
     job->done = true;

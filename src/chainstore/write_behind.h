@@ -47,6 +47,11 @@ typedef struct store_wb_job_s {
  * takes the job back (frees or recycles it and its buffers). */
 typedef void (*store_wb_reap_cb)(store_wb_job_t *job, void *ctx);
 
+/* Makes a job's writes here, in order, stopping at the first that fails
+ * (a bitfield page must not claim what an earlier write failed to store);
+ * its error code. What the writer thread does with each job. */
+int store_wb_write(const store_wb_job_t *job);
+
 /* Starts the writer thread. */
 int store_wb_new(store_wb_t **out, store_wb_reap_cb reap, void *ctx);
 /* Waits for every job, reaps it, stops the thread. NULL: no-op. */

@@ -87,6 +87,17 @@ static int append_packed(proto_buf_t *out, uint32_t channel, int type, const Pro
   return 0;
 }
 
+/* Unhave, Want and Unwant: the same three fields under three names. */
+#define APPEND_RANGE(PB, INIT)                                                                 \
+  do {                                                                                         \
+    const bitprotocol_msg_range_t *m = msg;                                                    \
+    PB pb = INIT;                                                                              \
+    pb.start = m->start;                                                                       \
+    pb.has_length = m->has_length;                                                             \
+    pb.length = m->length;                                                                     \
+    return append_packed(out, channel, type, &pb.base, max_body);                              \
+  } while (0)
+
 static int append_options(proto_buf_t *out, uint32_t channel, const bitprotocol_msg_options_t *m,
                           size_t max_body) {
   ProtoWire__Options pb = PROTO_WIRE__OPTIONS__INIT;
@@ -229,30 +240,12 @@ int proto_frame_append(proto_buf_t *out, uint32_t channel, int type, const void 
     pb.ack = m->ack;
     return append_packed(out, channel, type, &pb.base, max_body);
   }
-  case BITPROTOCOL_MSG_UNHAVE: {
-    const bitprotocol_msg_range_t *m = msg;
-    ProtoWire__Unhave pb = PROTO_WIRE__UNHAVE__INIT;
-    pb.start = m->start;
-    pb.has_length = m->has_length;
-    pb.length = m->length;
-    return append_packed(out, channel, type, &pb.base, max_body);
-  }
-  case BITPROTOCOL_MSG_WANT: {
-    const bitprotocol_msg_range_t *m = msg;
-    ProtoWire__Want pb = PROTO_WIRE__WANT__INIT;
-    pb.start = m->start;
-    pb.has_length = m->has_length;
-    pb.length = m->length;
-    return append_packed(out, channel, type, &pb.base, max_body);
-  }
-  case BITPROTOCOL_MSG_UNWANT: {
-    const bitprotocol_msg_range_t *m = msg;
-    ProtoWire__Unwant pb = PROTO_WIRE__UNWANT__INIT;
-    pb.start = m->start;
-    pb.has_length = m->has_length;
-    pb.length = m->length;
-    return append_packed(out, channel, type, &pb.base, max_body);
-  }
+  case BITPROTOCOL_MSG_UNHAVE:
+    APPEND_RANGE(ProtoWire__Unhave, PROTO_WIRE__UNHAVE__INIT);
+  case BITPROTOCOL_MSG_WANT:
+    APPEND_RANGE(ProtoWire__Want, PROTO_WIRE__WANT__INIT);
+  case BITPROTOCOL_MSG_UNWANT:
+    APPEND_RANGE(ProtoWire__Unwant, PROTO_WIRE__UNWANT__INIT);
   case BITPROTOCOL_MSG_REQUEST: {
     const bitprotocol_msg_request_t *m = msg;
     ProtoWire__Request pb = PROTO_WIRE__REQUEST__INIT;
