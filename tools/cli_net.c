@@ -84,6 +84,7 @@ static void configure(chainstore_t *store, uv_loop_t *loop, const cli_timeouts_t
 struct cli_share_s {
   uv_tcp_t server;
   uv_loop_t *loop;
+  bitprotocol_keypool_t *keypool; /* handshake keys made between connections */
   cli_share_options_t o;
   uint8_t (*only)[32];
   chainstore_stream_t **streams; /* open connections */
@@ -143,6 +144,7 @@ static void on_connection(uv_stream_t *server, int status) {
   ro.on_upload = share_upload;
   ro.on_close = share_closed;
   ro.user = s;
+  ro.keypool = s->keypool;
   cli_stream_options(&s->o.timeouts, true, &bp);
   if (s->n_streams == s->cap_streams) {
     size_t cap = s->cap_streams ? 2 * s->cap_streams : 8;
@@ -191,6 +193,8 @@ int cli_share_start(cli_share_t **out, uv_loop_t *loop, const struct sockaddr *a
     int len = sizeof *bound;
     uv_tcp_getsockname(&s->server, (struct sockaddr *)bound, &len);
   }
+  /* Without one (locked memory refused) each stream makes its own keys. */
+  if (bitprotocol_keypool_init(&s->keypool, loop, 0) != 0) s->keypool = NULL;
   *out = s;
   return 0;
 }
@@ -206,6 +210,8 @@ void cli_share_stop(cli_share_t *s) {
   bool first = !uv_is_closing((uv_handle_t *)&s->server);
   s->stopping = true;
   if (first) uv_close((uv_handle_t *)&s->server, share_server_closed);
+  bitprotocol_keypool_close(s->keypool);
+  s->keypool = NULL;
   /* Orderly close; each stream reports back through share_closed. */
   size_t n = s->n_streams;
   chainstore_stream_t **snap = n ? malloc(n * sizeof *snap) : NULL;

@@ -92,6 +92,11 @@ static void srv_handshake(bitprotocol_t *p, void *user) {
     bitprotocol_destroy(p, 0);
 }
 
+/* Each side makes its ephemeral keys in its loop's idle moments, as a
+ * peer using the library should (NULL with --no-keypool). */
+static bitprotocol_keypool_t *server_keypool;
+static bool use_keypool = true;
+
 static const bitprotocol_callbacks_t srv_callbacks = {.on_handshake = srv_handshake,
                                                       .on_close = srv_close};
 
@@ -105,7 +110,8 @@ static void srv_connection(uv_stream_t *server, int status) {
   o.live = true;
   o.timeout_ms = BITPROTOCOL_TIMEOUT_DISABLED;
   o.mode = mode;
-  if (bitprotocol_tcp_accept(&c->t, server, &srv_callbacks, c, &o, NULL) != 0) {
+  bitprotocol_tcp_options_t to = {.keypool = server_keypool};
+  if (bitprotocol_tcp_accept(&c->t, server, &srv_callbacks, c, &o, &to) != 0) {
     free(c);
     return;
   }
@@ -128,6 +134,8 @@ static pid_t start_c_server(int *port) {
     uv_tcp_init(&loop, &server);
     uv_ip4_addr("127.0.0.1", 0, &addr);
     uv_tcp_bind(&server, (const struct sockaddr *)&addr, 0);
+    if (use_keypool)
+      bitprotocol_keypool_init(&server_keypool, &loop, 0);
     uv_listen((uv_stream_t *)&server, 128, srv_connection);
     uv_tcp_getsockname(&server, (struct sockaddr *)&addr, &len);
     int p = ntohs(addr.sin_port);
@@ -153,6 +161,7 @@ static void stop(pid_t pid) {
 
 typedef struct {
   uv_loop_t *loop;
+  bitprotocol_keypool_t *keypool;
   struct sockaddr_in addr;
   double end;
   uint64_t count;
@@ -213,8 +222,9 @@ static void hs_next(hs_bench_t *b) {
     return;
   }
   c->b = b;
+  bitprotocol_tcp_options_t to = {.keypool = b->keypool};
   if (bitprotocol_tcp_connect(&t, b->loop, (const struct sockaddr *)&b->addr, &hs_callbacks, c, &o,
-                              NULL) != 0) {
+                              &to) != 0) {
     free(c);
     b->failed = true;
   } else {
@@ -244,6 +254,8 @@ static double c_handshakes(double seconds, int concurrency, cpu_t *cpu_client, c
   uv_loop_init(&loop);
   uv_loop_configure(&loop, UV_METRICS_IDLE_TIME);
   hs_bench_t b = {.loop = &loop};
+  if (use_keypool)
+    bitprotocol_keypool_init(&b.keypool, &loop, 0);
   uv_ip4_addr("127.0.0.1", port, &b.addr);
   struct rusage r0, r1, rs;
   getrusage(RUSAGE_SELF, &r0);
@@ -253,6 +265,8 @@ static double c_handshakes(double seconds, int concurrency, cpu_t *cpu_client, c
     hs_next(&b);
   uv_run(&loop, UV_RUN_DEFAULT); /* until the last one in flight is over */
   getrusage(RUSAGE_SELF, &r1);
+  bitprotocol_keypool_close(b.keypool);
+  uv_run(&loop, UV_RUN_DEFAULT);
   *client_idle = (double)uv_metrics_idle_time(&loop) / 1e9 / (now_s() - t0);
   uv_loop_close(&loop);
   kill(pid, SIGKILL);
@@ -375,11 +389,11 @@ static side_crypto_t side_crypto(bool initiator, double seconds) {
   const uint8_t *my_sk = initiator ? isk : rsk, *their_pk = initiator ? rpk : ipk;
   while (now_s() - t0 < seconds) {
     a = now_s();
-    noise_xx_init(i, true, isk, ipk, NULL);
+    noise_xx_init(i, true, isk, ipk, NULL, NULL);
     noise_xx_write(i, payload26, 26, msg, sizeof msg, &n); /* -> e */
     t[0] += now_s() - a;
     a = now_s();
-    noise_xx_init(r, false, rsk, rpk, NULL);
+    noise_xx_init(r, false, rsk, rpk, NULL, NULL);
     noise_xx_read(r, msg, n, pl, &pn);
     noise_xx_write(r, payload26, 26, msg, sizeof msg, &n); /* <- e, ee, s, es */
     t[1] += now_s() - a;
@@ -591,7 +605,51 @@ static const round_t *median_round(const round_t *rs, int n) {
   return best;
 }
 
+/* `--c-handshakes [seconds] [in flight]`: the C handshakes alone, for a
+ * profiler or strace to look at without the bound, JS and throughput runs. */
+static int c_handshakes_only(int argc, char **argv) {
+  double seconds = argc > 2 ? atof(argv[2]) : 3.0;
+  int concurrency = argc > 3 ? atoi(argv[3]) : 8;
+  cpu_t cl, sv;
+  double idle;
+  double rate = c_handshakes(seconds > 0 ? seconds : 3.0, concurrency > 0 ? concurrency : 8, &cl,
+                             &sv, &idle);
+  if (rate < 0)
+    return 1;
+  printf("%.1f handshakes/s; CPU per handshake: client %.0f us (user %.0f + system %.0f), "
+         "server %.0f us (user %.0f + system %.0f); the client waited %.0f%% of the time\n",
+         rate, (cl.user + cl.sys) * 1e6, cl.user * 1e6, cl.sys * 1e6, (sv.user + sv.sys) * 1e6,
+         sv.user * 1e6, sv.sys * 1e6, 100.0 * idle);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--c-throughput") == 0) {
+    if (sodium_init() < 0)
+      return 1;
+    signal(SIGPIPE, SIG_IGN);
+    uint8_t pk[32], seed[32];
+    memset(seed, 1, sizeof seed);
+    bitprotocol_keypair(pk, server_sk, seed);
+    memset(seed, 2, sizeof seed);
+    bitprotocol_keypair(pk, client_sk, seed);
+    double s = argc > 2 ? atof(argv[2]) : 3.0;
+    printf("%.1f MB/s\n", c_throughput(s > 0 ? s : 3.0));
+    return 0;
+  }
+  if (getenv("NOKEYPOOL"))
+    use_keypool = false;
+  if (argc > 1 && strcmp(argv[1], "--c-handshakes") == 0) {
+    if (sodium_init() < 0)
+      return 1;
+    signal(SIGPIPE, SIG_IGN);
+    uint8_t pk[32], seed[32];
+    memset(seed, 1, sizeof seed);
+    bitprotocol_keypair(pk, server_sk, seed);
+    memset(seed, 2, sizeof seed);
+    bitprotocol_keypair(pk, client_sk, seed);
+    return c_handshakes_only(argc, argv);
+  }
   double seconds = argc > 1 ? atof(argv[1]) : 3.0;
   const char *js_dir = argc > 2 ? argv[2] : BENCH_JS_DIR;
   if (seconds <= 0)

@@ -72,6 +72,7 @@
 
 #include <uv.h>
 
+#include "chainstore/bitprotocol_keypool.h"
 #include "chainstore/profile.h"
 
 #ifdef __cplusplus
@@ -220,6 +221,11 @@ typedef struct {
   const uint8_t *static_secret_key;
   /* Tests only: fixed ephemeral secret key and payload nonce (NULL: random). */
   const uint8_t *ephemeral_secret_key;
+  /* A fresh ephemeral key pair made ahead of time: 32-byte secret key, then
+   * its 32-byte public key (as bitprotocol_keypool_take gives). The core
+   * copies it; the caller wipes its copy and never uses it again. NULL: the
+   * core makes one (a fixed-base scalar multiplication). */
+  const uint8_t *ephemeral_keypair;
   const uint8_t *payload_nonce;
   /* Idle timeout; 0 = default (20 s); BITPROTOCOL_TIMEOUT_DISABLED = none. */
   uint32_t timeout_ms;
@@ -478,6 +484,10 @@ typedef struct {
   void (*on_drain)(bitprotocol_tcp_t *t, void *user);
   /* Disable Nagle's algorithm (default on: handshakes are ping-pong). */
   bool keep_nagle;
+  /* Ephemeral key pairs made ahead of time on this loop: the stream takes
+   * one as it starts, if one is ready (chainstore/bitprotocol_keypool.h).
+   * NULL: the stream makes its own. */
+  bitprotocol_keypool_t *keypool;
 } bitprotocol_tcp_options_t;
 
 /* (A core run by a transport is freed by the transport: end it with

@@ -346,6 +346,9 @@ typedef struct {
    * after this returns. */
   void (*on_close)(void *user, chainstore_stream_t *s, int err);
   void *user;
+  /* Ephemeral key pairs made ahead on the stream's loop, for its handshake
+   * (chainstore/bitprotocol_keypool.h); NULL: the stream makes its own. */
+  bitprotocol_keypool_t *keypool;
 } chainstore_replicate_options_t;
 
 void chainstore_replicate_options_init(chainstore_replicate_options_t *opts);

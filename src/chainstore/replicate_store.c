@@ -479,7 +479,8 @@ int chainstore_replicate_connect(chainstore_t *store, uv_loop_t *loop, const str
   if (s == NULL) return CHAINSTORE_ENOMEM;
   tcp_setup(store, bp, opts, true, &o, &cb);
   stream_hold(s);
-  int err = bitprotocol_tcp_connect(&t, loop, addr, &cb, s, &o, NULL);
+  bitprotocol_tcp_options_t to = {.keypool = opts != NULL ? opts->keypool : NULL};
+  int err = bitprotocol_tcp_connect(&t, loop, addr, &cb, s, &o, &to);
   if (err != 0) {
     free(s);
     return err;
@@ -500,7 +501,8 @@ int chainstore_replicate_accept(chainstore_t *store, uv_stream_t *server, const 
   if (s == NULL) return CHAINSTORE_ENOMEM;
   tcp_setup(store, bp, opts, false, &o, &cb);
   stream_hold(s);
-  int err = bitprotocol_tcp_accept(&t, server, &cb, s, &o, NULL);
+  bitprotocol_tcp_options_t to = {.keypool = opts != NULL ? opts->keypool : NULL};
+  int err = bitprotocol_tcp_accept(&t, server, &cb, s, &o, &to);
   if (err != 0) {
     free(s);
     return err;

@@ -157,13 +157,16 @@ int noise_keypair(uint8_t pk[NOISE_DHLEN], uint8_t sk[NOISE_DHLEN], const uint8_
 }
 
 int noise_xx_init(noise_xx_t *hs, bool initiator, const uint8_t s_sk[NOISE_DHLEN],
-                  const uint8_t s_pk[NOISE_DHLEN], const uint8_t *e_sk) {
+                  const uint8_t s_pk[NOISE_DHLEN], const uint8_t *e_sk, const uint8_t *e_pk) {
   size_t name_len = sizeof protocol_name - 1;
   sodium_memzero(hs, sizeof *hs);
   hs->initiator = initiator;
   memcpy(hs->s_sk, s_sk, NOISE_DHLEN);
   memcpy(hs->s_pk, s_pk, NOISE_DHLEN);
-  if (e_sk) {
+  if (e_sk && e_pk) {
+    memcpy(hs->e_sk, e_sk, NOISE_DHLEN);
+    memcpy(hs->e_pk, e_pk, NOISE_DHLEN);
+  } else if (e_sk) {
     memcpy(hs->e_sk, e_sk, NOISE_DHLEN);
     if (noise_public_key(hs->e_pk, hs->e_sk) != 0)
       return CHAINSTORE_ECRYPTO;

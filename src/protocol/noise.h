@@ -39,9 +39,11 @@ typedef struct {
 } noise_xx_t;
 
 /* Starts a handshake. `e_sk` is the ephemeral secret (32 fresh random
- * bytes, or fixed by tests); NULL draws one. Returns 0 or CHAINSTORE_ECRYPTO. */
+ * bytes, or fixed by tests); NULL draws one. `e_pk` is its public key when
+ * it was made ahead of time (a key pool); NULL computes it. Returns 0 or
+ * CHAINSTORE_ECRYPTO. */
 int noise_xx_init(noise_xx_t *hs, bool initiator, const uint8_t s_sk[NOISE_DHLEN],
-                  const uint8_t s_pk[NOISE_DHLEN], const uint8_t *e_sk);
+                  const uint8_t s_pk[NOISE_DHLEN], const uint8_t *e_sk, const uint8_t *e_pk);
 
 /* True when it is this side's turn to write the next message. */
 bool noise_xx_my_turn(const noise_xx_t *hs);

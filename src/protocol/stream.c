@@ -208,10 +208,15 @@ int bitprotocol_init(bitprotocol_t **out, const bitprotocol_callbacks_t *callbac
     rc = noise_keypair(p->public_key, p->sec->s_sk, NULL);
   }
   memcpy(p->nonce, options->payload_nonce ? options->payload_nonce : fresh.nonce, sizeof p->nonce);
+  const uint8_t *e_sk = fresh.ephemeral, *e_pk = NULL;
+  if (options->ephemeral_secret_key) {
+    e_sk = options->ephemeral_secret_key;
+  } else if (options->ephemeral_keypair) {
+    e_sk = options->ephemeral_keypair;
+    e_pk = options->ephemeral_keypair + 32;
+  }
   if (rc == 0 && proto_uses_noise(p))
-    rc = noise_xx_init(&p->sec->hs, p->initiator, p->sec->s_sk, p->public_key,
-                       options->ephemeral_secret_key ? options->ephemeral_secret_key
-                                                     : fresh.ephemeral);
+    rc = noise_xx_init(&p->sec->hs, p->initiator, p->sec->s_sk, p->public_key, e_sk, e_pk);
   sodium_memzero(&fresh, sizeof fresh);
   if (rc != 0) {
     really_free(p);

@@ -24,6 +24,8 @@
 #include <sys/socket.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "chainstore/bitprotocol.h"
 #include "chainstore/error.h"
 #include "protocol/stream_internal.h"
@@ -63,6 +65,7 @@ struct bitprotocol_tcp_s {
   bool flush_armed;
   bool above_high;
   bool reading, paused, eof;
+  bool broken; /* a read failed (reset by the peer...): nothing left to reset */
   bool shutdown_pending;
   bool close_wanted; /* the core is over; close when writes allow */
   bool closing;
@@ -125,7 +128,7 @@ static void close_socket(bitprotocol_tcp_t *t, bool reset) {
   disarm_flush(t);
   uv_read_stop((uv_stream_t *)t->tcp);
   uv_timer_stop(&t->timer);
-  if (!reset || uv_tcp_close_reset(t->tcp, on_handle_closed) != 0)
+  if (!reset || t->broken || uv_tcp_close_reset(t->tcp, on_handle_closed) != 0)
     uv_close((uv_handle_t *)t->tcp, on_handle_closed);
   uv_close((uv_handle_t *)&t->timer, on_handle_closed);
   uv_close((uv_handle_t *)&t->prepare, on_handle_closed);
@@ -403,6 +406,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     bitprotocol_recv_eof(t->p);
   } else if (nread < 0) {
     t->reading = false;
+    t->broken = true;
     uv_read_stop(s);
     bitprotocol_destroy(t->p, CHAINSTORE_EIO);
   }
@@ -437,6 +441,14 @@ static int create(bitprotocol_tcp_t **out, uv_tcp_t *tcp, const bitprotocol_call
   else
     bitprotocol_options_init(&opts);
   opts.io_user = t;
+  /* A pair made in an idle moment saves this stream a fixed-base scalar
+   * multiplication on its way to its first Noise message. */
+  uint8_t pair[BITPROTOCOL_KEYPAIR_BYTES];
+  bool pooled = tcp_options && opts.mode != BITPROTOCOL_MODE_PLAINTEXT &&
+                !opts.ephemeral_secret_key && !opts.ephemeral_keypair &&
+                bitprotocol_keypool_take(tcp_options->keypool, pair);
+  if (pooled)
+    opts.ephemeral_keypair = pair;
   cb = *callbacks;
   cb.send = io_send;
   cb.end = io_end;
@@ -444,6 +456,8 @@ static int create(bitprotocol_tcp_t **out, uv_tcp_t *tcp, const bitprotocol_call
   cb.now = io_now;
   cb.set_timer = io_set_timer;
   int rc = bitprotocol_init(&t->p, &cb, user, &opts);
+  if (pooled)
+    sodium_memzero(pair, sizeof pair);
   if (rc != 0) {
     free(t);
     return rc;
@@ -541,6 +555,10 @@ int bitprotocol_tcp_connect(bitprotocol_tcp_t **out, uv_loop_t *loop,
     bitprotocol_destroy(t->p, CHAINSTORE_EIO);
     return CHAINSTORE_EIO;
   }
+  /* Reading from the start: the socket then enters epoll once, for both
+   * directions (libuv routes its events to the connect until it is done),
+   * instead of again, with a failing EPOLL_CTL_ADD, once connected. */
+  start_reading(t);
   *out = t;
   return 0;
 }

@@ -171,7 +171,7 @@ static void test_wrong_noise_message(void **state) {
   uint8_t sk[32], pk[32], out[200], pl[200];
   size_t n, pn;
   bitprotocol_keypair(pk, sk, NULL);
-  assert_int_equal(noise_xx_init(hs, true, sk, pk, NULL), 0);
+  assert_int_equal(noise_xx_init(hs, true, sk, pk, NULL, NULL), 0);
   assert_int_equal(noise_xx_write(hs, NULL, 0, out + 1, sizeof out - 1, &n), 0);
   out[0] = (uint8_t)n;
   assert_int_equal(bitprotocol_recv(pair.b.p, out, n + 1), 0);

@@ -4,6 +4,7 @@
  * role alone must also answer the recorded bytes of the JS peer exactly. */
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 
 #include "test_support.h"
 
@@ -76,11 +77,23 @@ static int teardown(void **state) {
   return 0;
 }
 
+/* When set, each side's ephemeral key arrives as a pair made ahead of time
+ * (as from a key pool) instead of a secret key the core derives from. */
+static bool keypairs_made_ahead;
+
 static void options_for(bitprotocol_options_t *o, bool initiator) {
+  static uint8_t pair[2][64];
   bitprotocol_options_init(o);
   o->initiator = initiator;
   o->static_secret_key = initiator ? T.a_ssk : T.b_ssk;
-  o->ephemeral_secret_key = initiator ? T.a_esk : T.b_esk;
+  if (keypairs_made_ahead) {
+    uint8_t *kp = pair[initiator ? 0 : 1];
+    memcpy(kp, initiator ? T.a_esk : T.b_esk, 32);
+    assert_int_equal(crypto_scalarmult_base(kp + 32, kp), 0);
+    o->ephemeral_keypair = kp;
+  } else {
+    o->ephemeral_secret_key = initiator ? T.a_esk : T.b_esk;
+  }
   o->payload_nonce = initiator ? T.a_nonce : T.b_nonce;
   o->timeout_ms = BITPROTOCOL_TIMEOUT_DISABLED; /* as the recording */
 }
@@ -274,7 +287,7 @@ static void check_session(bitprotocol_t *p, bool initiator) {
 }
 
 /* Both roles in C, talking to each other. */
-static void test_c_to_c(void **state) {
+static void c_to_c(void) {
   bp_pair_t pair;
   bitprotocol_options_t oa, ob;
   options_for(&oa, true);
@@ -298,6 +311,15 @@ static void test_c_to_c(void **state) {
   assert_int_equal(pair.a.close_err, 0);
   assert_int_equal(pair.b.close_err, 0);
   bp_pair_free(&pair);
+}
+
+static void test_c_to_c(void **state) { c_to_c(); }
+
+/* The same bytes when both ephemeral keys were made ahead of time. */
+static void test_c_to_c_with_keypairs_made_ahead(void **state) {
+  keypairs_made_ahead = true;
+  c_to_c();
+  keypairs_made_ahead = false;
 }
 
 /* One C core against the recorded bytes of the other (JS) side. */
@@ -400,8 +422,8 @@ static void test_noise_steps(void **state) {
   memcpy(payload_i + 2, T.a_nonce, 24);
   memcpy(payload_r + 2, T.b_nonce, 24);
 
-  assert_int_equal(noise_xx_init(i, true, T.a_ssk, T.a_spk, T.a_esk), 0);
-  assert_int_equal(noise_xx_init(r, false, T.b_ssk, T.b_spk, T.b_esk), 0);
+  assert_int_equal(noise_xx_init(i, true, T.a_ssk, T.a_spk, T.a_esk, NULL), 0);
+  assert_int_equal(noise_xx_init(r, false, T.b_ssk, T.b_spk, T.b_esk, NULL), 0);
   uint8_t h0[64];
   tv_hex_into(tv_str(tv_get(noise, "after_prologue"), "h"), h0, 64);
   assert_bytes_equal(i->sym.h, h0, 64);
@@ -439,6 +461,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_noise_steps),
       cmocka_unit_test(test_c_to_c),
+      cmocka_unit_test(test_c_to_c_with_keypairs_made_ahead),
       cmocka_unit_test(test_initiator_against_js),
       cmocka_unit_test(test_responder_against_js),
       cmocka_unit_test(test_coalesced_delivery),

@@ -35,6 +35,8 @@ static peer_t *accept_into;
 static bitprotocol_options_t accept_opts;
 static bitprotocol_tcp_options_t accept_tcp_opts;
 static const uint8_t chain_key[32] = {0x42};
+/* Pairs left in the connecting and the accepting side's pools. */
+static size_t pool_after_connect, pool_after_accept;
 
 static void on_ch_open(bitprotocol_channel_t *ch, void *user) { ((peer_t *)user)->duplex = true; }
 static void on_ch_data(bitprotocol_channel_t *ch, const bitprotocol_msg_data_t *m, void *user) {
@@ -92,6 +94,7 @@ static void on_connection(uv_stream_t *s, int status) {
   }
   accept_into = NULL;
   assert_int_equal(bitprotocol_tcp_accept(&p->t, s, &callbacks, p, &accept_opts, &accept_tcp_opts), 0);
+  pool_after_accept = bitprotocol_keypool_count(accept_tcp_opts.keypool);
   if (p->ext == NULL)
     assert_int_equal(bitprotocol_extension_register(bitprotocol_tcp_protocol(p->t), "bulk",
                                                     on_ext, p, &p->ext),
@@ -168,6 +171,7 @@ static void connect_pair(peer_t *c, peer_t *s, const bitprotocol_options_t *co,
   assert_int_equal(bitprotocol_tcp_connect(&c->t, &loop, (const struct sockaddr *)&server_addr,
                                            &callbacks, c, &o, ct),
                    0);
+  pool_after_connect = bitprotocol_keypool_count(ct ? ct->keypool : NULL);
   assert_int_equal(bitprotocol_extension_register(bitprotocol_tcp_protocol(c->t), "bulk", on_ext,
                                                   c, &c->ext),
                    0);
@@ -201,6 +205,39 @@ static void test_session_and_orderly_close(void **state) {
   assert_int_equal(s.closes, 1);
   assert_int_equal(c.close_err, 0);
   assert_int_equal(s.close_err, 0);
+  drain_loop();
+}
+
+static bool pools_full(void *arg) {
+  bitprotocol_keypool_t **pool = arg;
+  return bitprotocol_keypool_count(pool[0]) == 1 && bitprotocol_keypool_count(pool[1]) == 1;
+}
+
+/* Both sides take their ephemeral pair from a pool made ahead of time: the
+ * handshake completes with the usual keys, and each pool gave its pair. */
+static void test_handshake_with_key_pools(void **state) {
+  bitprotocol_keypool_t *pool[2];
+  assert_int_equal(bitprotocol_keypool_init(&pool[0], &loop, 1), 0);
+  assert_int_equal(bitprotocol_keypool_init(&pool[1], &loop, 1), 0);
+  run_until(pools_full, pool, 10000);
+  peer_t c = {.name = "client", .open_on_handshake = true}, s = {.name = "server"};
+  bitprotocol_tcp_options_t ct = {.keypool = pool[0]}, st = {.keypool = pool[1]};
+  pool_after_accept = 99;
+  connect_pair(&c, &s, NULL, NULL, &ct, &st);
+  assert_int_equal(pool_after_connect, 0);
+  assert_int_equal(pool_after_accept, 0);
+  bitprotocol_t *cp = bitprotocol_tcp_protocol(c.t), *sp = bitprotocol_tcp_protocol(s.t);
+  assert_memory_equal(bitprotocol_remote_public_key(cp), bitprotocol_public_key(sp), 32);
+  assert_memory_equal(bitprotocol_remote_public_key(sp), bitprotocol_public_key(cp), 32);
+  assert_memory_equal(bitprotocol_handshake_hash(cp), bitprotocol_handshake_hash(sp), 64);
+  peer_t *both[2] = {&c, &s};
+  while (!(c.duplex && s.duplex) && !timed_out)
+    uv_run(&loop, UV_RUN_ONCE);
+  assert_true(c.duplex && s.duplex); /* capabilities from the split keys verified */
+  bitprotocol_destroy(cp, 0);
+  run_until(both_closed, both, 10000);
+  bitprotocol_keypool_close(pool[0]);
+  bitprotocol_keypool_close(pool[1]);
   drain_loop();
 }
 
@@ -390,6 +427,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_session_and_orderly_close, setup, teardown),
       cmocka_unit_test_setup_teardown(test_frames_gathered_in_order, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_handshake_with_key_pools, setup, teardown),
       cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
       cmocka_unit_test_setup_teardown(test_write_queue_limit, setup, teardown),
       cmocka_unit_test_setup_teardown(test_silent_peer_times_out, setup, teardown),
