@@ -255,6 +255,13 @@ typedef struct {
    * the call, which must not call back into the stream. A non-zero return
    * destroys the stream with that code. */
   int (*send)(bitprotocol_t *p, const uint8_t *bytes, size_t len, void *io_user);
+  /* Optional. Room for the next `len` bytes to transmit, at the end of the
+   * transport's own output buffer, or NULL (then they go through `send`).
+   * The core fills all len bytes before it returns to its caller, and they
+   * count as sent. An encrypted stream then encrypts its frames straight
+   * into that buffer instead of encrypting them in place and having `send`
+   * copy them. Must not call back into the stream. */
+  uint8_t *(*send_buffer)(bitprotocol_t *p, size_t len, void *io_user);
   /* The outgoing direction is finished (transport half-close). */
   void (*end)(bitprotocol_t *p, void *io_user);
   /* The stream is over (destroyed, or both directions ended): the transport

@@ -388,6 +388,24 @@ int proto_io_send(bitprotocol_t *p, const uint8_t *bytes, size_t len) {
   return 0;
 }
 
+/* Sends a whole frame, encrypting it first on an encrypted stream: straight
+ * into the transport's buffer when it offers one (one pass over the bytes
+ * instead of two), else in place. */
+static int send_frame(bitprotocol_t *p, uint8_t *frame, size_t len) {
+  if (p->mode != BITPROTOCOL_MODE_ENCRYPTED)
+    return proto_io_send(p, frame, len);
+  uint8_t *room;
+  if (p->state != PROTO_CLOSED && p->cb.send_buffer &&
+      (room = p->cb.send_buffer(p, len, p->io_user)) != NULL) {
+    xor_stream_apply(&p->sec->tx, room, frame, len);
+    p->bytes_sent += len;
+    p->keepalive_base = proto_now(p);
+    return 0;
+  }
+  xor_stream_apply(&p->sec->tx, frame, frame, len);
+  return proto_io_send(p, frame, len);
+}
+
 int proto_capability(const bitprotocol_t *p, const uint8_t key[32], bool remote, uint8_t out[32]) {
   if (!p->has_handshake_hash || p->state != PROTO_OPEN || !proto_uses_noise(p))
     return CHAINSTORE_EINVAL;
@@ -418,9 +436,7 @@ static int send_now(bitprotocol_t *p, uint32_t channel, int type, const void *ms
   p->tx.len = 0;
   if ((rc = proto_frame_append(&p->tx, channel, type, msg, p->max_frame_size)) != 0)
     return rc;
-  if (p->mode == BITPROTOCOL_MODE_ENCRYPTED)
-    xor_stream_apply(&p->sec->tx, p->tx.base, p->tx.base, p->tx.len);
-  rc = proto_io_send(p, p->tx.base, p->tx.len);
+  rc = send_frame(p, p->tx.base, p->tx.len);
   p->tx.len = 0;
   proto_buf_trim(&p->tx, 256 * 1024);
   return rc;
@@ -486,9 +502,7 @@ void proto_flush_pending(bitprotocol_t *p) {
       if (rc != 0 && p->state != PROTO_CLOSED)
         proto_destroy(p, rc);
     } else {
-      if (p->mode == BITPROTOCOL_MODE_ENCRYPTED)
-        xor_stream_apply(&p->sec->tx, q->frame, q->frame, q->len);
-      proto_io_send(p, q->frame, q->len);
+      send_frame(p, q->frame, q->len);
     }
     free(q);
     if (p->state == PROTO_CLOSED)

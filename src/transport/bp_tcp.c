@@ -279,15 +279,14 @@ static void arm_flush(bitprotocol_tcp_t *t) {
   uv_check_start(&t->check, on_check);
 }
 
-static int io_send(bitprotocol_t *p, const uint8_t *bytes, size_t len, void *io_user) {
-  bitprotocol_tcp_t *t = io_user;
-  if (t->closing || t->close_wanted)
-    return CHAINSTORE_ECLOSED;
+/* Room for len more bytes in the gathered output, or NULL when they belong
+ * elsewhere: too much for one turn (written at once by io_send), beyond the
+ * write-queue bound, or the transport is closing (io_send reports both). */
+static uint8_t *gather_room(bitprotocol_tcp_t *t, size_t len) {
   size_t plen = pending_len(t);
-  if (plen + len > OUT_MAX) /* too much for one turn: write it all now */
-    return flush(t, bytes, len);
-  if (queue_size(t) + len > t->max_queue)
-    return CHAINSTORE_ELIMIT;
+  if (t->closing || t->close_wanted || plen + len > OUT_MAX ||
+      queue_size(t) + len > t->max_queue)
+    return NULL;
   out_buf_t *w = t->out;
   if (!w || w->cap < plen + len) {
     size_t cap = w ? w->cap : OUT_MIN;
@@ -297,7 +296,7 @@ static int io_send(bitprotocol_t *p, const uint8_t *bytes, size_t len, void *io_
       cap = OUT_MAX;
     w = realloc(w, sizeof *w + cap);
     if (!w)
-      return CHAINSTORE_ENOMEM;
+      return NULL;
     if (!t->out)
       w->len = 0;
     w->t = t;
@@ -305,11 +304,31 @@ static int io_send(bitprotocol_t *p, const uint8_t *bytes, size_t len, void *io_
     w->queued = 0;
     t->out = w;
   }
-  memcpy(w->data + w->len, bytes, len);
+  uint8_t *room = w->data + w->len;
   w->len += len;
   if (queue_size(t) > t->high_water)
     t->above_high = true;
   arm_flush(t);
+  return room;
+}
+
+static uint8_t *io_send_buffer(bitprotocol_t *p, size_t len, void *io_user) {
+  (void)p;
+  return gather_room(io_user, len);
+}
+
+static int io_send(bitprotocol_t *p, const uint8_t *bytes, size_t len, void *io_user) {
+  bitprotocol_tcp_t *t = io_user;
+  if (t->closing || t->close_wanted)
+    return CHAINSTORE_ECLOSED;
+  if (pending_len(t) + len > OUT_MAX) /* too much for one turn: write it all now */
+    return flush(t, bytes, len);
+  if (queue_size(t) + len > t->max_queue)
+    return CHAINSTORE_ELIMIT;
+  uint8_t *room = gather_room(t, len);
+  if (!room)
+    return CHAINSTORE_ENOMEM;
+  memcpy(room, bytes, len);
   return 0;
 }
 
@@ -451,6 +470,7 @@ static int create(bitprotocol_tcp_t **out, uv_tcp_t *tcp, const bitprotocol_call
     opts.ephemeral_keypair = pair;
   cb = *callbacks;
   cb.send = io_send;
+  cb.send_buffer = io_send_buffer;
   cb.end = io_end;
   cb.close = io_close;
   cb.now = io_now;

@@ -61,8 +61,7 @@ void bp_dump(const bp_side_t *s) {
 
 /* ---- stream callbacks ---------------------------------------------------------- */
 
-static int cb_send(bitprotocol_t *p, const uint8_t *bytes, size_t len, void *io_user) {
-  bp_side_t *s = io_user;
+static void record_send(bp_side_t *s, const uint8_t *bytes, size_t len) {
   bp_chunk_t *c = malloc(sizeof *c + len);
   assert_non_null(c);
   c->next = NULL;
@@ -79,11 +78,39 @@ static int cb_send(bitprotocol_t *p, const uint8_t *bytes, size_t len, void *io_
   if (s->n_sends < sizeof s->sizes / sizeof s->sizes[0])
     s->sizes[s->n_sends] = len;
   s->n_sends++;
+}
+
+/* Bytes the core wrote into a buffer from cb_send_buffer are complete by the
+ * time the harness is called again: they are recorded as a send then. */
+static void commit_staged(bp_side_t *s) {
+  if (!s->staged)
+    return;
+  record_send(s, s->staged, s->staged_len);
+  free(s->staged);
+  s->staged = NULL;
+}
+
+static int cb_send(bitprotocol_t *p, const uint8_t *bytes, size_t len, void *io_user) {
+  bp_side_t *s = io_user;
+  commit_staged(s);
+  record_send(s, bytes, len);
   return 0;
+}
+
+static uint8_t *cb_send_buffer(bitprotocol_t *p, size_t len, void *io_user) {
+  bp_side_t *s = io_user;
+  commit_staged(s);
+  if (!s->offer_send_buffer)
+    return NULL;
+  s->staged = malloc(len ? len : 1);
+  assert_non_null(s->staged);
+  s->staged_len = len;
+  return s->staged;
 }
 
 static void cb_end(bitprotocol_t *p, void *io_user) {
   bp_side_t *s = io_user;
+  commit_staged(s);
   s->ended = true;
   bp_logf(s, "end");
 }
@@ -135,6 +162,7 @@ static void cb_on_close(bitprotocol_t *p, int err, void *user) {
 
 const bitprotocol_callbacks_t bp_logging_callbacks = {
     .send = cb_send,
+    .send_buffer = cb_send_buffer,
     .end = cb_end,
     .now = cb_now,
     .set_timer = cb_set_timer,
@@ -291,6 +319,8 @@ void bp_side_free(bp_side_t *s) {
   if (s->p)
     bitprotocol_free(s->p);
   s->p = NULL;
+  free(s->staged);
+  s->staged = NULL;
   while (s->out_head) {
     bp_chunk_t *n = s->out_head->next;
     free(s->out_head);
@@ -309,6 +339,7 @@ void bp_pair_free(bp_pair_t *pair) {
 
 /* Moves one chunk from s to its peer; false when there was none. */
 static bool deliver_one(bp_side_t *s) {
+  commit_staged(s);
   bp_chunk_t *c = s->out_head;
   if (!c) {
     if (s->ended && !s->eof_delivered && s->auto_deliver_eof && s->peer && s->peer->p) {
@@ -339,6 +370,7 @@ void bp_pump(bp_pair_t *pair) {
 }
 
 void bp_deliver_coalesced(bp_side_t *from) {
+  commit_staged(from);
   size_t total = 0;
   for (bp_chunk_t *c = from->out_head; c; c = c->next)
     total += c->len;

@@ -38,6 +38,11 @@ typedef struct bp_side {
   /* behaviour switches */
   bool auto_deliver_eof;
   bool defer_auth; /* on_authenticate does not answer */
+  /* The core may write (encrypt) frames straight into the harness's buffers
+   * (the send_buffer I/O callback); staged: the last such buffer. */
+  bool offer_send_buffer;
+  uint8_t *staged;
+  size_t staged_len;
   int auth_result; /* answer given by on_authenticate */
   bitprotocol_channel_t *last_channel;
 } bp_side_t;

@@ -287,12 +287,13 @@ static void check_session(bitprotocol_t *p, bool initiator) {
 }
 
 /* Both roles in C, talking to each other. */
-static void c_to_c(void) {
+static void c_to_c(bool send_buffers) {
   bp_pair_t pair;
   bitprotocol_options_t oa, ob;
   options_for(&oa, true);
   options_for(&ob, false);
   bp_pair_init(&pair, &oa, &ob);
+  pair.a.offer_send_buffer = pair.b.offer_send_buffer = send_buffers;
   for (int step = 0; step < N_STEPS; step++) {
     do_step(step, &pair.a, &pair.b);
     bp_pump(&pair);
@@ -313,14 +314,18 @@ static void c_to_c(void) {
   bp_pair_free(&pair);
 }
 
-static void test_c_to_c(void **state) { c_to_c(); }
+static void test_c_to_c(void **state) { c_to_c(false); }
 
 /* The same bytes when both ephemeral keys were made ahead of time. */
 static void test_c_to_c_with_keypairs_made_ahead(void **state) {
   keypairs_made_ahead = true;
-  c_to_c();
+  c_to_c(false);
   keypairs_made_ahead = false;
 }
+
+/* The same bytes, send by send, when frames are encrypted straight into
+ * the transport's buffers. */
+static void test_c_to_c_encrypting_into_send_buffers(void **state) { c_to_c(true); }
 
 /* One C core against the recorded bytes of the other (JS) side. */
 static void replay_against_recording(bool c_is_initiator) {
@@ -462,6 +467,7 @@ int main(void) {
       cmocka_unit_test(test_noise_steps),
       cmocka_unit_test(test_c_to_c),
       cmocka_unit_test(test_c_to_c_with_keypairs_made_ahead),
+      cmocka_unit_test(test_c_to_c_encrypting_into_send_buffers),
       cmocka_unit_test(test_initiator_against_js),
       cmocka_unit_test(test_responder_against_js),
       cmocka_unit_test(test_coalesced_delivery),
