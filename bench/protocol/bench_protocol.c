@@ -2,6 +2,11 @@
  *
  *   bench_protocol [seconds per measurement, default 3] [js dir] [rounds, default 5]
  *                  [handshakes in flight, default 4 per core]
+ *   bench_protocol --c-handshakes [seconds] [in flight]   (the C handshakes alone)
+ *   bench_protocol --c-throughput [seconds]               (the C throughput alone)
+ * and --no-keypool anywhere: C streams make their ephemeral keys as they
+ * start instead of taking them from a key pool filled in idle turns (the
+ * default, as a peer using the library would).
  *
  * Prints, each measured in this run:
  *   handshakes/s   C <-> C over loopback TCP, one process per side, a new TCP
@@ -92,8 +97,8 @@ static void srv_handshake(bitprotocol_t *p, void *user) {
     bitprotocol_destroy(p, 0);
 }
 
-/* Each side makes its ephemeral keys in its loop's idle moments, as a
- * peer using the library should (NULL with --no-keypool). */
+/* Each side makes its ephemeral keys in its loop's idle turns, as a peer
+ * using the library would (NULL with --no-keypool). */
 static bitprotocol_keypool_t *server_keypool;
 static bool use_keypool = true;
 
@@ -624,36 +629,25 @@ static int c_handshakes_only(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-  if (argc > 1 && strcmp(argv[1], "--c-throughput") == 0) {
-    if (sodium_init() < 0)
-      return 1;
-    signal(SIGPIPE, SIG_IGN);
-    uint8_t pk[32], seed[32];
-    memset(seed, 1, sizeof seed);
-    bitprotocol_keypair(pk, server_sk, seed);
-    memset(seed, 2, sizeof seed);
-    bitprotocol_keypair(pk, client_sk, seed);
-    double s = argc > 2 ? atof(argv[2]) : 3.0;
-    printf("%.1f MB/s\n", c_throughput(s > 0 ? s : 3.0));
+  /* --no-keypool (anywhere): every C stream makes its own ephemeral key. */
+  int kept = 1;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--no-keypool") == 0)
+      use_keypool = false;
+    else
+      argv[kept++] = argv[i];
+  }
+  argc = kept;
+  if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+    printf("usage: bench_protocol [seconds per measurement (3)] [js dir] [rounds (5)]\n"
+           "                      [handshakes in flight (4 per core)]\n"
+           "       bench_protocol --c-handshakes [seconds] [in flight]\n"
+           "       bench_protocol --c-throughput [seconds]\n"
+           "--no-keypool: C streams make their ephemeral keys as they start.\n"
+           "Prints C, JS (hypercore-protocol 8) and the machine's bound, measured in\n"
+           "the same run, and the ratios. Build without sanitizers.\n");
     return 0;
   }
-  if (getenv("NOKEYPOOL"))
-    use_keypool = false;
-  if (argc > 1 && strcmp(argv[1], "--c-handshakes") == 0) {
-    if (sodium_init() < 0)
-      return 1;
-    signal(SIGPIPE, SIG_IGN);
-    uint8_t pk[32], seed[32];
-    memset(seed, 1, sizeof seed);
-    bitprotocol_keypair(pk, server_sk, seed);
-    memset(seed, 2, sizeof seed);
-    bitprotocol_keypair(pk, client_sk, seed);
-    return c_handshakes_only(argc, argv);
-  }
-  double seconds = argc > 1 ? atof(argv[1]) : 3.0;
-  const char *js_dir = argc > 2 ? argv[2] : BENCH_JS_DIR;
-  if (seconds <= 0)
-    seconds = 3.0;
   if (sodium_init() < 0)
     return 1;
   signal(SIGPIPE, SIG_IGN);
@@ -662,6 +656,18 @@ int main(int argc, char **argv) {
   bitprotocol_keypair(pk, server_sk, seed);
   memset(seed, 2, sizeof seed);
   bitprotocol_keypair(pk, client_sk, seed);
+
+  if (argc > 1 && strcmp(argv[1], "--c-handshakes") == 0)
+    return c_handshakes_only(argc, argv);
+  if (argc > 1 && strcmp(argv[1], "--c-throughput") == 0) {
+    double s = argc > 2 ? atof(argv[2]) : 3.0;
+    printf("%.1f MB/s\n", c_throughput(s > 0 ? s : 3.0));
+    return 0;
+  }
+  double seconds = argc > 1 ? atof(argv[1]) : 3.0;
+  const char *js_dir = argc > 2 ? argv[2] : BENCH_JS_DIR;
+  if (seconds <= 0)
+    seconds = 3.0;
 
   int rounds = argc > 3 ? atoi(argv[3]) : 5;
   if (rounds < 1)
