@@ -1,10 +1,12 @@
 /* libuv glue: one BitProtocol stream over one TCP connection.
  *
  * Writes: the frames the core emits during one loop turn are gathered in an
- * output buffer and leave in one write, from a prepare handle (frames sent
- * from timers, before the loop polls) or a check handle (frames sent from
- * I/O callbacks), or at once when the buffer would pass OUT_MAX, the
- * frame that did not fit riding in the same writev without being copied.
+ * output buffer (an encrypted stream encrypts them straight into it, through
+ * the send_buffer callback, instead of handing them over to be copied) and
+ * leave in one write, from a prepare handle (frames sent from timers, before
+ * the loop polls) or a check handle (frames sent from I/O callbacks), or at
+ * once when the buffer would pass OUT_MAX, the frame that did not fit riding
+ * in the same writev without being copied.
  * With nothing queued in libuv that write is a uv_try_write; what the kernel
  * does not take goes into uv_write requests (the gathered buffer itself, and
  * a copy of the rest of the frame), all counted in the write queue, which is
