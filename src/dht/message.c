@@ -59,24 +59,16 @@ void dht_message_set_js_defaults(dht_message_t *m) {
     m->error = dht_bytes("", 0);
 }
 
-static size_t field_len(dht_bytes_t b) {
-  return b.present ? dht_pb_bytes_field_length(b.len) : 0;
-}
-
 size_t dht_message_encoding_length(const dht_message_t *m) {
   size_t n = 0;
   if (m->has_version)
     n += 1 + dht_pb_varint_length(m->version);
   n += 1 + dht_pb_varint_length(m->type);
   n += 1 + dht_pb_varint_length(m->rid);
-  n += field_len(m->to) + field_len(m->id) + field_len(m->target) +
-       field_len(m->closer_nodes) + field_len(m->token) + field_len(m->command) +
-       field_len(m->error) + field_len(m->value);
+  n += dht_pb_optional_bytes_length(m->to) + dht_pb_optional_bytes_length(m->id) + dht_pb_optional_bytes_length(m->target) +
+       dht_pb_optional_bytes_length(m->closer_nodes) + dht_pb_optional_bytes_length(m->token) + dht_pb_optional_bytes_length(m->command) +
+       dht_pb_optional_bytes_length(m->error) + dht_pb_optional_bytes_length(m->value);
   return n;
-}
-
-static size_t put(uint8_t *out, uint8_t tag_byte, dht_bytes_t b) {
-  return b.present ? dht_pb_put_tag_bytes(out, tag_byte, b.ptr, b.len) : 0;
 }
 
 size_t dht_message_encode(const dht_message_t *m, uint8_t *out) {
@@ -85,46 +77,26 @@ size_t dht_message_encode(const dht_message_t *m, uint8_t *out) {
     o += dht_pb_put_tag_varint(out + o, 0x58, m->version);
   o += dht_pb_put_tag_varint(out + o, 0x08, m->type);
   o += dht_pb_put_tag_varint(out + o, 0x10, m->rid);
-  o += put(out + o, 0x52, m->to);
-  o += put(out + o, 0x1a, m->id);
-  o += put(out + o, 0x22, m->target);
-  o += put(out + o, 0x2a, m->closer_nodes);
-  o += put(out + o, 0x32, m->token);
-  o += put(out + o, 0x3a, m->command);
-  o += put(out + o, 0x42, m->error);
-  o += put(out + o, 0x4a, m->value);
+  o += dht_pb_put_optional_bytes(out + o, 0x52, m->to);
+  o += dht_pb_put_optional_bytes(out + o, 0x1a, m->id);
+  o += dht_pb_put_optional_bytes(out + o, 0x22, m->target);
+  o += dht_pb_put_optional_bytes(out + o, 0x2a, m->closer_nodes);
+  o += dht_pb_put_optional_bytes(out + o, 0x32, m->token);
+  o += dht_pb_put_optional_bytes(out + o, 0x3a, m->command);
+  o += dht_pb_put_optional_bytes(out + o, 0x42, m->error);
+  o += dht_pb_put_optional_bytes(out + o, 0x4a, m->value);
   return o;
 }
 
 int dht_holepunch_decode(dht_holepunch_t *h, const uint8_t *buf, size_t len) {
-  dht_pb_reader_t r;
   memset(h, 0, sizeof *h);
-  dht_pb_reader_init(&r, buf, len);
-  while (dht_pb_more(&r)) {
-    int32_t tag;
-    unsigned wire;
-    int rc = dht_pb_read_prefix(&r, &tag, &wire);
-    if (rc != 0)
-      return rc;
-    if (tag == 2)
-      rc = dht_pb_read_bytes(&r, &h->from);
-    else if (tag == 3)
-      rc = dht_pb_read_bytes(&r, &h->to);
-    else
-      rc = dht_pb_skip(&r, wire);
-    if (rc != 0)
-      return rc;
-  }
-  return 0;
+  return dht_pb_decode_bytes_pair(buf, len, 2, &h->from, 3, &h->to);
 }
 
 size_t dht_holepunch_encoding_length(const dht_holepunch_t *h) {
-  return field_len(h->from) + field_len(h->to);
+  return dht_pb_bytes_pair_length(h->from, h->to);
 }
 
 size_t dht_holepunch_encode(const dht_holepunch_t *h, uint8_t *out) {
-  size_t o = 0;
-  o += put(out + o, 0x12, h->from);
-  o += put(out + o, 0x1a, h->to);
-  return o;
+  return dht_pb_put_bytes_pair(out, 0x12, h->from, 0x1a, h->to);
 }

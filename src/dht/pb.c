@@ -129,6 +129,48 @@ size_t dht_pb_bytes_field_length(size_t n) {
   return 1 + dht_pb_varint_length(n) + n;
 }
 
+size_t dht_pb_optional_bytes_length(dht_bytes_t b) {
+  return b.present ? dht_pb_bytes_field_length(b.len) : 0;
+}
+
+size_t dht_pb_put_optional_bytes(uint8_t *out, uint8_t tag_byte, dht_bytes_t b) {
+  return b.present ? dht_pb_put_tag_bytes(out, tag_byte, b.ptr, b.len) : 0;
+}
+
+int dht_pb_decode_bytes_pair(const uint8_t *buf, size_t len, int32_t tag_a, dht_bytes_t *a,
+                             int32_t tag_b, dht_bytes_t *b) {
+  dht_pb_reader_t r;
+  memset(a, 0, sizeof *a);
+  memset(b, 0, sizeof *b);
+  dht_pb_reader_init(&r, buf, len);
+  while (dht_pb_more(&r)) {
+    int32_t tag;
+    unsigned wire;
+    int rc = dht_pb_read_prefix(&r, &tag, &wire);
+    if (rc != 0)
+      return rc;
+    if (tag == tag_a)
+      rc = dht_pb_read_bytes(&r, a);
+    else if (tag == tag_b)
+      rc = dht_pb_read_bytes(&r, b);
+    else
+      rc = dht_pb_skip(&r, wire);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+size_t dht_pb_bytes_pair_length(dht_bytes_t a, dht_bytes_t b) {
+  return dht_pb_optional_bytes_length(a) + dht_pb_optional_bytes_length(b);
+}
+
+size_t dht_pb_put_bytes_pair(uint8_t *out, uint8_t tag_byte_a, dht_bytes_t a, uint8_t tag_byte_b,
+                             dht_bytes_t b) {
+  size_t o = dht_pb_put_optional_bytes(out, tag_byte_a, a);
+  return o + dht_pb_put_optional_bytes(out + o, tag_byte_b, b);
+}
+
 size_t dht_pb_put_tag_bytes(uint8_t *out, uint8_t tag_byte, const uint8_t *p, size_t n) {
   out[0] = tag_byte;
   size_t h = 1 + dht_pb_put_varint(out + 1, n);

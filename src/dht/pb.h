@@ -46,5 +46,16 @@ size_t dht_pb_put_varint(uint8_t *out, uint64_t v);
 size_t dht_pb_put_tag_varint(uint8_t *out, uint8_t tag_byte, uint64_t v);
 size_t dht_pb_put_tag_bytes(uint8_t *out, uint8_t tag_byte, const uint8_t *p, size_t n);
 size_t dht_pb_bytes_field_length(size_t n);
+/* An optional bytes field: written, and counted, only when present. */
+size_t dht_pb_optional_bytes_length(dht_bytes_t b);
+size_t dht_pb_put_optional_bytes(uint8_t *out, uint8_t tag_byte, dht_bytes_t b);
+
+/* A message of two optional bytes fields (a holepunch, a peers answer):
+ * decoded (both zeroed first, other fields skipped), measured, written. */
+int dht_pb_decode_bytes_pair(const uint8_t *buf, size_t len, int32_t tag_a, dht_bytes_t *a,
+                             int32_t tag_b, dht_bytes_t *b);
+size_t dht_pb_bytes_pair_length(dht_bytes_t a, dht_bytes_t b);
+size_t dht_pb_put_bytes_pair(uint8_t *out, uint8_t tag_byte_a, dht_bytes_t a, uint8_t tag_byte_b,
+                             dht_bytes_t b);
 
 #endif

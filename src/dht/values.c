@@ -2,14 +2,6 @@
 
 #include <string.h>
 
-static size_t field_len(dht_bytes_t b) {
-  return b.present ? dht_pb_bytes_field_length(b.len) : 0;
-}
-
-static size_t put(uint8_t *out, uint8_t tag_byte, dht_bytes_t b) {
-  return b.present ? dht_pb_put_tag_bytes(out, tag_byte, b.ptr, b.len) : 0;
-}
-
 int dht_peers_input_decode(dht_peers_input_t *v, const uint8_t *buf, size_t len) {
   dht_pb_reader_t r;
   memset(v, 0, sizeof *v);
@@ -42,7 +34,7 @@ size_t dht_peers_input_encoding_length(const dht_peers_input_t *v) {
   size_t n = 0;
   if (v->has_port)
     n += 1 + dht_pb_varint_length(v->port);
-  n += field_len(v->local_address);
+  n += dht_pb_optional_bytes_length(v->local_address);
   if (v->has_unannounce)
     n += 2;
   return n;
@@ -52,7 +44,7 @@ size_t dht_peers_input_encode(const dht_peers_input_t *v, uint8_t *out) {
   size_t o = 0;
   if (v->has_port)
     o += dht_pb_put_tag_varint(out + o, 0x08, v->port);
-  o += put(out + o, 0x12, v->local_address);
+  o += dht_pb_put_optional_bytes(out + o, 0x12, v->local_address);
   if (v->has_unannounce) {
     out[o++] = 0x18;
     out[o++] = v->unannounce ? 1 : 0;
@@ -61,36 +53,16 @@ size_t dht_peers_input_encode(const dht_peers_input_t *v, uint8_t *out) {
 }
 
 int dht_peers_output_decode(dht_peers_output_t *v, const uint8_t *buf, size_t len) {
-  dht_pb_reader_t r;
   memset(v, 0, sizeof *v);
-  dht_pb_reader_init(&r, buf, len);
-  while (dht_pb_more(&r)) {
-    int32_t tag;
-    unsigned wire;
-    int rc = dht_pb_read_prefix(&r, &tag, &wire);
-    if (rc != 0)
-      return rc;
-    if (tag == 1)
-      rc = dht_pb_read_bytes(&r, &v->peers);
-    else if (tag == 2)
-      rc = dht_pb_read_bytes(&r, &v->local_peers);
-    else
-      rc = dht_pb_skip(&r, wire);
-    if (rc != 0)
-      return rc;
-  }
-  return 0;
+  return dht_pb_decode_bytes_pair(buf, len, 1, &v->peers, 2, &v->local_peers);
 }
 
 size_t dht_peers_output_encoding_length(const dht_peers_output_t *v) {
-  return field_len(v->peers) + field_len(v->local_peers);
+  return dht_pb_bytes_pair_length(v->peers, v->local_peers);
 }
 
 size_t dht_peers_output_encode(const dht_peers_output_t *v, uint8_t *out) {
-  size_t o = 0;
-  o += put(out + o, 0x0a, v->peers);
-  o += put(out + o, 0x12, v->local_peers);
-  return o;
+  return dht_pb_put_bytes_pair(out, 0x0a, v->peers, 0x12, v->local_peers);
 }
 
 int dht_mutable_decode(dht_mutable_t *v, const uint8_t *buf, size_t len) {
@@ -120,7 +92,7 @@ int dht_mutable_decode(dht_mutable_t *v, const uint8_t *buf, size_t len) {
 }
 
 size_t dht_mutable_encoding_length(const dht_mutable_t *v) {
-  size_t n = field_len(v->value) + field_len(v->signature) + field_len(v->salt);
+  size_t n = dht_pb_optional_bytes_length(v->value) + dht_pb_optional_bytes_length(v->signature) + dht_pb_optional_bytes_length(v->salt);
   if (v->has_seq)
     n += 1 + dht_pb_varint_length(v->seq);
   return n;
@@ -128,10 +100,10 @@ size_t dht_mutable_encoding_length(const dht_mutable_t *v) {
 
 size_t dht_mutable_encode(const dht_mutable_t *v, uint8_t *out) {
   size_t o = 0;
-  o += put(out + o, 0x0a, v->value);
-  o += put(out + o, 0x12, v->signature);
+  o += dht_pb_put_optional_bytes(out + o, 0x0a, v->value);
+  o += dht_pb_put_optional_bytes(out + o, 0x12, v->signature);
   if (v->has_seq)
     o += dht_pb_put_tag_varint(out + o, 0x18, v->seq);
-  o += put(out + o, 0x22, v->salt);
+  o += dht_pb_put_optional_bytes(out + o, 0x22, v->salt);
   return o;
 }
