@@ -22,7 +22,8 @@
  *                  a core of its own, so the machine's bound is the rate of
  *                  the slower side (with a single core: both sides' crypto).
  *                  The bound's two sides are measured at the same time, a
- *                  process each, as the C handshakes run.
+ *                  process each, as the C handshakes run, before, between
+ *                  and after three slices of them (the VM's speed drifts).
  *   the same from CPU time: each side's CPU time per handshake (getrusage;
  *                  for the bound, the crypto loop's) turned into handshakes/s
  *                  with a whole core per side: what the load of a shared
@@ -58,6 +59,10 @@
 #include "protocol/xor_stream.h"
 
 #define MSG (64 * 1024)
+/* Each round's C handshakes run in SLICES parts, each between two bound
+ * measurements of BOUND_SLICE_S seconds. */
+#define SLICES 3
+#define BOUND_SLICE_S 0.5
 
 static double now_s(void) { return (double)uv_hrtime() / 1e9; }
 
@@ -429,11 +434,11 @@ static side_crypto_t side_crypto(bool initiator, double seconds) {
 /* Both sides' crypto measured at the same time, each in a process of its
  * own, as the two processes of the handshake benchmark run (with one core:
  * one after the other, here). */
-static void bound_handshake(side_crypto_t side[2], bool parallel) {
+static void bound_handshake(side_crypto_t side[2], bool parallel, double seconds) {
   int fds[2][2];
   if (!parallel) {
-    side[0] = side_crypto(true, 1.0);
-    side[1] = side_crypto(false, 1.0);
+    side[0] = side_crypto(true, seconds / 2);
+    side[1] = side_crypto(false, seconds / 2);
     return;
   }
   pid_t pids[2];
@@ -441,7 +446,7 @@ static void bound_handshake(side_crypto_t side[2], bool parallel) {
     if (pipe(fds[s]) != 0)
       abort();
     if ((pids[s] = fork()) == 0) {
-      side_crypto_t c = side_crypto(s == 0, 1.0);
+      side_crypto_t c = side_crypto(s == 0, seconds);
       _exit(write(fds[s][1], &c, sizeof c) == sizeof c ? 0 : 1);
     }
     close(fds[s][1]);
@@ -686,22 +691,49 @@ int main(int argc, char **argv) {
          "one process per side, %d handshakes in flight, %ld cores\n\n",
          seconds, rounds, concurrency, cores);
   /* The machine may be shared and its speed drifts: each round measures the
-   * bound right before and right after the C handshakes, each ratio is taken
-   * within its round, and the figures printed are medians over the rounds. */
+   * bound before, between and after slices of the C handshakes, each ratio
+   * is taken within its round, and the figures printed are medians over the
+   * rounds. */
   bool two = cores >= 2;
   round_t rs[MAX_ROUNDS];
+  memset(rs, 0, sizeof rs);
   for (int r = 0; r < rounds; r++) {
     round_t *o = &rs[r];
-    side_crypto_t before[2], after[2];
-    bound_handshake(before, two);
-    double id;
-    o->hs_c = c_handshakes(seconds, concurrency, &o->cpu_client, &o->cpu_server, &id);
-    o->idle = id;
-    bound_handshake(after, two);
+    /* The VM's speed drifts within seconds: the C handshakes run in slices,
+     * each between two bound measurements, and the round's bound is the
+     * mean of all of them. */
+    side_crypto_t bound[SLICES + 1][2];
+    double handshakes = 0, id;
+    bound_handshake(bound[0], two, BOUND_SLICE_S);
+    for (int k = 0; k < SLICES && handshakes >= 0; k++) {
+      cpu_t cl, sv;
+      double rate = c_handshakes(seconds / SLICES, concurrency, &cl, &sv, &id);
+      bound_handshake(bound[k + 1], two, BOUND_SLICE_S);
+      if (rate < 0) {
+        handshakes = -1;
+        break;
+      }
+      double n = rate * seconds / SLICES; /* CPU per handshake, weighted by count */
+      o->cpu_client.user += cl.user * n;
+      o->cpu_client.sys += cl.sys * n;
+      o->cpu_server.user += sv.user * n;
+      o->cpu_server.sys += sv.sys * n;
+      o->idle += id / SLICES;
+      handshakes += n;
+    }
+    o->hs_c = handshakes > 0 ? handshakes / seconds : -1;
+    if (handshakes > 0) {
+      o->cpu_client.user /= handshakes;
+      o->cpu_client.sys /= handshakes;
+      o->cpu_server.user /= handshakes;
+      o->cpu_server.sys /= handshakes;
+    }
     for (int s = 0; s < 2; s++) {
-      o->crypto[s].seconds = (before[s].seconds + after[s].seconds) / 2;
-      o->crypto[s].x25519 = (before[s].x25519 + after[s].x25519) / 2;
-      o->crypto[s].cpu_share = (before[s].cpu_share + after[s].cpu_share) / 2;
+      for (int k = 0; k <= SLICES; k++) {
+        o->crypto[s].seconds += bound[k][s].seconds / (SLICES + 1);
+        o->crypto[s].x25519 += bound[k][s].x25519 / (SLICES + 1);
+        o->crypto[s].cpu_share += bound[k][s].cpu_share / (SLICES + 1);
+      }
       o->crypto_cpu[s] = o->crypto[s].seconds * o->crypto[s].cpu_share;
     }
     o->hs_bound = capacity(o->crypto[0].seconds, o->crypto[1].seconds, two);
