@@ -553,6 +553,7 @@ static double capacity(double a, double b, bool parallel) {
 typedef struct {
   double hs_c, hs_js, hs_bound;    /* handshakes per second */
   double cap_c, cap_js, cap_bound; /* the same from CPU time */
+  double hs_bound_tcp;             /* the bound plus each side's bare TCP connection */
   double tp_c, tp_js, tp_bound;    /* MB/s */
   side_crypto_t crypto[2];         /* the bound's sides, mean of before and after */
   double crypto_cpu[2];            /* CPU seconds of each side's crypto per handshake */
@@ -746,6 +747,8 @@ int main(int argc, char **argv) {
     if (c_handshakes(seconds / 2, concurrency, &cc, &cs, &id) > 0) {
       o->conn_client = cc;
       o->conn_server = cs;
+      o->hs_bound_tcp = capacity(o->crypto[0].seconds + cc.user + cc.sys,
+                                 o->crypto[1].seconds + cs.user + cs.sys, two);
     }
     mode = BITPROTOCOL_MODE_ENCRYPTED;
     char js[1024];
@@ -770,6 +773,9 @@ int main(int argc, char **argv) {
   row("  the same from CPU time", rs, rounds, offsetof(round_t, cap_c), offsetof(round_t, cap_js),
       offsetof(round_t, cap_bound),
       two ? "1 / the busier side's CPU per handshake" : "1 / both sides' CPU per handshake");
+  row("  vs crypto + TCP connection", rs, rounds, offsetof(round_t, hs_c),
+      offsetof(round_t, hs_js), offsetof(round_t, hs_bound_tcp),
+      "the above plus each side's CPU for a bare TCP connection, measured here");
   row("throughput MB/s (64 KiB ext)", rs, rounds, offsetof(round_t, tp_c),
       offsetof(round_t, tp_js), offsetof(round_t, tp_bound), "XSalsa20 both ends over plain TCP");
 
