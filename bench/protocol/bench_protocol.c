@@ -555,7 +555,7 @@ typedef struct {
   double cap_c, cap_js, cap_bound; /* the same from CPU time */
   double hs_bound_tcp;             /* the bound plus each side's bare TCP connection */
   double tp_c, tp_js, tp_bound;    /* MB/s */
-  side_crypto_t crypto[2];         /* the bound's sides, mean of before and after */
+  side_crypto_t crypto[2];         /* the bound's sides, mean of the round's measurements */
   double crypto_cpu[2];            /* CPU seconds of each side's crypto per handshake */
   cpu_t cpu_client, cpu_server, conn_client, conn_server;
   double idle;
@@ -704,6 +704,7 @@ int main(int argc, char **argv) {
      * each between two bound measurements, and the round's bound is the
      * mean of all of them. */
     side_crypto_t bound[SLICES + 1][2];
+    memset(bound, 0, sizeof bound); /* a failed slice leaves the rest unmeasured */
     double handshakes = 0, id;
     bound_handshake(bound[0], two, BOUND_SLICE_S);
     for (int k = 0; k < SLICES && handshakes >= 0; k++) {
