@@ -55,8 +55,9 @@ bool bitprotocol_keypool_take(bitprotocol_keypool_t *pool,
 size_t bitprotocol_keypool_count(const bitprotocol_keypool_t *pool);
 
 /* Wipes the pairs and closes the pool; its memory is released by the loop
- * (run it once more before uv_loop_close). Streams already given the pool
- * must be over first. NULL is ignored. */
+ * (run it once more before uv_loop_close). Streams take their pair as they
+ * start, so streams still running do not need the pool; no new stream may
+ * be given it after this. NULL is ignored. */
 void bitprotocol_keypool_close(bitprotocol_keypool_t *pool);
 
 #ifdef __cplusplus
