@@ -66,19 +66,6 @@ static void same_value(const ProtobufCFieldDescriptor *f, const void *a, const v
   }
 }
 
-static size_t value_size(ProtobufCType type) {
-  switch (type) {
-  case PROTOBUF_C_TYPE_UINT64:
-    return sizeof(uint64_t);
-  case PROTOBUF_C_TYPE_BOOL:
-    return sizeof(protobuf_c_boolean);
-  case PROTOBUF_C_TYPE_BYTES:
-    return sizeof(ProtobufCBinaryData);
-  default:
-    return sizeof(void *);
-  }
-}
-
 static void same_message(const ProtobufCMessage *a, const ProtobufCMessage *b, unsigned sel) {
   const ProtobufCMessageDescriptor *d = a->descriptor;
   SAME(d == b->descriptor, "descriptor");
@@ -92,7 +79,7 @@ static void same_message(const ProtobufCMessage *a, const ProtobufCMessage *b, u
       const char *ax = *(char *const *)(x + f->offset), *ay = *(char *const *)(y + f->offset);
       SAME((ax == NULL) == (ay == NULL) && (n == 0) == (ax == NULL), f->name);
       for (size_t k = 0; k < n; k++)
-        same_value(f, ax + k * value_size(f->type), ay + k * value_size(f->type), sel);
+        same_value(f, ax + k * ref_element_size(f->type), ay + k * ref_element_size(f->type), sel);
       continue;
     }
     if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->type != PROTOBUF_C_TYPE_STRING &&

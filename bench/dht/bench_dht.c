@@ -31,6 +31,7 @@
 #include <sodium.h>
 #include <uv.h>
 
+#include "bench_stats.h"
 #include "chainstore/bitswarm.h"
 #include "dht/message.h"
 #include "dht/values.h"
@@ -465,17 +466,7 @@ static const char *target_names[N_TARGETS] = {
     "bound: echo recvfrom/sendto", "bound: echo recvmmsg/sendmmsg", "C (libchainstore)",
     "JS (@hyperswarm/dht 4.0.1)"};
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-  double s[64];
-  memcpy(s, v, (size_t)n * sizeof *v);
-  qsort(s, (size_t)n, sizeof *s, cmp_double);
-  return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
+static double median(const double *v, int n) { return bench_median(v, n, NULL, NULL); }
 
 typedef struct {
   long rss_before, rss_after, stored;

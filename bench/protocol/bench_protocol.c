@@ -53,6 +53,7 @@
 #include <sodium.h>
 #include <uv.h>
 
+#include "bench_stats.h"
 #include "chainstore/bitprotocol.h"
 #include "chainstore/error.h"
 #include "protocol/noise.h"
@@ -565,29 +566,9 @@ static double ratio(double a, double b) { return a > 0 && b > 0 ? 100.0 * a / b 
 
 static double field(const round_t *r, size_t off) { return *(const double *)((const char *)r + off); }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* Median of the values >= 0 (-1 if none); *lo and *hi get their range. */
-static double median(double *v, int n, double *lo, double *hi) {
-  int k = 0;
-  for (int i = 0; i < n; i++)
-    if (v[i] >= 0)
-      v[k++] = v[i];
-  if (k == 0)
-    return *lo = *hi = -1;
-  qsort(v, (size_t)k, sizeof *v, cmp_double);
-  *lo = v[0];
-  *hi = v[k - 1];
-  return k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
-}
-
 static void row(const char *what, const round_t *rs, int n, size_t c_off, size_t js_off,
                 size_t bound_off, const char *bound_what) {
-  double c[MAX_ROUNDS], js[MAX_ROUNDS], b[MAX_ROUNDS], cb[MAX_ROUNDS], cj[MAX_ROUNDS], lo, hi,
-      unused;
+  double c[MAX_ROUNDS], js[MAX_ROUNDS], b[MAX_ROUNDS], cb[MAX_ROUNDS], cj[MAX_ROUNDS], lo, hi;
   for (int i = 0; i < n; i++) {
     c[i] = field(&rs[i], c_off);
     js[i] = field(&rs[i], js_off);
@@ -595,9 +576,9 @@ static void row(const char *what, const round_t *rs, int n, size_t c_off, size_t
     cb[i] = ratio(c[i], b[i]);
     cj[i] = ratio(c[i], js[i]);
   }
-  double mc = median(c, n, &unused, &unused), mj = median(js, n, &unused, &unused),
-         mb = median(b, n, &unused, &unused), mcj = median(cj, n, &unused, &unused),
-         mcb = median(cb, n, &lo, &hi);
+  double mc = bench_median(c, n, NULL, NULL), mj = bench_median(js, n, NULL, NULL),
+         mb = bench_median(b, n, NULL, NULL), mcj = bench_median(cj, n, NULL, NULL),
+         mcb = bench_median(cb, n, &lo, &hi);
   printf("%-30s %12.1f %12.1f %12.1f   %6.2fx   %5.1f%% [%.1f-%.1f]   (bound: %s)\n", what, mc, mj,
          mb, mcj > 0 ? mcj / 100 : 0.0, mcb, lo, hi, bound_what);
 }
@@ -607,7 +588,7 @@ static const round_t *median_round(const round_t *rs, int n) {
   double v[MAX_ROUNDS], lo, hi;
   for (int i = 0; i < n; i++)
     v[i] = ratio(rs[i].hs_c, rs[i].hs_bound);
-  double m = median(v, n, &lo, &hi);
+  double m = bench_median(v, n, &lo, &hi);
   const round_t *best = &rs[0];
   for (int i = 0; i < n; i++)
     if (fabs(ratio(rs[i].hs_c, rs[i].hs_bound) - m) <
@@ -616,15 +597,28 @@ static const round_t *median_round(const round_t *rs, int n) {
   return best;
 }
 
+static long online_cores(void) {
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  return cores < 1 ? 1 : cores;
+}
+
+/* Enough handshakes in flight that neither process waits on the other's
+ * round trips: both cores stay busy. */
+static int in_flight_arg(const char *arg) {
+  if (!arg)
+    return (int)(4 * online_cores());
+  int n = atoi(arg);
+  return n < 1 ? 1 : n;
+}
+
 /* `--c-handshakes [seconds] [in flight]`: the C handshakes alone, for a
  * profiler or strace to look at without the bound, JS and throughput runs. */
 static int c_handshakes_only(int argc, char **argv) {
   double seconds = argc > 2 ? atof(argv[2]) : 3.0;
-  int concurrency = argc > 3 ? atoi(argv[3]) : 8;
+  int concurrency = in_flight_arg(argc > 3 ? argv[3] : NULL);
   cpu_t cl, sv;
   double idle;
-  double rate = c_handshakes(seconds > 0 ? seconds : 3.0, concurrency > 0 ? concurrency : 8, &cl,
-                             &sv, &idle);
+  double rate = c_handshakes(seconds > 0 ? seconds : 3.0, concurrency, &cl, &sv, &idle);
   if (rate < 0)
     return 1;
   printf("%.1f handshakes/s; CPU per handshake: client %.0f us (user %.0f + system %.0f), "
@@ -680,14 +674,8 @@ int main(int argc, char **argv) {
     rounds = 1;
   if (rounds > MAX_ROUNDS)
     rounds = MAX_ROUNDS;
-  long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  if (cores < 1)
-    cores = 1;
-  /* Enough handshakes in flight that neither process waits on the other's
-   * round trips: both cores stay busy. */
-  int concurrency = argc > 4 ? atoi(argv[4]) : (int)(4 * cores);
-  if (concurrency < 1)
-    concurrency = 1;
+  long cores = online_cores();
+  int concurrency = in_flight_arg(argc > 4 ? argv[4] : NULL);
   printf("BitProtocol benchmark: %.1f s per measurement, %d rounds, loopback TCP,\n"
          "one process per side, %d handshakes in flight, %ld cores\n\n",
          seconds, rounds, concurrency, cores);

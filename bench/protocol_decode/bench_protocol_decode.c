@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_stats.h"
 #include "pbwire_reference.c"
 
 static double now_ns(void) {
@@ -204,15 +205,7 @@ static double round_ns(decode_fn fn, const sample_t *s, double ms, uint64_t *sin
   return (t - t0) / (double)n;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+static double median(const double *v, int n) { return bench_median(v, n, NULL, NULL); }
 
 #define MAX_ROUNDS 64
 

@@ -25,6 +25,7 @@
 
 #include <sodium.h>
 
+#include "bench_stats.h"
 #include "chainstore/chainstore.h"
 
 typedef struct {
@@ -242,16 +243,6 @@ static result_t bench_bound(uint64_t bytes, size_t block) {
   return r;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 #define MAX_ROUNDS 16
 
 int main(int argc, char **argv) {
@@ -315,12 +306,9 @@ int main(int argc, char **argv) {
       snprintf(cmd, sizeof cmd, "rm -rf '%s/c-src-%zu' '%s/c-dst-%zu'", base, block, base, block);
       run(cmd);
     }
-    double bound = median(bound_v, rounds), cm = median(c_v, rounds), lo = 1e9, hi = 0;
-    for (int r = 0; r < rounds; r++) {
-      if (ratio_v[r] < lo) lo = ratio_v[r];
-      if (ratio_v[r] > hi) hi = ratio_v[r];
-    }
-    double ratio = median(ratio_v, rounds);
+    double lo, hi;
+    double bound = bench_median(bound_v, rounds, NULL, NULL), cm = bench_median(c_v, rounds, NULL, NULL);
+    double ratio = bench_median(ratio_v, rounds, &lo, &hi);
     result_t j = {0};
     if (js) j = bench_js(base, bytes, block);
     printf("%-8zu %-22s %10.1f %12s %12s %10s\n", block, "crypto bound", bound, "-", "-", "1.00");

@@ -753,10 +753,8 @@ int store_fdpool_write_behind(store_fdpool_t *pool) {
 int store_fdpool_flush(store_fdpool_t *pool) {
   int result = store_fdpool_write_behind(pool);
   if (pool == NULL || pool->wb == NULL) return result;
-  for (pool_storage_t *ps = pool->storages; ps != NULL; ps = ps->next) {
-    store_wb_wait_owner(pool->wb, ps);
-    if (ps->held_err != 0 && result == 0) result = ps->held_err;
-  }
+  store_wb_wait_all(pool->wb);
+  for (pool_storage_t *ps = pool->storages; ps != NULL && result == 0; ps = ps->next) result = ps->held_err;
   return result;
 }
 

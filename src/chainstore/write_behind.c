@@ -114,9 +114,13 @@ static void wait_for(store_wb_t *wb, store_wb_job_t *job) {
   uv_mutex_unlock(&wb->lock);
 }
 
+void store_wb_wait_all(store_wb_t *wb) {
+  if (wb->tail != NULL) wait_for(wb, wb->tail);
+}
+
 void store_wb_free(store_wb_t *wb) {
   if (wb == NULL) return;
-  if (wb->tail != NULL) wait_for(wb, wb->tail);
+  store_wb_wait_all(wb);
   uv_mutex_lock(&wb->lock);
   wb->stop = true;
   uv_cond_signal(&wb->work);

@@ -61,6 +61,8 @@ void store_wb_free(store_wb_t *wb);
 void store_wb_submit(store_wb_t *wb, store_wb_job_t *job);
 /* Reaps the jobs already finished, without waiting. */
 void store_wb_reap(store_wb_t *wb);
+/* Waits until every job is finished (and reaps). */
+void store_wb_wait_all(store_wb_t *wb);
 /* Waits until every job of `owner` is finished (and reaps). */
 void store_wb_wait_owner(store_wb_t *wb, const void *owner);
 /* Waits until no unfinished job of `owner` writes to [off, off + len) of
