@@ -38,7 +38,8 @@ typedef struct {
 void bitswarm_mdns_uv_options_init(bitswarm_mdns_uv_options_t *opts);
 
 /* Binds the socket and joins the group. CHAINSTORE_EIO when the socket cannot
- * be bound or set up (nothing is left to clean up). */
+ * be bound or set up or no group could be joined: what was opened is closed
+ * and freed by the loop, the caller has nothing to clean up. */
 int bitswarm_mdns_uv_create(uv_loop_t *loop, const bitswarm_mdns_uv_options_t *opts, bitswarm_mdns_uv_t **out);
 /* Closes the socket and timers, frees every topic and the handle, then
  * calls on_closed (may be NULL) from the loop. */

@@ -181,7 +181,11 @@ int bitswarm_mdns_uv_create(uv_loop_t *loop, const bitswarm_mdns_uv_options_t *o
 
   struct sockaddr_in any;
   uv_ip4_addr("0.0.0.0", BITSWARM_MDNS_PORT, &any);
-  uv_udp_init_ex(loop, &h->udp, AF_INET);
+  if (uv_udp_init_ex(loop, &h->udp, AF_INET) != 0) {
+    bitswarm_mdns_destroy(h->core);
+    free(h);
+    return CHAINSTORE_EIO;
+  }
   uv_timer_init(loop, &h->timer);
   uv_timer_init(loop, &h->ifaces);
   h->udp.data = h->timer.data = h->ifaces.data = h;
