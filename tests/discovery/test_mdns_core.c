@@ -517,6 +517,101 @@ static void malformed_packets_are_dropped_whole(void **state) {
   vec_free(&v);
 }
 
+static size_t question_packet(uint8_t *out, size_t cap, const uint8_t (*keys)[32], size_t n, const uint8_t *known_id) {
+  dnspkt_writer_t w;
+  dnspkt_writer_init(&w, out, cap, 0, 0);
+  char names[4][256];
+  for (size_t i = 0; i < n; i++) {
+    for (int j = 0; j < 20; j++)
+      sprintf(names[i] + 2 * j, "%02x", keys[i][j]);
+    strcpy(names[i] + 40, ".bitswarm.local");
+    assert_int_equal(dnspkt_write_question(&w, names[i], DNSPKT_TYPE_SRV, 1), 0);
+  }
+  if (known_id != NULL)
+    assert_int_equal(dnspkt_write_txt(&w, DNSPKT_ANSWER, names[0], 1, 0, known_id, BITSWARM_MDNS_ID_BYTES), 0);
+  return dnspkt_writer_len(&w);
+}
+
+static void one_answer_packet_per_query_and_a_known_id_is_not_answered(void **state) {
+  sim_t *s = sim_new(CHAINSTORE_PROFILE_BITSPACE, 0x11);
+  uint8_t keys[3][32] = {{1}, {2}, {3}};
+  bitswarm_mdns_topic_t *t;
+  assert_int_equal(bitswarm_mdns_announce(s->m, keys[0], 1000, false, 0, NULL, &t), 0);
+  assert_int_equal(bitswarm_mdns_announce(s->m, keys[1], 2000, false, 0, NULL, &t), 0);
+  bitswarm_mdns_tick(s->m, 0);
+  sim_clear(s);
+  /* Three questions, two of them ours: one packet, SRV+TXT for each of
+   * ours in question order, then the A record. */
+  uint8_t pkt[1024];
+  size_t n = question_packet(pkt, sizeof pkt, (const uint8_t(*)[32])keys, 3, NULL);
+  bitswarm_mdns_receive(s->m, 1, pkt, n, SRC_LOOKER, 5353);
+  assert_int_equal(s->n_sent, 1);
+  dnspkt_reader_t r;
+  dnspkt_record_t rec;
+  dnspkt_reader_init(&r, s->sent[0].buf, s->sent[0].len);
+  assert_int_equal(r.header.flags, 0x8400);
+  assert_int_equal(r.header.count[DNSPKT_QUESTION], 0);
+  assert_int_equal(r.header.count[DNSPKT_ANSWER], 5);
+  static const uint16_t types[] = {DNSPKT_TYPE_SRV, DNSPKT_TYPE_TXT, DNSPKT_TYPE_SRV, DNSPKT_TYPE_TXT, DNSPKT_TYPE_A};
+  for (int i = 0; i < 5; i++) {
+    assert_int_equal(dnspkt_reader_next(&r, &rec), 1);
+    assert_int_equal(rec.type, types[i]);
+    if (i == 0)
+      assert_int_equal(rec.data.srv.port, 1000);
+    if (i == 2)
+      assert_int_equal(rec.data.srv.port, 2000);
+    if (i == 4) {
+      assert_string_equal(rec.name, "referrer.bitswarm.local");
+      assert_memory_equal(rec.data.a, SRC_LOOKER, 4);
+    }
+  }
+  /* A question carrying the topic's own id as a known answer (the JS
+   * _getId on queries) is not answered by that topic. */
+  sim_clear(s);
+  uint8_t id[BITSWARM_MDNS_ID_BYTES];
+  memcpy(id, bitswarm_mdns_topic_id(t), sizeof id); /* keys[1]'s topic */
+  n = question_packet(pkt, sizeof pkt, (const uint8_t(*)[32])&keys[1], 1, id);
+  bitswarm_mdns_receive(s->m, 2, pkt, n, SRC_LOOKER, 5353);
+  assert_int_equal(s->n_sent, 0);
+  id[5] ^= 1;
+  n = question_packet(pkt, sizeof pkt, (const uint8_t(*)[32])&keys[1], 1, id);
+  bitswarm_mdns_receive(s->m, 2, pkt, n, SRC_LOOKER, 5353);
+  assert_int_equal(s->n_sent, 1);
+  sim_free(s);
+}
+
+static void answers_stop_at_the_datagram_cap(void **state) {
+  /* 60 announcing topics on one key: 60 SRV+TXT pairs do not fit 9000
+   * bytes; the packet holds what fits and still ends with the A record. */
+  sim_t *s = sim_new(CHAINSTORE_PROFILE_BITSPACE, 0);
+  s->stream = true;
+  uint8_t key[1][32] = {{0x42}};
+  bitswarm_mdns_topic_t *t;
+  for (int i = 0; i < 60; i++)
+    assert_int_equal(bitswarm_mdns_announce(s->m, key[0], (uint16_t)(3000 + i), false, 0, NULL, &t), 0);
+  bitswarm_mdns_tick(s->m, 0); /* 60 unsolicited answers, each as full */
+  sim_clear(s);
+  bitswarm_mdns_stats_t before;
+  bitswarm_mdns_stats(s->m, &before);
+  uint8_t pkt[512];
+  size_t n = question_packet(pkt, sizeof pkt, (const uint8_t(*)[32])key, 1, NULL);
+  bitswarm_mdns_receive(s->m, 1, pkt, n, SRC_LOOKER, 5353);
+  assert_int_equal(s->n_sent, 1);
+  assert_true(s->sent[0].len <= BITSWARM_MDNS_MAX_DATAGRAM);
+  dnspkt_reader_t r;
+  dnspkt_record_t rec;
+  dnspkt_reader_init(&r, s->sent[0].buf, s->sent[0].len);
+  unsigned answers = r.header.count[DNSPKT_ANSWER];
+  assert_true(answers % 2 == 1 && answers < 121);
+  for (unsigned i = 0; i < answers; i++)
+    assert_int_equal(dnspkt_reader_next(&r, &rec), 1);
+  assert_int_equal(rec.type, DNSPKT_TYPE_A);
+  bitswarm_mdns_stats_t st;
+  bitswarm_mdns_stats(s->m, &st);
+  assert_int_equal(st.answers_left_out - before.answers_left_out, 60 - (answers - 1) / 2);
+  sim_free(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(announce_multicasts_one_answer_then_answers_questions_as_the_js),
@@ -529,6 +624,8 @@ int main(void) {
       cmocka_unit_test(port_zero_announces_nothing_and_topics_are_capped),
       cmocka_unit_test(a_flood_for_random_topics_keeps_memory_bounded),
       cmocka_unit_test(malformed_packets_are_dropped_whole),
+      cmocka_unit_test(one_answer_packet_per_query_and_a_known_id_is_not_answered),
+      cmocka_unit_test(answers_stop_at_the_datagram_cap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -252,6 +252,9 @@ static void run_profile(const char *profile, chainstore_profile_t p, int pi) {
   bitswarm_mdns_uv_options_init(&o);
   o.core.profile = p;
   o.on_peer = on_c_peer;
+  /* bitspace joins every interface as multicast-dns does; hypercore only
+   * the one named (v0). */
+  o.interface = p == CHAINSTORE_PROFILE_HYPERCORE ? "10.77.0.1" : NULL;
   assert_int_equal(bitswarm_mdns_uv_create(&w->loop, &o, &w->mdns), 0);
   assert_string_equal(bitswarm_mdns_domain(bitswarm_mdns_uv_core(w->mdns)), w->js_domain);
   assert_string_equal(w->js_domain, chainstore_profile_mdns_domain(p));
@@ -261,6 +264,7 @@ static void run_profile(const char *profile, chainstore_profile_t p, int pi) {
   int other_peers = 0;
   o.core.profile = p == CHAINSTORE_PROFILE_BITSPACE ? CHAINSTORE_PROFILE_HYPERCORE : CHAINSTORE_PROFILE_BITSPACE;
   o.on_peer = on_other_profile_peer;
+  o.interface = NULL;
   o.user = &other_peers;
   assert_int_equal(bitswarm_mdns_uv_create(&w->loop, &o, &other), 0);
 
