@@ -5,7 +5,7 @@
 
 #include <uv.h>
 
-#include "chainstore/bitswarm.h"
+#include "chainstore/bitswarm_uv.h"
 #include "chainstore/error.h"
 #include "chainstore/profile.h"
 #include "cli.h"

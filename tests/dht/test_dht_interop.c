@@ -11,7 +11,7 @@
 #include <sodium.h>
 #include <uv.h>
 
-#include "chainstore/bitswarm.h"
+#include "chainstore/bitswarm_uv.h"
 #include "chainstore/error.h"
 #include "js_cluster.h"
 #include "test_support.h"

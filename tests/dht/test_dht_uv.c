@@ -1,4 +1,4 @@
-/* The libuv DHT node (include/chainstore/bitswarm.h) over real UDP sockets
+/* The libuv DHT node (include/chainstore/bitswarm_uv.h) over real UDP sockets
  * in a fresh network namespace (127.0.0.1 only): bootstrap, announce and
  * lookup across nodes, unannounce, destroy unannouncing for us, holepunch,
  * and the uTP demultiplexing hook. Skips without root. */
@@ -9,7 +9,7 @@
 #include <sodium.h>
 #include <uv.h>
 
-#include "chainstore/bitswarm.h"
+#include "chainstore/bitswarm_uv.h"
 #include "chainstore/error.h"
 #include "test_support.h"
 
