@@ -259,10 +259,10 @@ static int check_open(const bitswarm_dht_core_t *core, const void *arg) {
   return core->closing || core->destroy_due ? CHAINSTORE_ECLOSED : 0;
 }
 
-int bitswarm_dht_core_announce(bitswarm_dht_core_t *core, const uint8_t topic[BITSWARM_TOPIC_BYTES],
-                               uint16_t port, const bitswarm_addr_t *local_address,
-                               bitswarm_dht_core_peer_cb on_peer, bitswarm_dht_core_done_cb on_done,
-                               void *user) {
+/* announce (with its port) or lookup: one query, peers to on_peer. */
+static int peers_query(bitswarm_dht_core_t *core, bool announce, const uint8_t topic[32], uint16_t port,
+                       const bitswarm_addr_t *local_address, bitswarm_dht_core_peer_cb on_peer,
+                       bitswarm_dht_core_done_cb on_done, void *user) {
   int rc = check_open(core, topic);
   if (rc != 0)
     return rc;
@@ -272,19 +272,28 @@ int bitswarm_dht_core_announce(bitswarm_dht_core_t *core, const uint8_t topic[BI
   dht_addr_t local;
   if (local_address)
     local = dht_addr_from_public(local_address);
-  dht_peers_opts_t po = {true, port, local_address ? &local : NULL};
+  dht_peers_opts_t po = {announce, port, local_address ? &local : NULL};
   dht_query_t *q;
   enter(core);
-  rc = dht_peers_announce(core->node, topic, &po, op_result, op_done, op, &q);
+  rc = announce ? dht_peers_announce(core->node, topic, &po, op_result, op_done, op, &q)
+                : dht_peers_lookup(core->node, topic, &po, op_result, op_done, op, &q);
   if (rc == 0) {
     op_track(op, q);
-    remember(core, topic, port, local_address ? &local : NULL);
+    if (announce)
+      remember(core, topic, port, local_address ? &local : NULL);
     dht_node_flush(core->node);
   } else {
     free(op);
   }
   leave(core);
   return rc;
+}
+
+int bitswarm_dht_core_announce(bitswarm_dht_core_t *core, const uint8_t topic[BITSWARM_TOPIC_BYTES],
+                               uint16_t port, const bitswarm_addr_t *local_address,
+                               bitswarm_dht_core_peer_cb on_peer, bitswarm_dht_core_done_cb on_done,
+                               void *user) {
+  return peers_query(core, true, topic, port, local_address, on_peer, on_done, user);
 }
 
 static int unannounce(bitswarm_dht_core_t *core, const uint8_t topic[32], uint16_t port, const dht_addr_t *local,
@@ -327,27 +336,7 @@ int bitswarm_dht_core_unannounce(bitswarm_dht_core_t *core, const uint8_t topic[
 int bitswarm_dht_core_lookup(bitswarm_dht_core_t *core, const uint8_t topic[BITSWARM_TOPIC_BYTES],
                              const bitswarm_addr_t *local_address, bitswarm_dht_core_peer_cb on_peer,
                              bitswarm_dht_core_done_cb on_done, void *user) {
-  int rc = check_open(core, topic);
-  if (rc != 0)
-    return rc;
-  op_t *op = op_new(core, on_peer, on_done, user);
-  if (op == NULL)
-    return CHAINSTORE_ENOMEM;
-  dht_addr_t local;
-  if (local_address)
-    local = dht_addr_from_public(local_address);
-  dht_peers_opts_t po = {false, 0, local_address ? &local : NULL};
-  dht_query_t *q;
-  enter(core);
-  rc = dht_peers_lookup(core->node, topic, &po, op_result, op_done, op, &q);
-  if (rc == 0) {
-    op_track(op, q);
-    dht_node_flush(core->node);
-  } else {
-    free(op);
-  }
-  leave(core);
-  return rc;
+  return peers_query(core, false, topic, 0, local_address, on_peer, on_done, user);
 }
 
 static void holepunch_done(dht_node_t *node, int err, const dht_message_t *res, const dht_addr_t *from,
