@@ -20,9 +20,10 @@
  * returns, and they use the time of the last receive/run_timers call. Each
  * operation's on_done runs exactly once: with its result from within
  * receive or run_timers, or with CHAINSTORE_ECANCELED from within close or
- * destroy. Callbacks may call any function of this header, destroy
- * included (the node is then freed when the outermost call returns).
- * Pointers handed to callbacks are valid only during the callback.
+ * destroy. Callbacks may start operations, close the node and destroy it
+ * (it is then freed when the outermost call returns); they must not call
+ * receive or run_timers (no re-entry). Pointers handed to callbacks are
+ * valid only during the callback.
  *
  * Limits (explicit; src/dht/ headers say why):
  *   bootstrap nodes         BITSWARM_DHT_MAX_BOOTSTRAP (CHAINSTORE_ELIMIT)

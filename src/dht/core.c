@@ -494,6 +494,10 @@ void bitswarm_dht_core_close(bitswarm_dht_core_t *core, bitswarm_dht_core_event_
   core->closed_user = user;
   enter(core);
   cancel_ops(core);
+  if (core->destroy_due) { /* destroyed by a cancelled operation's callback */
+    leave(core);
+    return;
+  }
   uint64_t now = dht_node_now(core->node);
   /* while the bootstrap is held no announce has left: nothing to undo */
   for (announced_t *a = core->announced; a && !dht_node_bootstrap_held(core->node); a = a->next)
