@@ -32,10 +32,10 @@ extern "C" {
  *
  * Limits: BITSWARM_UDP_MAX_CONSUMERS consumers; datagrams up to 64 KiB are
  * read (a longer one is truncated and dropped); a batch reads at most 20
- * datagrams; BITSWARM_UDP_SEND_BATCH datagrams of at most
- * BITSWARM_UDP_SEND_SLOT bytes wait for a batch's end (a longer one leaves
- * at once, after the waiting ones); a datagram the kernel does not take at
- * once waits, copied, in libuv's queue, without a bound of its own.
+ * datagrams; up to BITSWARM_UDP_SEND_BATCH datagrams of at most
+ * BITSWARM_UDP_SEND_SLOT bytes wait for a batch's end (one more, or a
+ * longer one, sends the waiting ones first); a datagram the kernel does not
+ * take at once waits, copied, in libuv's queue, without a bound of its own.
  *
  * The socket binds one address; choosing the port (the preferred-port
  * fallback of spec/swarm.md §1) is the swarm's, which binds TCP on the same
