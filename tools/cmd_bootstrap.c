@@ -7,7 +7,7 @@
 
 #include <uv.h>
 
-#include "chainstore/bitswarm.h"
+#include "chainstore/bitswarm_uv.h"
 #include "chainstore/error.h"
 #include "cli.h"
 #include "cli_util.h"

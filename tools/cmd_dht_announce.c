@@ -6,7 +6,7 @@
 
 #include <uv.h>
 
-#include "chainstore/bitswarm.h"
+#include "chainstore/bitswarm_uv.h"
 #include "chainstore/error.h"
 #include "chainstore/profile.h"
 #include "cli.h"
@@ -49,6 +49,12 @@ typedef struct {
 } ann_t;
 
 static void announce_now(ann_t *a);
+
+/* A bootstrap host name resolves after start; one that fails is skipped. */
+static void on_resolve(bitswarm_dht_t *dht, const char *spec, int status, void *user) {
+  if (status != 0)
+    cli_errorf("dht-announce: bootstrap %s: %s (skipped)", spec, chainstore_strerror(status));
+}
 
 static void on_announced(bitswarm_dht_t *dht, int status, void *user) {
   ann_t *a = user;
@@ -174,6 +180,7 @@ static int run(int argc, char **argv) {
   bitswarm_dht_options_init(&o);
   o.role = BITSWARM_DHT_ADAPTIVE;
   o.bootstrap = nboot ? boot : chainstore_profile_bootstrap(profile);
+  o.on_resolve = on_resolve;
   int err = bitswarm_dht_create(&loop, &o, &a->dht);
   if (err != 0) {
     cli_error("dht-announce", err);

@@ -5,7 +5,7 @@
 
 #include <uv.h>
 
-#include "chainstore/bitswarm.h"
+#include "chainstore/bitswarm_uv.h"
 #include "chainstore/error.h"
 #include "chainstore/profile.h"
 #include "cli.h"
@@ -47,6 +47,12 @@ static void on_peer(bitswarm_dht_t *dht, const bitswarm_dht_peer_t *p, void *use
   bitswarm_addr_format(&p->addr, s);
   printf("%s\n", s);
   fflush(stdout);
+}
+
+/* A bootstrap host name resolves after start; one that fails is skipped. */
+static void on_resolve(bitswarm_dht_t *dht, const char *spec, int status, void *user) {
+  if (status != 0)
+    cli_errorf("dht-lookup: bootstrap %s: %s (skipped)", spec, chainstore_strerror(status));
 }
 
 static void on_done(bitswarm_dht_t *dht, int status, void *user) {
@@ -112,6 +118,7 @@ static int run(int argc, char **argv) {
   bitswarm_dht_options_init(&o);
   o.role = BITSWARM_DHT_EPHEMERAL;
   o.bootstrap = nboot ? boot : chainstore_profile_bootstrap(profile);
+  o.on_resolve = on_resolve;
   int rc = bitswarm_dht_create(&loop, &o, &l->dht);
   if (rc == 0) {
     rc = bitswarm_dht_lookup(l->dht, topic, has_local ? &local : NULL, on_peer, on_done, l);

@@ -32,7 +32,7 @@
 #include <uv.h>
 
 #include "bench_stats.h"
-#include "chainstore/bitswarm.h"
+#include "chainstore/bitswarm_uv.h"
 #include "dht/message.h"
 #include "dht/values.h"
 

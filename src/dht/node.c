@@ -64,7 +64,8 @@ int dht_node_create(dht_node_t **out, const dht_node_options_t *opts) {
     return rc;
   }
   node->next_node_tick = opts->now + DHT_NODE_TICK_MS;
-  node->bootstrap_due = true;
+  node->bootstrap_held = opts->hold_bootstrap;
+  node->bootstrap_due = !opts->hold_bootstrap;
   *out = node;
   return 0;
 }
@@ -90,6 +91,10 @@ const uint8_t *dht_node_id(const dht_node_t *node) {
 
 bool dht_node_is_ephemeral(const dht_node_t *node) {
   return node->ephemeral;
+}
+
+uint64_t dht_node_now(const dht_node_t *node) {
+  return node->now;
 }
 
 bool dht_node_is_ready(const dht_node_t *node) {
@@ -521,7 +526,7 @@ static bool bootstrap_reply(dht_query_t *q, const dht_reply_t *r, void *user) {
 }
 
 void dht_node_bootstrap(dht_node_t *node) {
-  if (node->destroyed)
+  if (node->destroyed || node->bootstrap_held)
     return;
   if (node->n_bootstrap == 0) {
     bootstrap_done(NULL, 0, node);
@@ -533,6 +538,34 @@ void dht_node_bootstrap(dht_node_t *node) {
     return;
   q->is_bootstrap = true;
   q->concurrency = node->inflight_queries == 1 ? DHT_CONCURRENCY : 2;
+}
+
+int dht_node_add_bootstrap(dht_node_t *node, const dht_bootstrap_addr_t *b) {
+  if (node->destroyed)
+    return CHAINSTORE_ECLOSED;
+  if (node->n_bootstrap == DHT_MAX_BOOTSTRAP)
+    return CHAINSTORE_ELIMIT;
+  node->bootstrap[node->n_bootstrap++] = *b;
+  if (!node->bootstrap_held && !node->bootstrap_due) {
+    node->depth++;
+    dht_node_bootstrap(node);
+    node->depth--;
+    dht_node_flush(node);
+  }
+  return 0;
+}
+
+void dht_node_release_bootstrap(dht_node_t *node) {
+  if (node->destroyed || !node->bootstrap_held)
+    return;
+  node->bootstrap_held = false;
+  node->bootstrap_due = true;
+  dht_query_release_held(node);
+  dht_node_flush(node);
+}
+
+bool dht_node_bootstrap_held(const dht_node_t *node) {
+  return node->bootstrap_held;
 }
 
 void dht_node_make_persistent(dht_node_t *node) {

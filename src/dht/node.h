@@ -97,6 +97,9 @@ typedef struct {
   dht_event_fn on_event; /* may be NULL */
   void *event_user;
   uint64_t now;
+  /* Hold the first bootstrap, and the first step of every query, until
+   * dht_node_release_bootstrap (bootstrap host names still resolving). */
+  bool hold_bootstrap;
   /* Deterministic replays (vectors): first request id and token secrets
    * (current, previous). Defaults: random. */
   bool has_rid_start;
@@ -162,6 +165,8 @@ void dht_node_flush(dht_node_t *node);
 const uint8_t *dht_node_id(const dht_node_t *node);
 bool dht_node_is_ephemeral(const dht_node_t *node);
 bool dht_node_is_ready(const dht_node_t *node);
+/* The latest time given to receive or advance. */
+uint64_t dht_node_now(const dht_node_t *node);
 dht_table_t *dht_node_table(dht_node_t *node);
 dht_records_t *dht_node_records(dht_node_t *node);
 typedef struct {
@@ -180,8 +185,18 @@ bool dht_node_remote_address(const dht_node_t *node, dht_addr_t *out);
 bool dht_node_holepunchable(const dht_node_t *node);
 /* Starts sending our id and re-bootstraps (JS persistent()). */
 void dht_node_make_persistent(dht_node_t *node);
-/* Starts a bootstrap query (JS bootstrap()). */
+/* Starts a bootstrap query (JS bootstrap()). Nothing while held. */
 void dht_node_bootstrap(dht_node_t *node);
+/* Adds a bootstrap node (CHAINSTORE_ELIMIT beyond DHT_MAX_BOOTSTRAP). Before
+ * the first bootstrap ran it joins that one; after, a bootstrap query starts
+ * at once (it contacts the bootstrap nodes while the routing table holds
+ * fewer contacts than there are bootstrap nodes, as every bootstrap does). */
+int dht_node_add_bootstrap(dht_node_t *node, const dht_bootstrap_addr_t *b);
+/* Ends the hold of dht_node_options_t.hold_bootstrap: the first bootstrap
+ * runs at the next dht_node_advance and the held queries take their first
+ * step. No effect when nothing is held. */
+void dht_node_release_bootstrap(dht_node_t *node);
+bool dht_node_bootstrap_held(const dht_node_t *node);
 
 /* Iterative queries (dht.md §8). target must be 32 bytes; value may be
  * NULL (absent) or have length 0 (present, empty). flags: DHT_QUERY_QUERY

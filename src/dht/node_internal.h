@@ -89,6 +89,7 @@ struct dht_query {
   dht_qnode_t *closest[DHT_K];
   int n_closest;
   bool is_bootstrap;
+  bool held; /* first step waits for dht_node_release_bootstrap */
   bool done_called;
   int error; /* first error (destroy(err)) */
   bool read_queued;
@@ -155,6 +156,7 @@ struct dht_node {
   uint32_t tick;
   uint64_t next_node_tick;
   bool bootstrap_due; /* the constructor's nextTick bootstrap */
+  bool bootstrap_held; /* hold_bootstrap, until released */
   uint64_t adaptive_at; /* 0 = not armed */
   uint64_t adaptive_wall_guard;
   bool adaptive_pending_persist;
@@ -224,6 +226,8 @@ void dht_query_destroy_all(dht_node_t *node);
 void dht_qnode_unref(dht_qnode_t *n);
 /* Frees queries that ended (deferred so no caller holds a dangling one). */
 void dht_query_reap(dht_node_t *node);
+/* Queues the first step of the queries held by hold_bootstrap. */
+void dht_query_release_held(dht_node_t *node);
 
 /* commands.c */
 void dht_commands_dispatch(dht_node_t *node, const dht_incoming_t *in);

@@ -244,7 +244,12 @@ static void query_read(dht_query_t *q) {
   if (q->node->destroyed)
     return;
   switch (q->status) {
-  case DHT_Q_BOOTSTRAPPING: bootstrap_step(q); break;
+  case DHT_Q_BOOTSTRAPPING:
+    if (q->node->bootstrap_held)
+      q->held = true; /* dht_query_release_held queues it again */
+    else
+      bootstrap_step(q);
+    break;
   case DHT_Q_MOVING_CLOSER: move_closer(q); break;
   case DHT_Q_UPDATING: send_update(q); break;
   case DHT_Q_FINALIZED: break;
@@ -397,6 +402,14 @@ void dht_query_reap(dht_node_t *node) {
     dht_rpc_detach_query(node, q);
     query_free(q);
   }
+}
+
+void dht_query_release_held(dht_node_t *node) {
+  for (dht_query_t *q = node->queries; q; q = q->next)
+    if (q->held) {
+      q->held = false;
+      queue_read(q);
+    }
 }
 
 void dht_query_destroy_all(dht_node_t *node) {

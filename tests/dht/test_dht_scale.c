@@ -11,31 +11,14 @@
 #include <sodium.h>
 #include <uv.h>
 
-#include "chainstore/bitswarm.h"
+#include "chainstore/bitswarm_uv.h"
 #include "chainstore/error.h"
+#include "run_until.h"
 #include "test_support.h"
 
 #define N 300
 #define ANNOUNCERS 5
 #define LOOKUPS 100
-
-static bool timed_out;
-static void on_deadline(uv_timer_t *t) {
-  timed_out = true;
-}
-
-static bool run_until(uv_loop_t *loop, const int *flag, int want, uint64_t ms) {
-  uv_timer_t t;
-  uv_timer_init(loop, &t);
-  timed_out = false;
-  uv_timer_start(&t, on_deadline, ms, 0);
-  while (*flag < want && !timed_out)
-    uv_run(loop, UV_RUN_ONCE);
-  uv_timer_stop(&t);
-  uv_close((uv_handle_t *)&t, NULL);
-  uv_run(loop, UV_RUN_NOWAIT);
-  return *flag >= want;
-}
 
 static int ready, closed;
 static void on_ready(bitswarm_dht_t *d, void *u) {

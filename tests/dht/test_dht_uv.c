@@ -1,4 +1,4 @@
-/* The libuv DHT node (include/chainstore/bitswarm.h) over real UDP sockets
+/* The libuv DHT node (include/chainstore/bitswarm_uv.h) over real UDP sockets
  * in a fresh network namespace (127.0.0.1 only): bootstrap, announce and
  * lookup across nodes, unannounce, destroy unannouncing for us, holepunch,
  * and the uTP demultiplexing hook. Skips without root. */
@@ -9,8 +9,9 @@
 #include <sodium.h>
 #include <uv.h>
 
-#include "chainstore/bitswarm.h"
+#include "chainstore/bitswarm_uv.h"
 #include "chainstore/error.h"
+#include "run_until.h"
 #include "test_support.h"
 
 #define NODES 12
@@ -22,26 +23,6 @@ typedef struct {
   int closed;
   char bootstrap[32];
 } net_t;
-
-static bool timed_out;
-static void on_deadline(uv_timer_t *t) {
-  timed_out = true;
-  uv_stop(t->loop);
-}
-
-/* Runs the loop until *flag >= want or ms pass. */
-static bool run_until(uv_loop_t *loop, const int *flag, int want, uint64_t ms) {
-  uv_timer_t t;
-  uv_timer_init(loop, &t);
-  timed_out = false;
-  uv_timer_start(&t, on_deadline, ms, 0);
-  while (*flag < want && !timed_out)
-    uv_run(loop, UV_RUN_ONCE);
-  uv_timer_stop(&t);
-  uv_close((uv_handle_t *)&t, NULL);
-  uv_run(loop, UV_RUN_NOWAIT);
-  return *flag >= want;
-}
 
 static void on_ready(bitswarm_dht_t *dht, void *user) {
   net_t *net = user;
