@@ -560,7 +560,7 @@ static void dial_burst_starts_several_dials_per_trigger(void **st) {
   start(&s, &o);
   for (uint8_t i = 1; i <= 6; i++) assert_int_equal(sim_add(&s, sim_peer4(10, 0, 0, i, i, T1)), 0);
   assert_int_equal(sim_count(&s, SIM_DIAL), 1);
-  bitswarm_core_destroy(s.core);
+  sim_free(&s);
   o.max_client_sockets = 0;
   sim_init(&s, &o);
   assert_int_equal(bitswarm_core_join(s.core, T1, 0), 0);
