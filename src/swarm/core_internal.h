@@ -114,6 +114,7 @@ struct bitswarm_core {
   size_t prioritised_inflight;
 
   sw_flush_t *flushes;
+  size_t n_unban_pending; /* records with unban_after set */
 
   /* Dial triggers not yet served (drain is not re-entered from callbacks). */
   uint32_t drain_triggers;

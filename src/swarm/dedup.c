@@ -36,7 +36,10 @@ static void drop_duplicate(bitswarm_core_t *core, bitswarm_core_conn_t *winner, 
   if (had_stream) sw_conn_request_close(core, loser, BITSWARM_CORE_END, BITSWARM_CORE_CLOSE_DUPLICATE);
   /* ...until the winner closes: then it is dialled again (the JS looks the
    * record up by the wrong key, so it never is). */
-  if (loser->rec) loser->rec->unban_after = winner;
+  if (loser->rec) {
+    if (!loser->rec->unban_after) core->n_unban_pending++;
+    loser->rec->unban_after = winner;
+  }
 }
 
 int bitswarm_core_deduplicate(bitswarm_core_t *core, bitswarm_core_conn_t *conn,
@@ -83,8 +86,8 @@ int bitswarm_core_deduplicate(bitswarm_core_t *core, bitswarm_core_conn_t *conn,
 /* _unbanduplicate, run when a dedup winner's socket closes. */
 void sw_dedup_winner_closed(bitswarm_core_t *core, bitswarm_core_conn_t *winner) {
   bool winner_banned = (sw_conn_status(winner) & SW_BANNED) != 0;
-  /* Collect first: removing and re-adding changes the table. */
-  for (;;) {
+  /* One at a time: removing and re-adding changes the table. */
+  while (core->n_unban_pending) {
     sw_rec_t *loser = NULL;
     for (size_t b = 0; b < core->n_buckets && !loser; b++)
       for (sw_rec_t *r = core->buckets[b]; r; r = r->hnext)
@@ -94,8 +97,8 @@ void sw_dedup_winner_closed(bitswarm_core_t *core, bitswarm_core_conn_t *winner)
         }
     if (!loser) return;
     loser->unban_after = NULL;
-    /* If we banned the surviving peer, do not unban anyone. A record that
-     * found a connection again is not touched either. */
+    core->n_unban_pending--;
+    /* If we banned the surviving peer, do not unban anyone. */
     if (winner_banned || core->stopped) continue;
     bitswarm_core_peer_t peer = loser->peer;
     uint8_t first[BITSWARM_CORE_TOPIC_BYTES];

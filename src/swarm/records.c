@@ -157,6 +157,7 @@ void sw_record_remove(bitswarm_core_t *core, sw_rec_t *rec, bitswarm_core_forget
   sw_timer_unlink(&rec->titem);
   rec->where = SW_WHERE_NONE;
   unlink_hash(core, rec);
+  if (rec->unban_after) core->n_unban_pending--;
   struct bitswarm_core_conn *c = rec->conn;
   if (c) {
     /* info.destroy(): the conn keeps its own copy of the bits, banned. */
