@@ -30,6 +30,8 @@
  *     socket; the conn stays valid until the glue reports it gone.
  *   - every socket of a conn gone (client or server): bitswarm_core_closed().
  *   - after the Noise handshake: bitswarm_core_deduplicate().
+ *   - after every call into the core, re-arm one timer at
+ *     bitswarm_core_next_deadline(); `now` never goes backwards.
  *
  * Callbacks run synchronously inside the call that caused them, the
  * flush callback included (it may run before bitswarm_core_flush returns).
