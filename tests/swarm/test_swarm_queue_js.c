@@ -1,0 +1,165 @@
+/* Differential test of the dial loop against hyperswarm 2.15.3 itself:
+ * interop/js/swarm/queue-trace.js runs the real swarm.js + lib/queue.js on a
+ * simulated clock with a scripted network (peers failing, connecting,
+ * closing; local, remote and behind-our-NAT peers) and logs every dial and
+ * forget with its millisecond. This replays the same external events into
+ * the core and expects the same dials and forgets at the same times:
+ * priorities, retries, bulk-timer backoff and forgetting as JS does them.
+ * Exits 77 (skipped) without node. */
+#include <stdarg.h>
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include "chainstore/error.h"
+#include "swarm_sim.h"
+#include "test_support.h"
+
+static char *g_json;
+
+static char *run_js(void) {
+  const char *js = getenv("CHAINSTORE_JS_DIR");
+  if (!js) return NULL;
+  char cmd[4096];
+  snprintf(cmd, sizeof(cmd), "node '%s/swarm/queue-trace.js' 2>/dev/null", js);
+  FILE *f = popen(cmd, "r");
+  if (!f) return NULL;
+  size_t cap = 1 << 16, n = 0, r;
+  char *buf = malloc(cap);
+  while (buf && (r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+    n += r;
+    if (cap - n < 2) {
+      char *nb = realloc(buf, cap * 2);
+      if (!nb) {
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+  }
+  if (pclose(f) != 0 || !buf || n == 0) {
+    free(buf);
+    return NULL;
+  }
+  buf[n] = '\0';
+  return buf;
+}
+
+#define MAX_PEERS 8
+
+typedef struct {
+  bitswarm_core_peer_t peer[MAX_PEERS];
+  size_t n_peers;
+  bitswarm_core_conn_t *conn[MAX_PEERS]; /* current dial or connection */
+} world_t;
+
+static int peer_of(const world_t *w, const bitswarm_core_addr_t *a) {
+  for (size_t i = 0; i < w->n_peers; i++)
+    if (bitswarm_core_addr_equal(&w->peer[i].addr, a)) return (int)i;
+  return -1;
+}
+
+static int num(const cJSON *o, const char *name) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+  assert_non_null(v);
+  return v->valueint;
+}
+
+/* A JS decision (dial or forget): the next C decision of that kind must be
+ * the same peer at the same millisecond. */
+static void expect_decision(sim_t *s, world_t *w, const cJSON *e, bool dial, size_t *seen) {
+  sim_event_t *c = sim_nth(s, dial ? SIM_DIAL : SIM_FORGET, *seen);
+  const char *kind = dial ? "dial" : "forget";
+  if (!c) {
+    print_error("JS %s of peer %d at %d; C made none\n", kind, num(e, "peer"), num(e, "t"));
+    fail();
+  }
+  int p = peer_of(w, &c->peer.addr);
+  if (p != num(e, "peer") || c->at != (uint64_t)num(e, "t")) {
+    print_error("JS %s of peer %d at %d; C: peer %d at %llu\n", kind, num(e, "peer"), num(e, "t"), p,
+                (unsigned long long)c->at);
+    fail();
+  }
+  if (dial) w->conn[p] = c->conn;
+  (*seen)++;
+}
+
+static void dials_and_forgets_match_hyperswarm_to_the_millisecond(void **st) {
+  (void)st;
+  cJSON *root = cJSON_Parse(g_json);
+  assert_non_null(root);
+  world_t w;
+  memset(&w, 0, sizeof(w));
+  const cJSON *jp;
+  cJSON_ArrayForEach(jp, cJSON_GetObjectItemCaseSensitive(root, "peers")) {
+    assert_true(w.n_peers < MAX_PEERS);
+    bitswarm_core_peer_t *p = &w.peer[w.n_peers++];
+    uint8_t ip[4];
+    assert_int_equal(inet_pton(AF_INET, cJSON_GetObjectItemCaseSensitive(jp, "host")->valuestring, ip), 1);
+    bitswarm_core_addr_ip4(&p->addr, ip, (uint16_t)num(jp, "port"));
+    p->local = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(jp, "local"));
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(jp, "to"))) {
+      p->has_to = true;
+      bitswarm_core_addr_ip4(&p->to, ip, 50000);
+    }
+  }
+  const cJSON *log = cJSON_GetObjectItemCaseSensitive(root, "log");
+  sim_t s;
+  sim_init(&s, NULL); /* random 0: equal priorities in insertion order, like Math.random = 0 */
+  size_t seen_dial = 0, seen_forget = 0;
+  const cJSON *e;
+  cJSON_ArrayForEach(e, log) {
+    const char *kind = cJSON_GetObjectItemCaseSensitive(e, "kind")->valuestring;
+    int p = num(e, "peer");
+    /* JS runs timers due at an event's millisecond before the event. */
+    sim_run_until(&s, (uint64_t)num(e, "t"));
+    if (strcmp(kind, "dial") == 0) {
+      expect_decision(&s, &w, e, true, &seen_dial);
+    } else if (strcmp(kind, "forget") == 0) {
+      expect_decision(&s, &w, e, false, &seen_forget);
+    } else if (strcmp(kind, "add") == 0) {
+      assert_int_equal(sim_add(&s, w.peer[p]), 0);
+    } else if (strcmp(kind, "fail") == 0 || strcmp(kind, "ok") == 0) {
+      assert_non_null(w.conn[p]);
+      bitswarm_core_conn_t *c = w.conn[p];
+      if (kind[0] == 'f') w.conn[p] = NULL;
+      assert_int_equal(bitswarm_core_dial_done(s.core, c, kind[0] == 'f' ? -1 : 0, BITSWARM_CORE_TCP, s.now), 0);
+    } else if (strcmp(kind, "close") == 0) {
+      assert_non_null(w.conn[p]);
+      bitswarm_core_conn_t *c = w.conn[p];
+      w.conn[p] = NULL;
+      bitswarm_core_closed(s.core, c, s.now);
+    } else {
+      print_error("unknown JS event %s\n", kind);
+      fail();
+    }
+  }
+  sim_run_until(&s, (uint64_t)num(root, "end"));
+  assert_int_equal(sim_count(&s, SIM_DIAL), seen_dial);
+  assert_int_equal(sim_count(&s, SIM_FORGET), seen_forget);
+  assert_true(seen_dial >= 20); /* the trace is not empty or cut short */
+  assert_true(seen_forget >= 5);
+  sim_free(&s);
+  cJSON_Delete(root);
+}
+
+int main(void) {
+  g_json = run_js();
+  if (!g_json) {
+    printf("SKIP: node or CHAINSTORE_JS_DIR (hyperswarm 2.15.3) not available\n");
+    return 77;
+  }
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(dials_and_forgets_match_hyperswarm_to_the_millisecond),
+  };
+  int rc = cmocka_run_group_tests(tests, NULL, NULL);
+  free(g_json);
+  return rc;
+}
