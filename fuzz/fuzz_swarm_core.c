@@ -154,7 +154,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         bitswarm_core_leave(core, topics[arg2 % 3], H.now);
       break;
     case 8:
-      if (bitswarm_core_flush(core, H.now, on_flush, NULL) == 0) H.flushes_asked++;
+      if ((arg & 1 ? bitswarm_core_flush_topic(core, topics[arg2 % 3], H.now, on_flush, NULL)
+                   : bitswarm_core_flush(core, H.now, on_flush, NULL)) == 0)
+        H.flushes_asked++;
       break;
     case 9:
       if (arg % 3 == 0)

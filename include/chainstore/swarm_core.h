@@ -291,6 +291,12 @@ void bitswarm_core_reconnect(bitswarm_core_t *core, bitswarm_core_conn_t *conn, 
  * CHAINSTORE_ECLOSED after stop (cb not called), CHAINSTORE_ENOMEM. */
 int bitswarm_core_flush(bitswarm_core_t *core, uint64_t now, bitswarm_core_flush_cb cb, void *user);
 
+/* topic.flush (join's onjoin): cb when the topic's DHT pass pending now
+ * has flushed (at once if none is), it is left, or flush_timeout_ms passed
+ * (ETIMEDOUT naming it). CHAINSTORE_ENOENT for a topic not joined. */
+int bitswarm_core_flush_topic(bitswarm_core_t *core, const uint8_t topic[BITSWARM_CORE_TOPIC_BYTES], uint64_t now,
+                              bitswarm_core_flush_cb cb, void *user);
+
 /* Connection info (JS info fields). */
 bool bitswarm_core_conn_client(const bitswarm_core_conn_t *conn);
 bitswarm_core_type_t bitswarm_core_conn_type(const bitswarm_core_conn_t *conn);

@@ -77,6 +77,7 @@ typedef struct sw_flush {
   struct sw_flush *next, *prev;
   uint64_t deadline;
   bool counting;       /* discovery flushed: counting attempts */
+  bool topic_only;     /* join's onjoin: the DHT pass only, no counting */
   long p;              /* attempts still waited for */
   size_t n_waiting;    /* topics whose pass has not flushed */
   sw_topic_t **waiting;

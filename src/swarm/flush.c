@@ -105,7 +105,7 @@ static void settle(bitswarm_core_t *core, bool (*done)(bitswarm_core_t *, sw_flu
 
 static bool done_waiting(bitswarm_core_t *core, sw_flush_t *f) {
   if (f->counting || f->n_waiting) return false;
-  return start_counting(core, f);
+  return f->topic_only || start_counting(core, f);
 }
 
 void sw_flush_topic_flushed(bitswarm_core_t *core, sw_topic_t *t) {
@@ -163,26 +163,23 @@ void sw_flush_cancel_all(bitswarm_core_t *core) {
   }
 }
 
-int bitswarm_core_flush(bitswarm_core_t *core, uint64_t now, bitswarm_core_flush_cb cb, void *user) {
-  if (!core || !cb) return CHAINSTORE_EINVAL;
-  if (core->stopped) return CHAINSTORE_ECLOSED;
-  core->now = now;
+/* Queues a flush waiting for the given topics' passes (n may be 0). */
+static int flush_start(bitswarm_core_t *core, uint64_t now, sw_topic_t **topics, size_t n, bool topic_only,
+                       bitswarm_core_flush_cb cb, void *user) {
   sw_flush_t *f = calloc(1, sizeof(*f));
   if (!f) return CHAINSTORE_ENOMEM;
-  size_t n = 0;
-  for (sw_topic_t *t = core->topics; t; t = t->next)
-    if (t->joined && t->pending) n++;
   if (n) {
     f->waiting = malloc(n * sizeof(*f->waiting));
     if (!f->waiting) {
       free(f);
       return CHAINSTORE_ENOMEM;
     }
-    for (sw_topic_t *t = core->topics; t; t = t->next)
-      if (t->joined && t->pending) f->waiting[f->n_waiting++] = t;
+    memcpy(f->waiting, topics, n * sizeof(*topics));
+    f->n_waiting = n;
   }
   uint64_t timeout = core->opts.flush_timeout_ms;
   f->deadline = now > UINT64_MAX - timeout ? UINT64_MAX - 1 : now + timeout;
+  f->topic_only = topic_only;
   f->cb = cb;
   f->user = user;
   /* Appended: flushes end in the order they were asked for, as in JS. */
@@ -195,4 +192,31 @@ int bitswarm_core_flush(bitswarm_core_t *core, uint64_t now, bitswarm_core_flush
   *pp = f;
   settle(core, done_waiting);
   return 0;
+}
+
+int bitswarm_core_flush(bitswarm_core_t *core, uint64_t now, bitswarm_core_flush_cb cb, void *user) {
+  if (!core || !cb) return CHAINSTORE_EINVAL;
+  if (core->stopped) return CHAINSTORE_ECLOSED;
+  core->now = now;
+  size_t n = 0;
+  for (sw_topic_t *t = core->topics; t; t = t->next)
+    if (t->joined && t->pending) n++;
+  sw_topic_t **pending = n ? malloc(n * sizeof(*pending)) : NULL;
+  if (n && !pending) return CHAINSTORE_ENOMEM;
+  n = 0;
+  for (sw_topic_t *t = core->topics; t; t = t->next)
+    if (t->joined && t->pending) pending[n++] = t;
+  int rc = flush_start(core, now, pending, n, false, cb, user);
+  free(pending);
+  return rc;
+}
+
+int bitswarm_core_flush_topic(bitswarm_core_t *core, const uint8_t topic[BITSWARM_CORE_TOPIC_BYTES], uint64_t now,
+                              bitswarm_core_flush_cb cb, void *user) {
+  if (!core || !topic || !cb) return CHAINSTORE_EINVAL;
+  if (core->stopped) return CHAINSTORE_ECLOSED;
+  core->now = now;
+  sw_topic_t *t = sw_topic_find(core, topic);
+  if (!t || !t->joined) return CHAINSTORE_ENOENT;
+  return flush_start(core, now, &t, t->pending ? 1 : 0, true, cb, user);
 }

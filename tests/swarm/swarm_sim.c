@@ -165,3 +165,5 @@ static void on_flush(bitswarm_core_t *core, const bitswarm_core_flush_result_t *
 }
 
 int sim_flush(sim_t *s) { return bitswarm_core_flush(s->core, s->now, on_flush, s); }
+
+int sim_flush_topic(sim_t *s, const uint8_t *topic) { return bitswarm_core_flush_topic(s->core, topic, s->now, on_flush, s); }

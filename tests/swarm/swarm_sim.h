@@ -55,5 +55,6 @@ bitswarm_core_peer_t sim_peer4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint1
 int sim_add(sim_t *s, bitswarm_core_peer_t p);
 /* Flush with the result recorded as a SIM_FLUSH event. */
 int sim_flush(sim_t *s);
+int sim_flush_topic(sim_t *s, const uint8_t *topic);
 
 #endif

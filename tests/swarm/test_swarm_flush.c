@@ -303,6 +303,40 @@ static void peers_skipped_because_their_topic_was_left_count_as_attempts(void **
   sim_free(&s);
 }
 
+static void a_topic_flush_waits_for_that_topic_only(void **st) {
+  (void)st;
+  sim_t s;
+  start(&s, NULL);
+  assert_int_equal(bitswarm_core_join(s.core, T1, 0), 0);
+  assert_int_equal(bitswarm_core_join(s.core, T2, 0), 0);
+  assert_int_equal(bitswarm_core_flush_topic(s.core, T1, 0, NULL, NULL), CHAINSTORE_EINVAL);
+  uint8_t other[32];
+  sim_topic(other, 7);
+  assert_int_equal(sim_flush(&s), 0);
+  assert_int_equal(sim_add(&s, sim_peer4(10, 0, 0, 1, 1, T1)), 0); /* a dial in flight */
+  size_t before = sim_count(&s, SIM_FLUSH);
+  bitswarm_core_topic_pass_end(s.core, T1, 0, 0);
+  bitswarm_core_topic_pass_end(s.core, T2, 0, 0);
+  assert_int_equal(sim_count(&s, SIM_FLUSH), before); /* the swarm flush counts the dial */
+  bitswarm_core_topic_pass_start(s.core, T1, 10);
+  s.now = 10;
+  assert_int_equal(sim_flush_topic(&s, other), CHAINSTORE_ENOENT);
+  assert_int_equal(sim_flush_topic(&s, T2), 0); /* no pass pending: at once */
+  assert_int_equal(sim_count(&s, SIM_FLUSH), before + 1);
+  assert_int_equal(sim_flush_topic(&s, T1), 0);
+  assert_int_equal(sim_count(&s, SIM_FLUSH), before + 1);
+  bitswarm_core_topic_pass_end(s.core, T1, 0, 20);
+  assert_int_equal(sim_count(&s, SIM_FLUSH), before + 2); /* no dial counted */
+  assert_int_equal(sim_flush_topic(&s, T1), 0);
+  bitswarm_core_topic_pass_start(s.core, T1, 20);
+  assert_int_equal(sim_flush_topic(&s, T1), 0);
+  sim_run_until(&s, 20 + BITSWARM_CORE_DEFAULT_FLUSH_TIMEOUT_MS);
+  sim_event_t *e = sim_last(&s, SIM_FLUSH);
+  assert_int_equal(e->flush.status, CHAINSTORE_ETIMEDOUT);
+  assert_memory_equal(e->unflushed[0], T1, 32);
+  sim_free(&s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(a_flush_with_nothing_joined_ends_at_once),
@@ -318,6 +352,7 @@ int main(void) {
       cmocka_unit_test(stopping_cancels_pending_flushes),
       cmocka_unit_test(a_flush_callback_may_ask_for_another_flush),
       cmocka_unit_test(peers_skipped_because_their_topic_was_left_count_as_attempts),
+      cmocka_unit_test(a_topic_flush_waits_for_that_topic_only),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
