@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -167,3 +168,35 @@ static void on_flush(bitswarm_core_t *core, const bitswarm_core_flush_result_t *
 int sim_flush(sim_t *s) { return bitswarm_core_flush(s->core, s->now, on_flush, s); }
 
 int sim_flush_topic(sim_t *s, const uint8_t *topic) { return bitswarm_core_flush_topic(s->core, topic, s->now, on_flush, s); }
+
+/* Runs node on $CHAINSTORE_JS_DIR/<script> and returns its standard output
+ * (malloc'd), or NULL when node, the directory or the script fails. */
+char *sim_node_output(const char *script) {
+  const char *js = getenv("CHAINSTORE_JS_DIR");
+  if (!js) return NULL;
+  char cmd[4096];
+  snprintf(cmd, sizeof(cmd), "node '%s/%s' 2>/dev/null", js, script);
+  FILE *f = popen(cmd, "r");
+  if (!f) return NULL;
+  size_t cap = 1 << 16, n = 0, r;
+  char *buf = malloc(cap);
+  while (buf && (r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+    n += r;
+    if (cap - n < 2) {
+      char *nb = realloc(buf, cap * 2);
+      if (!nb) {
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+  }
+  if (pclose(f) != 0 || !buf || n == 0) {
+    free(buf);
+    return NULL;
+  }
+  buf[n] = '\0';
+  return buf;
+}

@@ -16,37 +16,6 @@
 #include "swarm_sim.h"
 #include "test_support.h"
 
-static char *js_output(void) {
-  const char *js = getenv("CHAINSTORE_JS_DIR");
-  if (!js) return NULL;
-  char cmd[4096];
-  snprintf(cmd, sizeof(cmd), "node '%s/swarm/dedup-table.js' 2>/dev/null", js);
-  FILE *f = popen(cmd, "r");
-  if (!f) return NULL;
-  size_t cap = 1 << 16, n = 0;
-  char *buf = malloc(cap);
-  size_t r;
-  while (buf && (r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-    n += r;
-    if (cap - n < 2) {
-      cap *= 2;
-      char *nb = realloc(buf, cap);
-      if (!nb) {
-        free(buf);
-        buf = NULL;
-      } else {
-        buf = nb;
-      }
-    }
-  }
-  int rc = pclose(f);
-  if (!buf || rc != 0 || n == 0) {
-    free(buf);
-    return NULL;
-  }
-  buf[n] = '\0';
-  return buf;
-}
 
 static char *g_json;
 
@@ -127,7 +96,7 @@ static void every_decision_matches_hyperswarm(void **st) {
 }
 
 int main(void) {
-  g_json = js_output();
+  g_json = sim_node_output("swarm/dedup-table.js");
   if (!g_json) {
     printf("SKIP: node or CHAINSTORE_JS_DIR (hyperswarm 2.15.3) not available\n");
     return 77;

@@ -22,35 +22,6 @@
 
 static char *g_json;
 
-static char *run_js(void) {
-  const char *js = getenv("CHAINSTORE_JS_DIR");
-  if (!js) return NULL;
-  char cmd[4096];
-  snprintf(cmd, sizeof(cmd), "node '%s/swarm/queue-trace.js' 2>/dev/null", js);
-  FILE *f = popen(cmd, "r");
-  if (!f) return NULL;
-  size_t cap = 1 << 16, n = 0, r;
-  char *buf = malloc(cap);
-  while (buf && (r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-    n += r;
-    if (cap - n < 2) {
-      char *nb = realloc(buf, cap * 2);
-      if (!nb) {
-        free(buf);
-        buf = NULL;
-        break;
-      }
-      buf = nb;
-      cap *= 2;
-    }
-  }
-  if (pclose(f) != 0 || !buf || n == 0) {
-    free(buf);
-    return NULL;
-  }
-  buf[n] = '\0';
-  return buf;
-}
 
 #define MAX_PEERS 8
 
@@ -151,7 +122,7 @@ static void dials_and_forgets_match_hyperswarm_to_the_millisecond(void **st) {
 }
 
 int main(void) {
-  g_json = run_js();
+  g_json = sim_node_output("swarm/queue-trace.js");
   if (!g_json) {
     printf("SKIP: node or CHAINSTORE_JS_DIR (hyperswarm 2.15.3) not available\n");
     return 77;
