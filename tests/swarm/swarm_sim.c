@@ -169,13 +169,13 @@ int sim_flush(sim_t *s) { return bitswarm_core_flush(s->core, s->now, on_flush, 
 
 int sim_flush_topic(sim_t *s, const uint8_t *topic) { return bitswarm_core_flush_topic(s->core, topic, s->now, on_flush, s); }
 
-/* Runs node on $CHAINSTORE_JS_DIR/<script> and returns its standard output
+/* Runs node on $CHAINSTORE_JS_DIR/<script> <args> and returns its standard output
  * (malloc'd), or NULL when node, the directory or the script fails. */
-char *sim_node_output(const char *script) {
+char *sim_node_output(const char *script, const char *args) {
   const char *js = getenv("CHAINSTORE_JS_DIR");
   if (!js) return NULL;
   char cmd[4096];
-  snprintf(cmd, sizeof(cmd), "node '%s/%s' 2>/dev/null", js, script);
+  snprintf(cmd, sizeof(cmd), "node '%s/%s' %s 2>/dev/null", js, script, args ? args : "");
   FILE *f = popen(cmd, "r");
   if (!f) return NULL;
   size_t cap = 1 << 16, n = 0, r;

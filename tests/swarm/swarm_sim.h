@@ -57,7 +57,7 @@ int sim_add(sim_t *s, bitswarm_core_peer_t p);
 int sim_flush(sim_t *s);
 int sim_flush_topic(sim_t *s, const uint8_t *topic);
 
-/* stdout of `node $CHAINSTORE_JS_DIR/<script>` (free it), or NULL. */
-char *sim_node_output(const char *script);
+/* stdout of `node $CHAINSTORE_JS_DIR/<script> <args>` (free it), or NULL. */
+char *sim_node_output(const char *script, const char *args);
 
 #endif

@@ -96,7 +96,7 @@ static void every_decision_matches_hyperswarm(void **st) {
 }
 
 int main(void) {
-  g_json = sim_node_output("swarm/dedup-table.js");
+  g_json = sim_node_output("swarm/dedup-table.js", NULL);
   if (!g_json) {
     printf("SKIP: node or CHAINSTORE_JS_DIR (hyperswarm 2.15.3) not available\n");
     return 77;

@@ -45,22 +45,59 @@ function runTimer (x) {
 Math.random = () => 0
 
 // ---- the scripted network ----
-const peers = [
-  { host: '10.0.0.1', port: 1001, local: false, attempts: [] },
-  { host: '10.0.0.2', port: 1002, local: true, attempts: [{ ok: true, after: 15, close: 2500 }, { ok: false, after: 30 }, { ok: true, after: 20, close: 4000 }] },
-  { host: '10.0.0.3', port: 1003, local: false, to: true, attempts: [] },
-  { host: '10.0.0.4', port: 1004, local: false, attempts: [{ ok: true, after: 10, close: 100 }] },
-  { host: '10.0.0.5', port: 1005, local: false, attempts: [] }
-]
-const failAfter = [40, 50, 25, 60, 35]
-const adds = [[0, 0], [3, 1], [7, 4], [11, 2], [5000, 3], [90011, 0]]
+// Seed 0: the hand-written scenario. Any other seed: a random one (peers,
+// outcomes of each attempt, discovery times), the same for a given seed.
+const seed = Number(process.argv[2] || 0)
+const maxPeers = Number(process.argv[3] || 24)
+const maxClientSockets = Number(process.argv[4] || 0) || Infinity
+function mulberry32 (a) {
+  return () => {
+    a = (a + 0x6D2B79F5) | 0
+    let t = Math.imul(a ^ (a >>> 15), 1 | a)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+let peers, failAfter, adds, END
+if (seed === 0) {
+  peers = [
+    { host: '10.0.0.1', port: 1001, local: false, attempts: [] },
+    { host: '10.0.0.2', port: 1002, local: true, attempts: [{ ok: true, after: 15, close: 2500 }, { ok: false, after: 30 }, { ok: true, after: 20, close: 4000 }] },
+    { host: '10.0.0.3', port: 1003, local: false, to: true, attempts: [] },
+    { host: '10.0.0.4', port: 1004, local: false, attempts: [{ ok: true, after: 10, close: 100 }] },
+    { host: '10.0.0.5', port: 1005, local: false, attempts: [] }
+  ]
+  failAfter = [40, 50, 25, 60, 35]
+  adds = [[0, 0], [3, 1], [7, 4], [11, 2], [5000, 3], [90011, 0]]
+  END = 150000
+} else {
+  const rnd = mulberry32(seed)
+  const int = (lo, hi) => lo + Math.floor(rnd() * (hi - lo + 1))
+  const n = int(3, 10)
+  peers = []
+  failAfter = []
+  adds = []
+  for (let i = 0; i < n; i++) {
+    const attempts = []
+    for (let k = 0; k < 6; k++) {
+      attempts.push(rnd() < 0.35
+        ? { ok: true, after: int(1, 200), close: int(1, 9000) }
+        : { ok: false, after: int(1, 600) })
+    }
+    peers.push({ host: '10.0.1.' + (i + 1), port: 2000 + i, local: rnd() < 0.25, to: rnd() < 0.15, attempts })
+    failAfter.push(int(1, 600))
+    adds.push([int(0, 20000), i])
+    if (rnd() < 0.5) adds.push([int(20000, 120000), i])
+  }
+  END = 200000
+}
 
 const log = []
 const external = [] // {at, fn}
 let eseq = 0
 function schedule (at, fn) { external.push({ at, fn, seq: eseq++ }) }
 
-const swarm = hyperswarm({})
+const swarm = hyperswarm({ maxPeers, maxClientSockets })
 const tried = peers.map(() => 0)
 swarm.connect = (peer, cb) => {
   const i = peers.findIndex((p) => p.host === peer.host)
@@ -99,7 +136,7 @@ for (const [at, i] of adds) {
   })
 }
 
-const END = 150000
+
 // Timers due at the same millisecond as an external event run first (the C
 // replay runs the core's deadlines up to an event's time before it).
 for (;;) {
@@ -118,5 +155,11 @@ for (;;) {
   runImmediates()
 }
 now = END
-process.stdout.write(JSON.stringify({ peers: peers.map(({ host, port, local, to }) => ({ host, port, local, to: !!to })), end: END, log }))
+process.stdout.write(JSON.stringify({
+  peers: peers.map(({ host, port, local, to }) => ({ host, port, local, to: !!to })),
+  maxPeers,
+  maxClientSockets: maxClientSockets === Infinity ? 0 : maxClientSockets,
+  end: END,
+  log
+}))
 process.exit(0)
