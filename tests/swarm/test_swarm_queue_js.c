@@ -5,7 +5,8 @@
  * logs every dial and forget with its millisecond. This replays the same
  * external events into the core and expects the same dials and forgets at
  * the same times: priorities, retries, bulk-timer backoff, forgetting and
- * the maxPeers / maxClientSockets gates as JS does them. One hand-written
+ * the maxPeers / maxClientSockets gates as JS does them, and when each
+ * swarm.flush ends (P counting). One hand-written
  * scenario and 24 random ones (seeds). Exits 77 (skipped) without node. */
 #include <stdarg.h>
 #include <setjmp.h>
@@ -86,9 +87,10 @@ static void replay(const char *json) {
   bitswarm_core_options_init(&o);
   o.max_peers = (uint32_t)num(root, "maxPeers");
   o.max_client_sockets = (uint32_t)num(root, "maxClientSockets");
+  o.flush_timeout_ms = 1000000000; /* the deadline is ours; JS has none */
   sim_t s;
   sim_init(&s, &o); /* random 0: equal priorities in insertion order, like Math.random = 0 */
-  size_t seen_dial = 0, seen_forget = 0;
+  size_t seen_dial = 0, seen_forget = 0, seen_flush = 0;
   const cJSON *e;
   cJSON_ArrayForEach(e, log) {
     const char *kind = cJSON_GetObjectItemCaseSensitive(e, "kind")->valuestring;
@@ -99,6 +101,16 @@ static void replay(const char *json) {
       expect_decision(&s, &w, e, true, &seen_dial);
     } else if (strcmp(kind, "forget") == 0) {
       expect_decision(&s, &w, e, false, &seen_forget);
+    } else if (strcmp(kind, "flush") == 0) {
+      assert_int_equal(sim_flush(&s), 0);
+    } else if (strcmp(kind, "flushed") == 0) {
+      sim_event_t *c = sim_nth(&s, SIM_FLUSH, seen_flush);
+      if (!c || c->at != (uint64_t)num(e, "t") || c->flush.status != 0) {
+        print_error("JS flush ended at %d; C: %s at %llu\n", num(e, "t"), c ? "ended" : "none",
+                    c ? (unsigned long long)c->at : 0ULL);
+        fail();
+      }
+      seen_flush++;
     } else if (strcmp(kind, "add") == 0) {
       assert_int_equal(sim_add(&s, w.peer[p]), 0);
     } else if (strcmp(kind, "fail") == 0 || strcmp(kind, "ok") == 0) {
@@ -119,6 +131,7 @@ static void replay(const char *json) {
   sim_run_until(&s, (uint64_t)num(root, "end"));
   assert_int_equal(sim_count(&s, SIM_DIAL), seen_dial);
   assert_int_equal(sim_count(&s, SIM_FORGET), seen_forget);
+  assert_int_equal(sim_count(&s, SIM_FLUSH), seen_flush);
   assert_true(seen_dial >= 10); /* the trace is not empty or cut short */
   assert_true(seen_forget >= 3);
   sim_free(&s);
