@@ -1,6 +1,7 @@
 /* Behaviour of the stream core a user relies on: handshake and keys,
  * asynchronous authentication, queueing, channels, stream extensions,
  * keep-alive and idle timeout, orderly close and destroy. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
