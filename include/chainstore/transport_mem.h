@@ -38,9 +38,9 @@ int chainstore_transport_mem_pair_new(chainstore_transport_mem_pair_t **out,
                                       const chainstore_transport_mem_options_t *opts);
 chainstore_transport_t *chainstore_transport_mem_end(chainstore_transport_mem_pair_t *pair, int i);
 /* Moves bytes, delivers reads, completes writes and shutdowns, runs close
- * callbacks, until nothing is left to do or a callback stopped it. Returns
- * true if it did anything (pump again), false when idle. Not from inside a
- * callback of the pair. */
+ * callbacks, for a bounded number of rounds. Returns true if it did
+ * anything (pump again: more may be left), false when idle. Calls from
+ * inside a callback of the pair do nothing. */
 bool chainstore_transport_mem_pump(chainstore_transport_mem_pair_t *pair);
 /* Both ends closed and their close callbacks ran. */
 bool chainstore_transport_mem_closed(const chainstore_transport_mem_pair_t *pair);

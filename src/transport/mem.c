@@ -13,6 +13,9 @@
 #include "transport/backend.h"
 
 #define CHUNK (64u * 1024)
+/* Rounds of one pump: two ends whose callbacks answer each other at once
+ * would otherwise keep one pump going for ever. */
+#define MAX_ROUNDS 64
 
 typedef struct mem_write_s {
   struct mem_write_s *next;
@@ -282,6 +285,7 @@ bool chainstore_transport_mem_pump(chainstore_transport_mem_pair_t *pair) {
     return false;
   pair->pumping = true;
   bool any = false, did;
+  int rounds = 0;
   do {
     did = false;
     for (int i = 0; i < 2; i++) {
@@ -296,7 +300,7 @@ bool chainstore_transport_mem_pump(chainstore_transport_mem_pair_t *pair) {
       did |= deliver(e);
     }
     any |= did;
-  } while (did);
+  } while (did && ++rounds < MAX_ROUNDS);
   pair->pumping = false;
   return any;
 }
