@@ -11,12 +11,10 @@
  *
  * Rules:
  *  - Callbacks run from the transport's loop (or its pump), never from
- *    inside the call that caused them, except that a callback may be
- *    invoked from chainstore_transport_close for writes still queued
- *    (status CHAINSTORE_ECANCELED) -- as libuv does.
- *  - After chainstore_transport_close / _reset, no callback but the
- *    pending write and shutdown callbacks (with CHAINSTORE_ECANCELED) and
- *    then the close callback runs. The close callback is the only place the
+ *    inside the call that caused them.
+ *  - After chainstore_transport_close / _reset, no callback runs but those
+ *    of writes and a shutdown still pending (with CHAINSTORE_ECANCELED) and
+ *    then the close callback. The close callback is the only place the
  *    memory the owner associated with the transport may be freed; the
  *    transport itself is freed by its backend right after it returns.
  *  - Every call but close returns 0 or a negative CHAINSTORE_E* code.
@@ -85,8 +83,8 @@ int chainstore_transport_read_stop(chainstore_transport_t *t);
 int chainstore_transport_try_write(chainstore_transport_t *t, const chainstore_transport_buf_t *bufs,
                                    size_t nbufs, size_t *written);
 /* Queues bufs for writing after everything queued before. The bytes are
- * not copied: they must stay valid until cb(t, status, req) runs (always
- * exactly once, later). */
+ * not copied: they must stay valid until cb(t, status, req) runs (exactly
+ * once, later, when this returned 0). */
 int chainstore_transport_write(chainstore_transport_t *t, const chainstore_transport_buf_t *bufs,
                                size_t nbufs, chainstore_transport_write_cb cb, void *req);
 /* Bytes of queued writes not yet handed on (the backpressure measure). */
