@@ -5,7 +5,9 @@
  * on_handshake, on_extensions, a stream extension, on_close) while the
  * store replicates on the same streams. It runs once over an in-memory pair
  * (no sockets) and once over TCP (inside a fresh network namespace; skipped
- * without root). */
+ * without root). Over the in-memory pair too: a paused reader pushes back on
+ * the writer until it resumes, and a destroyed stream resets its transport,
+ * which ends the peer's stream with an error. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,6 +235,93 @@ static void over_memory(void **state) {
   finish_loop();
 }
 
+
+/* ---- backpressure and teardown over the in-memory pair ---- */
+
+typedef struct {
+  bitprotocol_uv_t *s;
+  bitprotocol_extension_t *ext;
+  int handshakes, closes, close_err, drains;
+  size_t got;
+} peer_t;
+
+static void bp_ext(bitprotocol_extension_t *ext, const uint8_t *m, size_t len, void *user) {
+  ((peer_t *)user)->got += len;
+}
+static void bp_handshake(bitprotocol_t *p, void *user) { ((peer_t *)user)->handshakes++; }
+static void bp_close(bitprotocol_t *p, int err, void *user) {
+  peer_t *q = user;
+  q->closes++;
+  q->close_err = err;
+}
+static void bp_drain(bitprotocol_uv_t *s, void *user) { ((peer_t *)user)->drains++; }
+static const bitprotocol_callbacks_t bp_callbacks = {.on_handshake = bp_handshake,
+                                                     .on_close = bp_close};
+
+static bool peers_handshaken(void *arg) {
+  peer_t *q = arg;
+  return q[0].handshakes && q[1].handshakes;
+}
+static bool drained_and_read(void *arg) {
+  peer_t *q = arg;
+  return q[0].drains > 0 && q[1].got == q[0].got;
+}
+static bool peers_closed(void *arg) {
+  peer_t *q = arg;
+  return q[0].closes && q[1].closes && chainstore_transport_mem_closed(mem_pair);
+}
+
+static void pushback_and_reset_over_memory(void **state) {
+  static uint8_t msg[64 * 1024];
+  peer_t q[2] = {{0}};
+  assert_int_equal(uv_loop_init(&loop), 0);
+  uv_timer_init(&loop, &deadline);
+  uv_idle_init(&loop, &pumper);
+  chainstore_transport_mem_options_t mo = {.wake = wake};
+  assert_int_equal(chainstore_transport_mem_pair_new(&mem_pair, &mo), 0);
+  for (int i = 0; i < 2; i++) {
+    bitprotocol_options_t o;
+    bitprotocol_options_init(&o);
+    o.initiator = i == 0;
+    o.live = true;
+    bitprotocol_uv_options_t uo = {.on_drain = bp_drain};
+    assert_int_equal(bitprotocol_uv_start(&q[i].s, &loop, chainstore_transport_mem_end(mem_pair, i),
+                                          &bp_callbacks, &q[i], &o, &uo),
+                     0);
+    assert_int_equal(bitprotocol_extension_register(bitprotocol_uv_protocol(q[i].s), "bulk",
+                                                    bp_ext, &q[i], &q[i].ext),
+                     0);
+  }
+  run_until(peers_handshaken, q, 10000, "the handshakes");
+
+  /* b stops reading: a's writes back up until a is no longer writable. */
+  assert_int_equal(bitprotocol_uv_pause(q[1].s), 0);
+  size_t sent = 0;
+  while (bitprotocol_uv_writable(q[0].s)) {
+    assert_int_equal(bitprotocol_extension_send(q[0].ext, msg, sizeof msg), 0);
+    sent += sizeof msg;
+    for (int i = 0; i < 4; i++)
+      uv_run(&loop, UV_RUN_NOWAIT);
+    assert_true(sent < (8u << 20));
+  }
+  assert_true(bitprotocol_uv_write_queue_size(q[0].s) > (1u << 20));
+  assert_true(q[1].got < sent);
+  q[0].got = sent; /* what b must read in the end */
+  assert_int_equal(bitprotocol_uv_resume(q[1].s), 0);
+  run_until(drained_and_read, q, 10000, "the drain");
+
+  /* A destroy resets the transport: b's stream ends with an error. */
+  bitprotocol_destroy(bitprotocol_uv_protocol(q[0].s), CHAINSTORE_EIO);
+  run_until(peers_closed, q, 10000, "both streams to end");
+  assert_int_equal(q[0].closes, 1);
+  assert_int_equal(q[0].close_err, CHAINSTORE_EIO);
+  assert_int_equal(q[1].closes, 1);
+  assert_int_equal(q[1].close_err, CHAINSTORE_EIO);
+  assert_int_equal(chainstore_transport_mem_pair_free(mem_pair), 0);
+  uv_close((uv_handle_t *)&pumper, NULL);
+  finish_loop();
+}
+
 static uv_tcp_t server;
 static chainstore_transport_t *accepted;
 
@@ -278,6 +367,7 @@ int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(over_memory),
+      cmocka_unit_test(pushback_and_reset_over_memory),
       cmocka_unit_test(over_tcp),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
