@@ -25,6 +25,8 @@ typedef struct {
   uint32_t request_timeout_ms; /* unanswered request (--request-timeout) */
 } cli_timeouts_t;
 void cli_stream_options(const cli_timeouts_t *t, bool live, bitprotocol_options_t *o);
+/* --timeout in ms, or the stream's default idle timeout. */
+uint32_t cli_timeout_ms(const cli_timeouts_t *t);
 
 /* ---- serving ---------------------------------------------------------- */
 
@@ -68,8 +70,10 @@ typedef struct {
   bool json;     /* one JSON progress line per second on stdout */
   bool progress; /* a progress bar on stderr (when it is a terminal) */
   cli_timeouts_t timeouts;
-  /* Called once: 0 when the range is complete (never with live, unless
-   * stopped), else the error. */
+  /* Called once: 0 when the range is complete (also when it is empty;
+   * never with live, unless stopped), CHAINSTORE_ENOCHAIN when no peer has
+   * the chain (each refused it, closed, or did not open it within the
+   * stream timeout), else the error. */
   void (*on_done)(void *user, int err);
   void *user;
 } cli_clone_options_t;
@@ -79,6 +83,7 @@ typedef struct {
   uint64_t blocks, bytes;   /* received since the start */
   uint64_t have;            /* blocks of the range stored now */
   unsigned peers;           /* connected peers */
+  uint64_t length;          /* the chain's verified length */
   double seconds;
 } cli_clone_stats_t;
 
@@ -87,6 +92,9 @@ typedef struct {
  * keeps following appends. */
 int cli_clone_start(cli_clone_t **out, uv_loop_t *loop, const cli_clone_options_t *o);
 void cli_clone_stats(const cli_clone_t *c, cli_clone_stats_t *st);
+/* A peer that refused the chain has it under the other network profile
+ * (*theirs): the store's profile is the wrong one for this chain. */
+bool cli_clone_profile_mismatch(const cli_clone_t *c, chainstore_profile_t *theirs);
 /* Closes the connections; on_done(0 with live, else ECANCELED) follows if
  * it did not run yet. The clone is freed once the connections are gone. */
 void cli_clone_stop(cli_clone_t *c);

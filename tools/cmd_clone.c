@@ -24,6 +24,11 @@ static const char usage[] =
     "With --live it then keeps following the blocks appended on the peers until\n"
     "SIGINT or SIGTERM (exit 0). A peer that disconnects is dropped, its\n"
     "requests go to the others; exit 1 when no peer is left before the end.\n"
+    "An empty range (a chain of length 0, --start S --end S, S past the\n"
+    "length) prints 'nothing to download' and exits 0. A peer that refuses\n"
+    "the chain, or does not open it within --timeout, is dropped; when no\n"
+    "peer has it: 'no peer has chain KEY', exit 1, naming the network\n"
+    "profile when a peer has the chain under the other one.\n"
     "\n"
     "Progress: a bar on standard error when it is a terminal (blocks, bytes,\n"
     "rate, peers); with --json one JSON line per second on standard output,\n"
@@ -34,7 +39,8 @@ static const char usage[] =
     "  --live                 keep following appends after the download\n"
     "  --json                 JSON progress lines on standard output\n"
     "  --profile P            network profile (of a new store; must match)\n"
-    "  --timeout MS           drop a peer silent for MS ms (default 20000)\n"
+    "  --timeout MS           drop a peer silent for MS ms, or that has not\n"
+    "                         opened the chain after MS ms (default 20000)\n"
     "  --request-timeout MS   drop a peer that leaves a request unanswered\n"
     "                         for MS ms (default 20000)\n";
 
@@ -44,6 +50,7 @@ typedef struct {
   bool json, live;
   int result;
   bool finished;
+  chainstore_profile_t profile;
   char key_hex[65];
 } clone_run_t;
 
@@ -54,7 +61,23 @@ static void on_done(void *user, int err) {
   cli_clone_stats_t st;
   cli_clone_stats(r->clone, &st);
   r->finished = true;
-  if (err == 0) {
+  chainstore_profile_t theirs;
+  if (err == 0 && st.end <= st.start && !r->live) {
+    /* To stdout, or stderr beside the JSON lines. */
+    r->result = CLI_EXIT_OK;
+    fprintf(r->json ? stderr : stdout, "nothing to download: blocks [%llu, %llu) of %s (length %llu)\n",
+            (unsigned long long)st.start, (unsigned long long)(st.end > st.start ? st.end : st.start), r->key_hex,
+            (unsigned long long)st.length);
+  } else if (err == CHAINSTORE_ENOCHAIN) {
+    r->result = CLI_EXIT_FAILURE;
+    if (cli_clone_profile_mismatch(r->clone, &theirs))
+      cli_errorf("clone: no peer has chain %s under network profile %s; a peer has it under %s "
+                 "(clone into a %s store: --profile %s)",
+                 r->key_hex, chainstore_profile_name(r->profile), chainstore_profile_name(theirs),
+                 chainstore_profile_name(theirs), chainstore_profile_name(theirs));
+    else
+      cli_errorf("clone: no peer has chain %s", r->key_hex);
+  } else if (err == 0) {
     r->result = CLI_EXIT_OK;
     if (!r->json)
       printf("cloned %s: blocks [%llu, %llu), %llu received (%.1f MiB) in %.2f s, %.1f MiB/s\n", r->key_hex,
@@ -162,6 +185,7 @@ static int run(int argc, char **argv) {
   R.live = co.live;
   R.result = CLI_EXIT_FAILURE;
   cli_hex32(key, R.key_hex);
+  R.profile = chainstore_profile(store);
   uv_loop_init(&R.loop);
   co.store = store;
   co.chain = chain;
