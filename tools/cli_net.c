@@ -10,33 +10,67 @@
 
 #include <sodium.h>
 
+#include "cli.h"
 #include "cli_util.h"
 
 /* ---- addresses ------------------------------------------------------------ */
 
+/* Splits HOST:PORT ([HOST]:PORT for IPv6) into host and port. */
+static bool split_hostport(const char *text, char *host, size_t host_len, uint64_t *port) {
+  const char *end, *colon;
+  if (text == NULL) return false;
+  if (text[0] == '[') {
+    end = strchr(text, ']');
+    if (end == NULL || end[1] != ':') return false;
+    text++;
+    colon = end + 1;
+  } else {
+    colon = strrchr(text, ':');
+    if (colon == NULL) return false;
+    end = colon;
+  }
+  size_t n = (size_t)(end - text);
+  if (n == 0 || n >= host_len) return false;
+  memcpy(host, text, n);
+  host[n] = '\0';
+  return cli_parse_u64(colon + 1, 0, 65535, port);
+}
+
 bool cli_parse_hostport(const char *text, struct sockaddr_storage *addr) {
   char host[256];
-  const char *colon;
   uint64_t port;
-
-  if (text == NULL) return false;
   memset(addr, 0, sizeof *addr);
-  if (text[0] == '[') {
-    const char *close = strchr(text, ']');
-    if (close == NULL || close[1] != ':' || (size_t)(close - text - 1) >= sizeof host) return false;
-    memcpy(host, text + 1, (size_t)(close - text - 1));
-    host[close - text - 1] = '\0';
-    colon = close + 1;
-    if (!cli_parse_u64(colon + 1, 0, 65535, &port)) return false;
-    return uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)addr) == 0;
+  if (!split_hostport(text, host, sizeof host, &port)) return false;
+  if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)addr) == 0) return true;
+  return uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)addr) == 0;
+}
+
+int cli_resolve_hostport(const char *cmd, const char *opt, const char *text, struct sockaddr_storage *addr) {
+  char host[256], service[8];
+  uint64_t port;
+  if (!split_hostport(text, host, sizeof host, &port))
+    return cli_usage(cmd, "%s wants HOST:PORT, not '%s'", opt, text);
+  if (cli_parse_hostport(text, addr)) return CLI_EXIT_OK;
+  /* A name: the resolver's first answer (synchronous: no callback). */
+  uv_loop_t loop;
+  uv_getaddrinfo_t req;
+  struct addrinfo hints;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  snprintf(service, sizeof service, "%u", (unsigned)port);
+  if (uv_loop_init(&loop) != 0) return CLI_EXIT_FAILURE;
+  int rc = uv_getaddrinfo(&loop, &req, NULL, host, service, &hints);
+  if (rc == 0) {
+    memset(addr, 0, sizeof *addr);
+    memcpy(addr, req.addrinfo->ai_addr, req.addrinfo->ai_addrlen);
+    uv_freeaddrinfo(req.addrinfo);
   }
-  colon = strrchr(text, ':');
-  if (colon == NULL || (size_t)(colon - text) >= sizeof host || colon == text) return false;
-  memcpy(host, text, (size_t)(colon - text));
-  host[colon - text] = '\0';
-  if (!cli_parse_u64(colon + 1, 0, 65535, &port)) return false;
-  if (strcmp(host, "localhost") == 0) strcpy(host, "127.0.0.1");
-  return uv_ip4_addr(host, (int)port, (struct sockaddr_in *)addr) == 0;
+  uv_loop_close(&loop);
+  if (rc == 0) return CLI_EXIT_OK;
+  cli_errorf("%s: %s: cannot resolve '%s': %s", cmd, opt, host, uv_strerror(rc));
+  return CLI_EXIT_FAILURE;
 }
 
 void cli_format_addr(const struct sockaddr *addr, char *out, size_t len) {
@@ -708,25 +742,48 @@ void cli_clone_stop(cli_clone_t *c) {
 
 static uv_signal_t sig_int, sig_term;
 static bool signals_on;
+static unsigned signals_seen;
+static const char *signal_cmd;
 static void (*signal_cb)(void *user, int signum);
+static void (*signal_force)(void *user);
 static void *signal_user;
 
 static void on_signal(uv_signal_t *h, int signum) {
+  const char *name = signum == SIGINT ? "SIGINT" : "SIGTERM";
   (void)h;
-  void (*cb)(void *, int) = signal_cb;
-  signal_cb = NULL;
-  if (cb != NULL) cb(signal_user, signum);
+  switch (++signals_seen) {
+    case 1:
+      if (signal_cb != NULL) signal_cb(signal_user, signum);
+      break;
+    case 2:
+      /* `timeout` and service managers send a second one: an orderly close
+       * in progress is worth finishing. */
+      fprintf(stderr, "chainstore: %s: %s again: still closing (a third one stops at once)\n", signal_cmd, name);
+      break;
+    default:
+      fprintf(stderr, "chainstore: %s: %s a third time: stopping at once\n", signal_cmd, name);
+      if (signal_force != NULL) signal_force(signal_user);
+      fflush(NULL);
+      _exit(128 + signum);
+  }
 }
 
-void cli_signals_start(uv_loop_t *loop, void (*cb)(void *user, int signum), void *user) {
+void cli_signals_start(uv_loop_t *loop, const char *cmd, void (*cb)(void *user, int signum),
+                       void (*force)(void *user), void *user) {
   /* A peer that closes while we write must give EPIPE, not kill us. */
   signal(SIGPIPE, SIG_IGN);
+  signal_cmd = cmd;
   signal_cb = cb;
+  signal_force = force;
   signal_user = user;
+  signals_seen = 0;
   uv_signal_init(loop, &sig_int);
   uv_signal_init(loop, &sig_term);
   uv_signal_start(&sig_int, on_signal, SIGINT);
   uv_signal_start(&sig_term, on_signal, SIGTERM);
+  /* Listening for signals does not keep the loop running. */
+  uv_unref((uv_handle_t *)&sig_int);
+  uv_unref((uv_handle_t *)&sig_term);
   signals_on = true;
 }
 
@@ -735,6 +792,10 @@ void cli_signals_close(void) {
   signals_on = false;
   uv_close((uv_handle_t *)&sig_int, NULL);
   uv_close((uv_handle_t *)&sig_term, NULL);
+  /* Closing the handles restored the default action: from here the
+   * command is only tearing down, which a signal must not cut short. */
+  signal(SIGINT, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
 }
 
 static void close_left(uv_handle_t *h, void *arg) {

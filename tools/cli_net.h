@@ -13,9 +13,14 @@
 
 #include "chainstore/chainstore.h"
 
-/* HOST:PORT (IPv4 dotted quad, or [IPv6]:PORT; port 0..65535, 0 = any when
- * listening) into *addr. */
+/* HOST:PORT with an IP literal (IPv4 dotted quad, or [IPv6]:PORT; port
+ * 0..65535, 0 = any when listening) into *addr. */
 bool cli_parse_hostport(const char *text, struct sockaddr_storage *addr);
+/* HOST:PORT where HOST may also be a name, resolved (uv_getaddrinfo; the
+ * first address). Reports problems as option `opt` of command `cmd`:
+ * CLI_EXIT_USAGE when malformed, CLI_EXIT_FAILURE when the name does not
+ * resolve, else CLI_EXIT_OK. */
+int cli_resolve_hostport(const char *cmd, const char *opt, const char *text, struct sockaddr_storage *addr);
 /* "HOST:PORT" of a socket address into out. */
 void cli_format_addr(const struct sockaddr *addr, char *out, size_t len);
 
@@ -101,9 +106,14 @@ void cli_clone_stop(cli_clone_t *c);
 
 /* ---- signals ---------------------------------------------------------- */
 
-/* Calls cb once on the first SIGINT or SIGTERM; cli_signals_close removes
- * the handlers. */
-void cli_signals_start(uv_loop_t *loop, void (*cb)(void *user, int signum), void *user);
+/* SIGINT and SIGTERM for command `cmd`: the first calls cb (start an
+ * orderly close); a second is ignored with a message on stderr; a third
+ * calls force (may be NULL: what must not be left behind, e.g. a temporary
+ * directory) and exits at once with 128 + the signal number. The handlers
+ * do not keep the loop running. cli_signals_close removes them and ignores
+ * both signals from then on (the command is tearing down). */
+void cli_signals_start(uv_loop_t *loop, const char *cmd, void (*cb)(void *user, int signum),
+                       void (*force)(void *user), void *user);
 void cli_signals_close(void);
 
 /* Closes every handle left on the loop and runs it until nothing is left. */

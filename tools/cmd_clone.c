@@ -34,7 +34,8 @@ static const char usage[] =
     "rate, peers); with --json one JSON line per second on standard output,\n"
     "and a last one with \"done\": true (fields in the README).\n"
     "\n"
-    "  --connect HOST:PORT    a peer (repeat for more, up to 64)\n"
+    "  --connect HOST:PORT    a peer (an IP address or a host name; repeat for\n"
+    "                         more, up to 64)\n"
     "  --start S, --end E     only blocks [S, E)\n"
     "  --live                 keep following appends after the download\n"
     "  --json                 JSON progress lines on standard output\n"
@@ -91,7 +92,6 @@ static void on_done(void *user, int err) {
   }
   fflush(stdout);
   cli_clone_stop(r->clone);
-  cli_signals_close();
 }
 
 static void on_signal(void *user, int signum) {
@@ -119,16 +119,16 @@ static int run(int argc, char **argv) {
   cli_store_options_t so = {0};
   cli_clone_options_t co = {0};
   uint64_t v;
-  int c;
+  int c, rc;
 
-  while ((c = cli_getopt(argc, argv, "clone", ":h", longopts)) != -1) {
+  while ((c = cli_getopt(argc, argv, "clone", ":h", longopts, "connect")) != -1) {
     switch (c) {
       case 'h':
         fputs(usage, stdout);
         return CLI_EXIT_OK;
       case 'c':
         if (n_peers == MAX_PEERS) return cli_usage("clone", "at most %d --connect", MAX_PEERS);
-        if (!cli_parse_hostport(optarg, &peers[n_peers])) return cli_usage("clone", "--connect wants HOST:PORT, not '%s'", optarg);
+        if ((rc = cli_resolve_hostport("clone", "--connect", optarg, &peers[n_peers])) != CLI_EXIT_OK) return rc;
         n_peers++;
         continue;
       case 's':
@@ -194,7 +194,7 @@ static int run(int argc, char **argv) {
   co.progress = isatty(2);
   co.on_done = on_done;
   co.user = &R;
-  cli_signals_start(&R.loop, on_signal, &R);
+  cli_signals_start(&R.loop, "clone", on_signal, NULL, &R);
   err = cli_clone_start(&R.clone, &R.loop, &co);
   if (err != 0) {
     cli_error("clone", err);

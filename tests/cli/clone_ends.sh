@@ -4,7 +4,8 @@
 #   --start N --end N, a start past the length);
 #   exit 1 "no peer has chain KEY" when every peer refused the chain, closed,
 #   or could not be reached, and the profile named when the peer has the
-#   chain under the other one. Each within its deadline.
+#   chain under the other one. Each within its deadline. --listen and
+#   --connect take host names (localhost).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net.sh"
 
@@ -69,5 +70,14 @@ err_has "has chain $KH under network profile hypercore, not bitspace"
 err_has "no peer has chain $KH under network profile bitspace; a peer has it under hypercore"
 timed 0 20 clone "$WORK/b11" "$KH" --connect "$PH" --profile hypercore
 run 0 cat "$WORK/b11" "$KH"
+out_is 12345
+
+# Host names are resolved (uv_getaddrinfo): localhost on both sides (the
+# only name looked up: no query may leave the machine).
+cp -a "$A" "$WORK/a3"
+LISTEN=localhost:0 start_share local "$WORK/a3"
+port=${LAST_ADDR##*:}
+timed 0 20 clone "$WORK/b12" "$KF" --connect "localhost:$port"
+run 0 cat "$WORK/b12" "$KF"
 out_is 12345
 echo ok

@@ -13,13 +13,13 @@ wait_line() {
   done
 }
 
-# start_share NAME ARGS...: `chainstore share ARGS... --listen 127.0.0.1:0`
-# in the background; its output in $WORK/NAME.out, its pid in $LAST_PID and
-# its address in $LAST_ADDR.
+# start_share NAME ARGS...: `chainstore share ARGS... --listen $LISTEN`
+# (default 127.0.0.1:0) in the background; its output in $WORK/NAME.out, its
+# pid in $LAST_PID and its address in $LAST_ADDR.
 start_share() {
   local name=$1
   shift
-  "$CLI" share "$@" --listen 127.0.0.1:0 >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  "$CLI" share "$@" --listen "${LISTEN:-127.0.0.1:0}" >"$WORK/$name.out" 2>"$WORK/$name.err" &
   LAST_PID=$!
   PIDS+=("$LAST_PID")
   wait_line "$WORK/$name.out" "^listening on " 20 || fail "share $name did not start: $(cat "$WORK/$name.err")"
