@@ -39,5 +39,27 @@ if [ "$rc" -ne 77 ]; then
 fi
 echo "without root or the JS stack: test_dht_uv and crash_append --js skipped (exit 77), as they must be"
 
+# A benchmark without node says what is missing and how to install it, in
+# one line, instead of a failed JS row (PATH without node; its sockets in a
+# network namespace).
+nonode=$(mktemp -d)
+for f in /usr/bin/* /bin/* /usr/sbin/* /sbin/*; do
+  n=$(basename "$f")
+  [ "$n" = node ] || [ -e "$nonode/$n" ] || ln -s "$f" "$nonode/$n"
+done
+bench_out=$(PATH=$nonode tests/tools/netns-run build/gcc/bench/replicate/bench_replicate --mib 1 --rounds 1 \
+  --sizes 65536 2>&1) || true
+rm -rf "$nonode"
+if grep -q "^SKIP: netns-run" <<<"$bench_out"; then
+  echo "bench_replicate without node: not checked ($bench_out)"
+elif ! grep -q "^JS -> JS skipped: node is not installed (bash scripts/install-deps.sh --js" <<<"$bench_out" ||
+  grep -q "FAILED" <<<"$bench_out"; then
+  echo "bench_replicate without node does not name what is missing:" >&2
+  echo "$bench_out" >&2
+  exit 1
+else
+  echo "bench_replicate without node: names what is missing, as it must"
+fi
+
 cd build/test
 exec ctest --output-on-failure --timeout 600 -j"${CHAINSTORE_TEST_JOBS:-2}"
