@@ -1,4 +1,5 @@
 /* chainstore share: serve a store's chains to every peer that connects. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,8 +136,14 @@ static int run(int argc, char **argv) {
       printf("listening on %s\n", name);
       if (n_keys > 0) printf("serving %zu chain%s\n", n_keys, n_keys == 1 ? "" : "s");
       else printf("serving every chain of %s\n", dir);
-      fflush(stdout);
-      cli_signals_start(&loop, "share", on_signal, NULL, NULL);
+      if (fflush(stdout) != 0) {
+        /* Whoever waits for the address would wait for ever. */
+        cli_errorf("share: standard output: %s", strerror(errno));
+        cli_share_stop(share);
+        rc = CLI_EXIT_FAILURE;
+      } else {
+        cli_signals_start(&loop, "share", on_signal, NULL, NULL);
+      }
       uv_run(&loop, UV_RUN_DEFAULT);
       printf("stopped: %u connection%s, %llu blocks (%.1f MiB) uploaded\n", cli_share_connections(share),
              cli_share_connections(share) == 1 ? "" : "s", (unsigned long long)cli_share_uploaded_blocks(share),

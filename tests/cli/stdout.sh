@@ -28,6 +28,15 @@ full verify "$D"
 full version
 full --help
 full create --help
+# share cannot say where it listens: it stops at once (in a network
+# namespace when root; elsewhere it would bind the host's 127.0.0.1).
+if [ "$(id -u)" = 0 ]; then
+  got=0
+  timeout -s KILL 20 "$(dirname "$0")/../tools/netns-run" "$CLI" share "$D" --listen 127.0.0.1:0 >/dev/full 2>"$ERR" ||
+    got=$?
+  [ "$got" = 1 ] || fail "share > /dev/full exited $got, expected 1"
+  err_has "standard output"
+fi
 # A usage error keeps its own code.
 got=0
 "$CLI" create >/dev/full 2>"$ERR" || got=$?
