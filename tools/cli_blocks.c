@@ -19,7 +19,9 @@ typedef struct {
   size_t start; /* first byte not yet in a block; [0, start) is consumed */
   size_t scan;  /* lines: bytes before this have no "\n" in [start, scan) */
   unichain_buf_t *blocks;
-  size_t n; /* pending blocks (they point into buf) */
+  size_t n;    /* pending blocks (they point into buf) */
+  size_t max;  /* blocks per batch: --batch, or fewer that fit the cost */
+  size_t cost; /* of the pending blocks (cli_blocks.h) */
 } appender_t;
 
 static int flush(appender_t *a) {
@@ -28,17 +30,22 @@ static int flush(appender_t *a) {
   if (err != 0) return err;
   a->stats->batches++;
   a->n = 0;
+  a->cost = 0;
   return 0;
 }
 
 static int add_block(appender_t *a, size_t off, size_t len) {
   if (len > UNICHAIN_MAX_BLOCK_BYTES) return CHAINSTORE_EBLOCKSIZE;
+  size_t cost = len + CLI_APPEND_BLOCK_COST;
+  int err;
+  if (a->n > 0 && a->cost + cost > CLI_APPEND_BATCH_BYTES && (err = flush(a)) != 0) return err;
   a->blocks[a->n].base = a->buf + off;
   a->blocks[a->n].len = len;
   a->n++;
+  a->cost += cost;
   a->stats->blocks++;
   a->stats->bytes += len;
-  return a->n == a->o->batch ? flush(a) : 0;
+  return a->n == a->max ? flush(a) : 0;
 }
 
 /* Cuts every complete block out of [start, fill). */
@@ -84,13 +91,15 @@ static bool input_ready(int fd) {
 }
 
 int cli_append_fd(unichain_t *chain, int fd, const cli_append_options_t *o, cli_append_stats_t *stats) {
-  appender_t a = {chain, o, stats, NULL, 0, 0, 0, NULL, 0};
+  appender_t a = {chain, o, stats, NULL, 0, 0, 0, NULL, 0, 0, 0};
   int err = 0;
 
   memset(stats, 0, sizeof *stats);
   if (o->batch == 0 || o->block_size > UNICHAIN_MAX_BLOCK_BYTES) return CHAINSTORE_EINVAL;
+  a.max = o->batch;
+  if (a.max > CLI_APPEND_BATCH_BYTES / CLI_APPEND_BLOCK_COST) a.max = CLI_APPEND_BATCH_BYTES / CLI_APPEND_BLOCK_COST;
   a.buf = malloc(CLI_APPEND_BUFFER_BYTES);
-  a.blocks = malloc(o->batch * sizeof *a.blocks);
+  a.blocks = malloc(a.max * sizeof *a.blocks);
   if (a.buf == NULL || a.blocks == NULL) {
     err = CHAINSTORE_ENOMEM;
     goto out;

@@ -8,33 +8,69 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "cli.h"
 #include "cli_util.h"
 
 /* ---- addresses ------------------------------------------------------------ */
 
+/* Splits HOST:PORT ([HOST]:PORT for IPv6) into host and port. */
+static bool split_hostport(const char *text, char *host, size_t host_len, uint64_t *port) {
+  const char *end, *colon;
+  if (text == NULL) return false;
+  if (text[0] == '[') {
+    end = strchr(text, ']');
+    if (end == NULL || end[1] != ':') return false;
+    text++;
+    colon = end + 1;
+  } else {
+    colon = strrchr(text, ':');
+    if (colon == NULL) return false;
+    end = colon;
+  }
+  size_t n = (size_t)(end - text);
+  if (n == 0 || n >= host_len) return false;
+  memcpy(host, text, n);
+  host[n] = '\0';
+  return cli_parse_u64(colon + 1, 0, 65535, port);
+}
+
 bool cli_parse_hostport(const char *text, struct sockaddr_storage *addr) {
   char host[256];
-  const char *colon;
   uint64_t port;
-
-  if (text == NULL) return false;
   memset(addr, 0, sizeof *addr);
-  if (text[0] == '[') {
-    const char *close = strchr(text, ']');
-    if (close == NULL || close[1] != ':' || (size_t)(close - text - 1) >= sizeof host) return false;
-    memcpy(host, text + 1, (size_t)(close - text - 1));
-    host[close - text - 1] = '\0';
-    colon = close + 1;
-    if (!cli_parse_u64(colon + 1, 0, 65535, &port)) return false;
-    return uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)addr) == 0;
+  if (!split_hostport(text, host, sizeof host, &port)) return false;
+  if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)addr) == 0) return true;
+  return uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)addr) == 0;
+}
+
+int cli_resolve_hostport(const char *cmd, const char *opt, const char *text, struct sockaddr_storage *addr) {
+  char host[256], service[8];
+  uint64_t port;
+  if (!split_hostport(text, host, sizeof host, &port))
+    return cli_usage(cmd, "%s wants HOST:PORT, not '%s'", opt, text);
+  if (cli_parse_hostport(text, addr)) return CLI_EXIT_OK;
+  /* A name: the resolver's first answer (synchronous: no callback). */
+  uv_loop_t loop;
+  uv_getaddrinfo_t req;
+  struct addrinfo hints;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  snprintf(service, sizeof service, "%u", (unsigned)port);
+  if (uv_loop_init(&loop) != 0) return CLI_EXIT_FAILURE;
+  int rc = uv_getaddrinfo(&loop, &req, NULL, host, service, &hints);
+  if (rc == 0) {
+    memset(addr, 0, sizeof *addr);
+    memcpy(addr, req.addrinfo->ai_addr, req.addrinfo->ai_addrlen);
+    uv_freeaddrinfo(req.addrinfo);
   }
-  colon = strrchr(text, ':');
-  if (colon == NULL || (size_t)(colon - text) >= sizeof host || colon == text) return false;
-  memcpy(host, text, (size_t)(colon - text));
-  host[colon - text] = '\0';
-  if (!cli_parse_u64(colon + 1, 0, 65535, &port)) return false;
-  if (strcmp(host, "localhost") == 0) strcpy(host, "127.0.0.1");
-  return uv_ip4_addr(host, (int)port, (struct sockaddr_in *)addr) == 0;
+  uv_loop_close(&loop);
+  if (rc == 0) return CLI_EXIT_OK;
+  cli_errorf("%s: %s: cannot resolve '%s': %s", cmd, opt, host, uv_strerror(rc));
+  return CLI_EXIT_FAILURE;
 }
 
 void cli_format_addr(const struct sockaddr *addr, char *out, size_t len) {
@@ -57,6 +93,10 @@ void cli_stream_options(const cli_timeouts_t *t, bool live, bitprotocol_options_
   bitprotocol_options_init(o);
   o->live = live;
   if (t != NULL && t->timeout_ms > 0) o->timeout_ms = t->timeout_ms;
+}
+
+uint32_t cli_timeout_ms(const cli_timeouts_t *t) {
+  return t != NULL && t->timeout_ms > 0 ? t->timeout_ms : BITPROTOCOL_DEFAULT_TIMEOUT_MS;
 }
 
 static double now_s(void) {
@@ -228,10 +268,21 @@ uint64_t cli_share_uploaded_bytes(const cli_share_t *s) { return s->up_bytes; }
 
 /* ---- cloning ------------------------------------------------------------------ */
 
+/* Why a peer was dropped before it ever had the chain on its stream. */
+enum { LACKS_NOT, LACKS_REFUSED, LACKS_SILENT };
+/* What the peer said when asked for the chain under the other profile. */
+enum { PROBE_NONE, PROBE_PENDING, PROBE_HAS, PROBE_LACKS };
+
 typedef struct {
   cli_clone_t *c;
   chainstore_stream_t *stream; /* NULL once closed */
   bool settled;                /* the chain is on the stream, or it closed */
+  bool offered;                /* our Open for the chain was sent */
+  bool had_chain;              /* the peer opened the chain too, at some point */
+  int lacks;
+  int probe;
+  bitprotocol_channel_t *probe_ch;
+  bool dropping; /* closed by check_peers */
 } clone_peer_t;
 
 enum { CLONE_CONNECTING, CLONE_UPDATING, CLONE_DOWNLOADING, CLONE_FOLLOWING, CLONE_DONE };
@@ -251,12 +302,21 @@ struct cli_clone_s {
   uint64_t blocks, bytes;
   double t0;
   uv_timer_t tick;
-  bool tick_closed, done_called, stopping;
+  /* A peer must open the chain within the stream timeout: keep-alives
+   * alone would keep a peer without it connected for ever. */
+  uv_timer_t deadline;
+  /* Runs check_peers from the loop, not from inside a stream callback. */
+  uv_timer_t kick;
+  unsigned handles_open;
+  bool done_called, stopping, deadline_passed, starting;
   unsigned busy;
+  uint8_t key[32];
+  chainstore_profile_t profile, other_profile;
+  uint8_t dk_other[32];
 };
 
 static void clone_maybe_free(cli_clone_t *c) {
-  if (c->stopping && c->open_streams == 0 && c->tick_closed && c->busy == 0) {
+  if (c->stopping && c->open_streams == 0 && c->handles_open == 0 && c->busy == 0) {
     free(c->peers);
     free(c);
   }
@@ -270,6 +330,7 @@ void cli_clone_stats(const cli_clone_t *c, cli_clone_stats_t *st) {
   uint64_t hi = c->end_known ? c->end : unichain_length(c->o.chain);
   st->have = hi > c->o.start ? unichain_downloaded(c->o.chain, c->o.start, hi) : 0;
   st->peers = c->open_streams;
+  st->length = unichain_length(c->o.chain);
   st->seconds = now_s() - c->t0;
 }
 
@@ -301,16 +362,33 @@ static void report(cli_clone_t *c, bool final) {
   }
 }
 
-static void on_tick(uv_timer_t *t) { report(t->data, false); }
+static void check_peers(cli_clone_t *c);
+
+static void on_tick(uv_timer_t *t) {
+  report(t->data, false);
+  check_peers(t->data);
+}
+
+static void on_deadline(uv_timer_t *t) {
+  cli_clone_t *c = t->data;
+  c->deadline_passed = true;
+  check_peers(c);
+}
+
+static void on_kick(uv_timer_t *t) { check_peers(t->data); }
+
+static void kick(cli_clone_t *c) {
+  if (!c->stopping) uv_timer_start(&c->kick, on_kick, 0, 0);
+}
 
 static void clone_close_streams(cli_clone_t *c) {
   for (size_t i = 0; i < c->n_peers; i++)
     if (c->peers[i].stream != NULL) chainstore_stream_close(c->peers[i].stream);
 }
 
-static void tick_closed(uv_handle_t *h) {
+static void handle_closed(uv_handle_t *h) {
   cli_clone_t *c = h->data;
-  c->tick_closed = true;
+  c->handles_open--;
   clone_maybe_free(c);
 }
 
@@ -319,6 +397,7 @@ static void clone_finish(cli_clone_t *c, int err) {
   c->done_called = true;
   c->phase = CLONE_DONE;
   uv_timer_stop(&c->tick);
+  uv_timer_stop(&c->deadline);
   report(c, true);
   if (c->dl != NULL) {
     unichain_download_t *d = c->dl;
@@ -363,8 +442,15 @@ static void start_range(cli_clone_t *c) {
     range.start = c->o.start;
     range.end = c->end;
     if (range.end <= range.start) {
-      on_range_done(c, NULL, 0);
-      return;
+      /* Nothing to download: done now, or follow what comes next. */
+      if (!c->o.live) {
+        clone_finish(c, 0);
+        return;
+      }
+      c->phase = CLONE_FOLLOWING;
+      if (c->end < c->o.start) c->end = c->o.start;
+      range.start = c->end;
+      range.end = UNICHAIN_REPL_OPEN_END;
     }
   }
   c->dl = (unichain_download_t *)1; /* pending: set before a synchronous completion */
@@ -378,12 +464,20 @@ static void start_range(cli_clone_t *c) {
   if (c->dl != NULL) c->dl = d; /* still running */
 }
 
+static bool any_had_chain(cli_clone_t *c);
+
 static void on_update(void *user, int err, uint64_t length) {
   cli_clone_t *c = user;
   (void)length;
   if (c->phase != CLONE_UPDATING) return;
   if (err != 0 && err != CHAINSTORE_ENOUPDATE) {
     clone_finish(c, err);
+    return;
+  }
+  /* The update also ends when every peer left the chain: then no length
+   * was proved and there is nobody to download from. */
+  if (!any_had_chain(c)) {
+    kick(c); /* drops the peers without it; the last one ends the clone */
     return;
   }
   c->end = unichain_length(c->o.chain);
@@ -394,7 +488,16 @@ static void on_update(void *user, int err, uint64_t length) {
 /* Once every peer has the chain on its stream (or is gone): learn the
  * length, then download. */
 static void clone_maybe_begin(cli_clone_t *c) {
-  if (c->phase != CLONE_CONNECTING) return;
+  /* Not while cli_clone_start connects: a chain goes on a stream inside
+   * chainstore_replicate_connect, before the stream handle is known, and
+   * an end then could not close it. */
+  if (c->phase != CLONE_CONNECTING || c->starting) return;
+  if (c->o.has_end && c->o.end <= c->o.start) { /* an empty range needs no peer */
+    c->end = c->o.end;
+    c->end_known = true;
+    start_range(c);
+    return;
+  }
   for (size_t i = 0; i < c->n_peers; i++)
     if (!c->peers[i].settled) return;
   if (c->o.has_end) {
@@ -420,6 +523,7 @@ static void clone_on_chain(void *user, chainstore_stream_t *s, unichain_t *chain
   (void)s;
   if (chain != p->c->o.chain) return;
   p->settled = true;
+  p->offered = true;
   p->c->busy++;
   clone_maybe_begin(p->c);
   p->c->busy--;
@@ -442,16 +546,122 @@ static void clone_on_close(void *user, chainstore_stream_t *s, int err) {
   p->settled = true;
   c->open_streams--;
   c->busy++;
-  if (!c->stopping && !c->done_called) {
-    char name[80];
+  if (!c->stopping && !c->done_called && !c->starting) {
+    char name[80], key_hex[65];
     cli_format_addr((const struct sockaddr *)&c->o.peers[p - c->peers], name, sizeof name);
-    fprintf(stderr, "%schainstore: clone: %s: disconnected%s%s\n", c->o.progress ? "\n" : "", name,
-            err != 0 ? ": " : "", err != 0 ? chainstore_strerror(err) : "");
+    cli_hex32(c->key, key_hex);
+    const char *nl = c->o.progress ? "\n" : "";
+    if (p->probe == PROBE_HAS)
+      fprintf(stderr, "%schainstore: clone: %s: has chain %s under network profile %s, not %s (this store's)\n", nl,
+              name, key_hex, chainstore_profile_name(c->other_profile), chainstore_profile_name(c->profile));
+    else if (p->lacks == LACKS_REFUSED)
+      fprintf(stderr, "%schainstore: clone: %s: does not have chain %s\n", nl, name, key_hex);
+    else if (p->lacks == LACKS_SILENT)
+      fprintf(stderr, "%schainstore: clone: %s: did not open chain %s within %u ms\n", nl, name, key_hex,
+              cli_timeout_ms(&c->o.timeouts));
+    else
+      fprintf(stderr, "%schainstore: clone: %s: disconnected%s%s\n", nl, name, err != 0 ? ": " : "",
+              err != 0 ? chainstore_strerror(err) : "");
     clone_maybe_begin(c);
-    if (c->open_streams == 0 && !c->done_called) clone_finish(c, err != 0 ? err : CHAINSTORE_ECLOSED);
+    if (c->open_streams == 0 && !c->done_called)
+      clone_finish(c, !any_had_chain(c) ? CHAINSTORE_ENOCHAIN : err != 0 ? err : CHAINSTORE_ECLOSED);
+    else
+      kick(c);
   }
   c->busy--;
   clone_maybe_free(c);
+}
+
+/* ---- peers without the chain ---- */
+
+/* Notes the peers that opened the chain on their stream (both sides open). */
+static void note_opened(cli_clone_t *c) {
+  for (size_t i = 0; i < c->n_peers; i++) {
+    clone_peer_t *p = &c->peers[i];
+    if (p->stream == NULL || !p->offered || p->had_chain) continue;
+    bitprotocol_t *proto = chainstore_stream_protocol(p->stream);
+    bitprotocol_channel_t *ch = proto != NULL ? bitprotocol_channel_find(proto, c->dk) : NULL;
+    if (ch != NULL && bitprotocol_channel_is_duplex(ch)) p->had_chain = true;
+  }
+}
+
+static bool any_had_chain(cli_clone_t *c) {
+  note_opened(c);
+  for (size_t i = 0; i < c->n_peers; i++)
+    if (c->peers[i].had_chain) return true;
+  return false;
+}
+
+static void probe_open(bitprotocol_channel_t *ch, void *user) {
+  clone_peer_t *p = user;
+  (void)ch;
+  p->probe = PROBE_HAS;
+  kick(p->c); /* check_peers closes the probe and the stream */
+}
+
+static void probe_close(bitprotocol_channel_t *ch, void *user) {
+  clone_peer_t *p = user;
+  (void)ch;
+  p->probe_ch = NULL;
+  if (p->probe == PROBE_PENDING) p->probe = PROBE_LACKS;
+  kick(p->c);
+}
+
+static const bitprotocol_channel_handlers_t probe_handlers = {.on_open = probe_open, .on_close = probe_close};
+
+/* A peer that refused the chain may hold it under the other profile (whose
+ * discovery key differs): ask for that one, so the error can name the
+ * mismatch. The answer is its Open (it has it) or a Close. */
+static void start_probe(clone_peer_t *p) {
+  bitprotocol_t *proto = chainstore_stream_protocol(p->stream);
+  p->probe = PROBE_LACKS;
+  if (proto == NULL || sodium_is_zero(p->c->dk_other, 32)) return;
+  p->probe = PROBE_PENDING;
+  if (bitprotocol_channel_open(proto, p->c->dk_other, p->c->key, &probe_handlers, p, &p->probe_ch) != 0) {
+    p->probe = PROBE_LACKS;
+    p->probe_ch = NULL;
+  }
+}
+
+/* Drops the peers that refused the chain (after the probe) or did not open
+ * it within the stream timeout; the last one to go ends the clone. */
+static void check_peers(cli_clone_t *c) {
+  if (c->done_called || c->stopping) return;
+  note_opened(c);
+  for (size_t i = 0; i < c->n_peers; i++) {
+    clone_peer_t *p = &c->peers[i];
+    if (p->stream == NULL || !p->offered || p->had_chain || p->dropping) continue;
+    bitprotocol_t *proto = chainstore_stream_protocol(p->stream);
+    bitprotocol_channel_t *ch = proto != NULL ? bitprotocol_channel_find(proto, c->dk) : NULL;
+    if (p->lacks == LACKS_NOT) {
+      if (ch == NULL) {
+        p->lacks = LACKS_REFUSED;
+        start_probe(p);
+      } else if (c->deadline_passed) {
+        p->lacks = LACKS_SILENT;
+      }
+    }
+    if (p->lacks == LACKS_NOT || (p->probe == PROBE_PENDING && !c->deadline_passed)) continue;
+    if (p->probe_ch != NULL) {
+      bitprotocol_channel_t *pc = p->probe_ch;
+      p->probe_ch = NULL;
+      bitprotocol_channel_close(pc);
+    }
+    /* Destroyed, not closed in order: an orderly close would wait for the
+     * peer to end its side, which a silent peer never does. */
+    p->dropping = true;
+    chainstore_stream_destroy(p->stream, CHAINSTORE_ENOCHAIN); /* clone_on_close reports why */
+  }
+}
+
+bool cli_clone_profile_mismatch(const cli_clone_t *c, chainstore_profile_t *theirs) {
+  for (size_t i = 0; i < c->n_peers; i++) {
+    if (c->peers[i].probe == PROBE_HAS) {
+      *theirs = c->other_profile;
+      return true;
+    }
+  }
+  return false;
 }
 
 int cli_clone_start(cli_clone_t **out, uv_loop_t *loop, const cli_clone_options_t *o) {
@@ -467,6 +677,10 @@ int cli_clone_start(cli_clone_t **out, uv_loop_t *loop, const cli_clone_options_
     return CHAINSTORE_ENOMEM;
   }
   c->n_peers = o->n_peers;
+  memcpy(c->key, unichain_key(o->chain), 32);
+  c->profile = chainstore_profile(o->store);
+  c->other_profile = c->profile == CHAINSTORE_PROFILE_BITSPACE ? CHAINSTORE_PROFILE_HYPERCORE : CHAINSTORE_PROFILE_BITSPACE;
+  if (chainstore_discovery_key(c->other_profile, c->key, c->dk_other) != 0) memset(c->dk_other, 0, 32);
   configure(o->store, loop, &o->timeouts);
   int err = chainstore_replicator(o->store, o->chain, &c->r);
   if (err != 0) {
@@ -475,11 +689,16 @@ int cli_clone_start(cli_clone_t **out, uv_loop_t *loop, const cli_clone_options_
     return err;
   }
   uv_timer_init(loop, &c->tick);
-  c->tick.data = c;
+  uv_timer_init(loop, &c->deadline);
+  uv_timer_init(loop, &c->kick);
+  c->tick.data = c->deadline.data = c->kick.data = c;
+  c->handles_open = 3;
   uv_timer_start(&c->tick, on_tick, 1000, 1000);
+  uv_timer_start(&c->deadline, on_deadline, cli_timeout_ms(&o->timeouts), 0);
   *out = c;
 
   c->busy++;
+  c->starting = true;
   for (size_t i = 0; i < o->n_peers; i++) {
     clone_peer_t *p = &c->peers[i];
     chainstore_replicate_options_t ro;
@@ -500,8 +719,9 @@ int cli_clone_start(cli_clone_t **out, uv_loop_t *loop, const cli_clone_options_
       p->settled = true;
     }
   }
+  c->starting = false;
   /* A chain already on every stream, or every connection failed at once. */
-  if (c->open_streams == 0 && !c->done_called) clone_finish(c, CHAINSTORE_EIO);
+  if (c->open_streams == 0 && !c->done_called) clone_finish(c, CHAINSTORE_ENOCHAIN);
   else clone_maybe_begin(c);
   c->busy--;
   return 0;
@@ -511,7 +731,9 @@ void cli_clone_stop(cli_clone_t *c) {
   if (c == NULL || c->stopping) return;
   c->stopping = true;
   if (!c->done_called) clone_finish(c, c->o.live ? 0 : CHAINSTORE_ECANCELED);
-  uv_close((uv_handle_t *)&c->tick, tick_closed);
+  uv_close((uv_handle_t *)&c->tick, handle_closed);
+  uv_close((uv_handle_t *)&c->deadline, handle_closed);
+  uv_close((uv_handle_t *)&c->kick, handle_closed);
   clone_close_streams(c);
   clone_maybe_free(c);
 }
@@ -520,25 +742,48 @@ void cli_clone_stop(cli_clone_t *c) {
 
 static uv_signal_t sig_int, sig_term;
 static bool signals_on;
+static unsigned signals_seen;
+static const char *signal_cmd;
 static void (*signal_cb)(void *user, int signum);
+static void (*signal_force)(void *user);
 static void *signal_user;
 
 static void on_signal(uv_signal_t *h, int signum) {
+  const char *name = signum == SIGINT ? "SIGINT" : "SIGTERM";
   (void)h;
-  void (*cb)(void *, int) = signal_cb;
-  signal_cb = NULL;
-  if (cb != NULL) cb(signal_user, signum);
+  switch (++signals_seen) {
+    case 1:
+      if (signal_cb != NULL) signal_cb(signal_user, signum);
+      break;
+    case 2:
+      /* `timeout` and service managers send a second one: an orderly close
+       * in progress is worth finishing. */
+      fprintf(stderr, "chainstore: %s: %s again: still closing (a third one stops at once)\n", signal_cmd, name);
+      break;
+    default:
+      fprintf(stderr, "chainstore: %s: %s a third time: stopping at once\n", signal_cmd, name);
+      if (signal_force != NULL) signal_force(signal_user);
+      fflush(NULL);
+      _exit(128 + signum);
+  }
 }
 
-void cli_signals_start(uv_loop_t *loop, void (*cb)(void *user, int signum), void *user) {
+void cli_signals_start(uv_loop_t *loop, const char *cmd, void (*cb)(void *user, int signum),
+                       void (*force)(void *user), void *user) {
   /* A peer that closes while we write must give EPIPE, not kill us. */
   signal(SIGPIPE, SIG_IGN);
+  signal_cmd = cmd;
   signal_cb = cb;
+  signal_force = force;
   signal_user = user;
+  signals_seen = 0;
   uv_signal_init(loop, &sig_int);
   uv_signal_init(loop, &sig_term);
   uv_signal_start(&sig_int, on_signal, SIGINT);
   uv_signal_start(&sig_term, on_signal, SIGTERM);
+  /* Listening for signals does not keep the loop running. */
+  uv_unref((uv_handle_t *)&sig_int);
+  uv_unref((uv_handle_t *)&sig_term);
   signals_on = true;
 }
 
@@ -547,6 +792,10 @@ void cli_signals_close(void) {
   signals_on = false;
   uv_close((uv_handle_t *)&sig_int, NULL);
   uv_close((uv_handle_t *)&sig_term, NULL);
+  /* Closing the handles restored the default action: from here the
+   * command is only tearing down, which a signal must not cut short. */
+  signal(SIGINT, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
 }
 
 static void close_left(uv_handle_t *h, void *arg) {

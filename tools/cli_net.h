@@ -13,9 +13,14 @@
 
 #include "chainstore/chainstore.h"
 
-/* HOST:PORT (IPv4 dotted quad, or [IPv6]:PORT; port 0..65535, 0 = any when
- * listening) into *addr. */
+/* HOST:PORT with an IP literal (IPv4 dotted quad, or [IPv6]:PORT; port
+ * 0..65535, 0 = any when listening) into *addr. */
 bool cli_parse_hostport(const char *text, struct sockaddr_storage *addr);
+/* HOST:PORT where HOST may also be a name, resolved (uv_getaddrinfo; the
+ * first address). Reports problems as option `opt` of command `cmd`:
+ * CLI_EXIT_USAGE when malformed, CLI_EXIT_FAILURE when the name does not
+ * resolve, else CLI_EXIT_OK. */
+int cli_resolve_hostport(const char *cmd, const char *opt, const char *text, struct sockaddr_storage *addr);
 /* "HOST:PORT" of a socket address into out. */
 void cli_format_addr(const struct sockaddr *addr, char *out, size_t len);
 
@@ -25,6 +30,8 @@ typedef struct {
   uint32_t request_timeout_ms; /* unanswered request (--request-timeout) */
 } cli_timeouts_t;
 void cli_stream_options(const cli_timeouts_t *t, bool live, bitprotocol_options_t *o);
+/* --timeout in ms, or the stream's default idle timeout. */
+uint32_t cli_timeout_ms(const cli_timeouts_t *t);
 
 /* ---- serving ---------------------------------------------------------- */
 
@@ -68,8 +75,10 @@ typedef struct {
   bool json;     /* one JSON progress line per second on stdout */
   bool progress; /* a progress bar on stderr (when it is a terminal) */
   cli_timeouts_t timeouts;
-  /* Called once: 0 when the range is complete (never with live, unless
-   * stopped), else the error. */
+  /* Called once: 0 when the range is complete (also when it is empty;
+   * never with live, unless stopped), CHAINSTORE_ENOCHAIN when no peer has
+   * the chain (each refused it, closed, or did not open it within the
+   * stream timeout), else the error. */
   void (*on_done)(void *user, int err);
   void *user;
 } cli_clone_options_t;
@@ -79,6 +88,7 @@ typedef struct {
   uint64_t blocks, bytes;   /* received since the start */
   uint64_t have;            /* blocks of the range stored now */
   unsigned peers;           /* connected peers */
+  uint64_t length;          /* the chain's verified length */
   double seconds;
 } cli_clone_stats_t;
 
@@ -87,15 +97,23 @@ typedef struct {
  * keeps following appends. */
 int cli_clone_start(cli_clone_t **out, uv_loop_t *loop, const cli_clone_options_t *o);
 void cli_clone_stats(const cli_clone_t *c, cli_clone_stats_t *st);
+/* A peer that refused the chain has it under the other network profile
+ * (*theirs): the store's profile is the wrong one for this chain. */
+bool cli_clone_profile_mismatch(const cli_clone_t *c, chainstore_profile_t *theirs);
 /* Closes the connections; on_done(0 with live, else ECANCELED) follows if
  * it did not run yet. The clone is freed once the connections are gone. */
 void cli_clone_stop(cli_clone_t *c);
 
 /* ---- signals ---------------------------------------------------------- */
 
-/* Calls cb once on the first SIGINT or SIGTERM; cli_signals_close removes
- * the handlers. */
-void cli_signals_start(uv_loop_t *loop, void (*cb)(void *user, int signum), void *user);
+/* SIGINT and SIGTERM for command `cmd`: the first calls cb (start an
+ * orderly close); a second is ignored with a message on stderr; a third
+ * calls force (may be NULL: what must not be left behind, e.g. a temporary
+ * directory) and exits at once with 128 + the signal number. The handlers
+ * do not keep the loop running. cli_signals_close removes them and ignores
+ * both signals from then on (the command is tearing down). */
+void cli_signals_start(uv_loop_t *loop, const char *cmd, void (*cb)(void *user, int signum),
+                       void (*force)(void *user), void *user);
 void cli_signals_close(void);
 
 /* Closes every handle left on the loop and runs it until nothing is left. */

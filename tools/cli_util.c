@@ -8,6 +8,8 @@
 
 #include "cli.h"
 
+#include <stdbool.h>
+
 void cli_error(const char *what, int err) {
   fprintf(stderr, "chainstore: %s: %s\n", what, chainstore_strerror(err));
 }
@@ -31,10 +33,42 @@ int cli_usage(const char *cmd, const char *fmt, ...) {
   return CLI_EXIT_USAGE;
 }
 
+/* Is `name` one of the space-separated names of `list`? */
+static bool listed(const char *list, const char *name) {
+  size_t n = strlen(name);
+  for (const char *p = list; p != NULL && *p != '\0';) {
+    const char *end = strchr(p, ' ');
+    size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+    if (len == n && memcmp(p, name, n) == 0) return true;
+    p = end != NULL ? end + 1 : NULL;
+  }
+  return false;
+}
+
+#define MAX_LONGOPTS 64
+
 int cli_getopt(int argc, char **argv, const char *cmd, const char *shortopts,
-               const struct option *longopts) {
+               const struct option *longopts, const char *repeatable) {
+  /* Options given so far in this argv (a new argv starts over). */
+  static char **seen_argv;
+  static bool seen[MAX_LONGOPTS];
+  if (argv != seen_argv) {
+    seen_argv = argv;
+    memset(seen, 0, sizeof seen);
+  }
   opterr = 0;
-  int c = getopt_long(argc, argv, shortopts, longopts, NULL);
+  int index = -1;
+  int c = getopt_long(argc, argv, shortopts, longopts, &index);
+  if (c >= 0 && c != '?' && c != ':' && index >= 0 && index < MAX_LONGOPTS) {
+    const char *name = longopts[index].name;
+    /* A second value of a single-valued option would silently replace the
+     * first: refuse it. */
+    if (seen[index] && strcmp(name, "help") != 0 && !listed(repeatable, name)) {
+      cli_usage(cmd, "option --%s given twice", name);
+      return '?';
+    }
+    seen[index] = true;
+  }
   if (c == ':') {
     cli_usage(cmd, "option %s needs a value", argv[optind - 1]);
     return '?';

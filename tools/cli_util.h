@@ -21,10 +21,11 @@ void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* getopt_long with the program's conventions: shortopts must start with ':';
- * an unknown option or a missing value is reported through cli_usage and
- * gives '?'. */
+ * an unknown option, a missing value, or a second use of a long option not
+ * named in `repeatable` (space-separated names, or NULL) is reported through
+ * cli_usage and gives '?'. */
 int cli_getopt(int argc, char **argv, const char *cmd, const char *shortopts,
-               const struct option *longopts);
+               const struct option *longopts, const char *repeatable);
 
 /* A KEY argument: exactly 64 hex digits. */
 bool cli_parse_key(const char *text, uint8_t key[32]);

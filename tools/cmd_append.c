@@ -35,7 +35,7 @@ static int run(int argc, char **argv) {
   uint64_t v;
   int c;
   so.must_exist = true;
-  while ((c = cli_getopt(argc, argv, "append", ":h", longopts)) != -1) {
+  while ((c = cli_getopt(argc, argv, "append", ":h", longopts, NULL)) != -1) {
     if (c == 'h') {
       fputs(usage, stdout);
       return CLI_EXIT_OK;

@@ -10,6 +10,7 @@
 #include "chainstore/bitswarm_uv.h"
 #include "chainstore/error.h"
 #include "cli.h"
+#include "cli_net.h"
 #include "cli_util.h"
 
 static const char usage[] =
@@ -27,7 +28,6 @@ static const char usage[] =
 typedef struct {
   uv_loop_t *loop;
   bitswarm_dht_t *dht;
-  uv_signal_t sigint, sigterm;
   uv_timer_t log;
   bool stopping;
 } boot_t;
@@ -49,13 +49,12 @@ static void on_log(uv_timer_t *t) {
 
 static void on_closed(void *user) {
   boot_t *b = user;
-  uv_close((uv_handle_t *)&b->sigint, NULL);
-  uv_close((uv_handle_t *)&b->sigterm, NULL);
+  cli_signals_close();
   uv_close((uv_handle_t *)&b->log, NULL);
 }
 
-static void on_signal(uv_signal_t *s, int signum) {
-  boot_t *b = s->data;
+static void on_signal(void *user, int signum) {
+  boot_t *b = user;
   if (b->stopping)
     return;
   b->stopping = true;
@@ -74,7 +73,7 @@ static int run(int argc, char **argv) {
   const char *host = "0.0.0.0";
   optind = 1;
   int c;
-  while ((c = cli_getopt(argc, argv, "bootstrap", ":h", longopts)) != -1) {
+  while ((c = cli_getopt(argc, argv, "bootstrap", ":h", longopts, NULL)) != -1) {
     switch (c) {
     case 'p':
       if (!cli_parse_u64(optarg, 1, 65535, &port))
@@ -126,11 +125,7 @@ static int run(int argc, char **argv) {
   bitswarm_addr_format(&a, as);
   printf("bootstrap node listening on %s\n", as);
   fflush(stdout);
-  uv_signal_init(&loop, &b.sigint);
-  uv_signal_init(&loop, &b.sigterm);
-  b.sigint.data = b.sigterm.data = &b;
-  uv_signal_start(&b.sigint, on_signal, SIGINT);
-  uv_signal_start(&b.sigterm, on_signal, SIGTERM);
+  cli_signals_start(&loop, "bootstrap", on_signal, NULL, &b);
   uv_timer_init(&loop, &b.log);
   b.log.data = &b;
   uv_timer_start(&b.log, on_log, interval * 1000, interval * 1000);

@@ -44,7 +44,7 @@ static int run(int argc, char **argv) {
   bool has_end = false;
   int c;
   so.must_exist = true;
-  while ((c = cli_getopt(argc, argv, "cat", ":h", longopts)) != -1) {
+  while ((c = cli_getopt(argc, argv, "cat", ":h", longopts, NULL)) != -1) {
     if (c == 'h') {
       fputs(usage, stdout);
       return CLI_EXIT_OK;

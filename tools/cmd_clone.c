@@ -24,17 +24,24 @@ static const char usage[] =
     "With --live it then keeps following the blocks appended on the peers until\n"
     "SIGINT or SIGTERM (exit 0). A peer that disconnects is dropped, its\n"
     "requests go to the others; exit 1 when no peer is left before the end.\n"
+    "An empty range (a chain of length 0, --start S --end S, S past the\n"
+    "length) prints 'nothing to download' and exits 0. A peer that refuses\n"
+    "the chain, or does not open it within --timeout, is dropped; when no\n"
+    "peer has it: 'no peer has chain KEY', exit 1, naming the network\n"
+    "profile when a peer has the chain under the other one.\n"
     "\n"
     "Progress: a bar on standard error when it is a terminal (blocks, bytes,\n"
     "rate, peers); with --json one JSON line per second on standard output,\n"
     "and a last one with \"done\": true (fields in the README).\n"
     "\n"
-    "  --connect HOST:PORT    a peer (repeat for more, up to 64)\n"
+    "  --connect HOST:PORT    a peer (an IP address or a host name; repeat for\n"
+    "                         more, up to 64)\n"
     "  --start S, --end E     only blocks [S, E)\n"
     "  --live                 keep following appends after the download\n"
     "  --json                 JSON progress lines on standard output\n"
     "  --profile P            network profile (of a new store; must match)\n"
-    "  --timeout MS           drop a peer silent for MS ms (default 20000)\n"
+    "  --timeout MS           drop a peer silent for MS ms, or that has not\n"
+    "                         opened the chain after MS ms (default 20000)\n"
     "  --request-timeout MS   drop a peer that leaves a request unanswered\n"
     "                         for MS ms (default 20000)\n";
 
@@ -44,6 +51,7 @@ typedef struct {
   bool json, live;
   int result;
   bool finished;
+  chainstore_profile_t profile;
   char key_hex[65];
 } clone_run_t;
 
@@ -54,7 +62,23 @@ static void on_done(void *user, int err) {
   cli_clone_stats_t st;
   cli_clone_stats(r->clone, &st);
   r->finished = true;
-  if (err == 0) {
+  chainstore_profile_t theirs;
+  if (err == 0 && st.end <= st.start && !r->live) {
+    /* To stdout, or stderr beside the JSON lines. */
+    r->result = CLI_EXIT_OK;
+    fprintf(r->json ? stderr : stdout, "nothing to download: blocks [%llu, %llu) of %s (length %llu)\n",
+            (unsigned long long)st.start, (unsigned long long)(st.end > st.start ? st.end : st.start), r->key_hex,
+            (unsigned long long)st.length);
+  } else if (err == CHAINSTORE_ENOCHAIN) {
+    r->result = CLI_EXIT_FAILURE;
+    if (cli_clone_profile_mismatch(r->clone, &theirs))
+      cli_errorf("clone: no peer has chain %s under network profile %s; a peer has it under %s "
+                 "(clone into a %s store: --profile %s)",
+                 r->key_hex, chainstore_profile_name(r->profile), chainstore_profile_name(theirs),
+                 chainstore_profile_name(theirs), chainstore_profile_name(theirs));
+    else
+      cli_errorf("clone: no peer has chain %s", r->key_hex);
+  } else if (err == 0) {
     r->result = CLI_EXIT_OK;
     if (!r->json)
       printf("cloned %s: blocks [%llu, %llu), %llu received (%.1f MiB) in %.2f s, %.1f MiB/s\n", r->key_hex,
@@ -68,7 +92,6 @@ static void on_done(void *user, int err) {
   }
   fflush(stdout);
   cli_clone_stop(r->clone);
-  cli_signals_close();
 }
 
 static void on_signal(void *user, int signum) {
@@ -96,16 +119,16 @@ static int run(int argc, char **argv) {
   cli_store_options_t so = {0};
   cli_clone_options_t co = {0};
   uint64_t v;
-  int c;
+  int c, rc;
 
-  while ((c = cli_getopt(argc, argv, "clone", ":h", longopts)) != -1) {
+  while ((c = cli_getopt(argc, argv, "clone", ":h", longopts, "connect")) != -1) {
     switch (c) {
       case 'h':
         fputs(usage, stdout);
         return CLI_EXIT_OK;
       case 'c':
         if (n_peers == MAX_PEERS) return cli_usage("clone", "at most %d --connect", MAX_PEERS);
-        if (!cli_parse_hostport(optarg, &peers[n_peers])) return cli_usage("clone", "--connect wants HOST:PORT, not '%s'", optarg);
+        if ((rc = cli_resolve_hostport("clone", "--connect", optarg, &peers[n_peers])) != CLI_EXIT_OK) return rc;
         n_peers++;
         continue;
       case 's':
@@ -162,6 +185,7 @@ static int run(int argc, char **argv) {
   R.live = co.live;
   R.result = CLI_EXIT_FAILURE;
   cli_hex32(key, R.key_hex);
+  R.profile = chainstore_profile(store);
   uv_loop_init(&R.loop);
   co.store = store;
   co.chain = chain;
@@ -170,7 +194,7 @@ static int run(int argc, char **argv) {
   co.progress = isatty(2);
   co.on_done = on_done;
   co.user = &R;
-  cli_signals_start(&R.loop, on_signal, &R);
+  cli_signals_start(&R.loop, "clone", on_signal, NULL, &R);
   err = cli_clone_start(&R.clone, &R.loop, &co);
   if (err != 0) {
     cli_error("clone", err);

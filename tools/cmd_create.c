@@ -24,7 +24,7 @@ static int run(int argc, char **argv) {
   cli_store_options_t so = {0};
   const char *name = NULL;
   int c;
-  while ((c = cli_getopt(argc, argv, "create", ":h", longopts)) != -1) {
+  while ((c = cli_getopt(argc, argv, "create", ":h", longopts, NULL)) != -1) {
     if (c == 'h') {
       fputs(usage, stdout);
       return CLI_EXIT_OK;

@@ -56,8 +56,37 @@ typedef struct {
   cli_clone_t *clone;
   int err;
   bool done;
+  bool interrupted; /* SIGINT or SIGTERM: stop, remove the directory */
   cli_clone_stats_t stats;
+  char dir[4096]; /* the temporary directory, "" when there is none */
 } demo_t;
+
+static demo_t D;
+
+static void remove_dir(demo_t *d) {
+  if (d->dir[0] != '\0' && nftw(d->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+    cli_errorf("%s: could not remove: %s", d->dir, strerror(errno));
+    return;
+  }
+  d->dir[0] = '\0';
+}
+
+static void on_signal(void *user, int signum) {
+  demo_t *d = user;
+  fprintf(stderr, "chainstore: demo: %s, stopping\n", signum == SIGINT ? "SIGINT" : "SIGTERM");
+  d->interrupted = true;
+  if (d->clone != NULL && !d->done) cli_clone_stop(d->clone);
+  if (d->share != NULL) cli_share_stop(d->share);
+}
+
+/* A third signal: the directory goes even so. */
+static void on_force(void *user) { remove_dir(user); }
+
+/* Lets a signal in during the steps that do not run the loop. */
+static bool interrupted(demo_t *d) {
+  uv_run(&d->loop, UV_RUN_NOWAIT);
+  return d->interrupted;
+}
 
 static void on_clone_done(void *user, int err) {
   demo_t *d = user;
@@ -74,8 +103,7 @@ static int demo(const char *dir, uint64_t n_blocks, size_t block_size, const cli
   chainstore_t *a = NULL, *b = NULL;
   unichain_t *x, *y;
   int rc = CLI_EXIT_FAILURE, err;
-  demo_t d;
-  memset(&d, 0, sizeof d);
+  demo_t *d = &D;
 
   snprintf(dir_a, sizeof dir_a, "%s/a", dir);
   snprintf(dir_b, sizeof dir_b, "%s/b", dir);
@@ -84,7 +112,6 @@ static int demo(const char *dir, uint64_t n_blocks, size_t block_size, const cli
     chainstore_close(a);
     return CLI_EXIT_FAILURE;
   }
-  uv_loop_init(&d.loop);
 
   /* 1. Store A: a chain of n_blocks, appended in signed batches of 256. */
   uint8_t *buf = malloc(256 * block_size);
@@ -99,6 +126,7 @@ static int demo(const char *dir, uint64_t n_blocks, size_t block_size, const cli
       bufs[k].len = block_size;
     }
     err = unichain_append_batch(x, bufs, k, NULL);
+    if (err == 0 && interrupted(d)) goto out;
   }
   if (err != 0) {
     cli_error("store A: append", err);
@@ -116,7 +144,7 @@ static int demo(const char *dir, uint64_t n_blocks, size_t block_size, const cli
   sh.store = a;
   sh.timeouts = *to;
   sh.quiet = true;
-  if ((err = cli_share_start(&d.share, &d.loop, (const struct sockaddr *)&addr, &sh, &bound)) != 0) {
+  if ((err = cli_share_start(&d->share, &d->loop, (const struct sockaddr *)&addr, &sh, &bound)) != 0) {
     cli_error("share", err);
     goto out;
   }
@@ -138,33 +166,36 @@ static int demo(const char *dir, uint64_t n_blocks, size_t block_size, const cli
   co.n_peers = 1;
   co.timeouts = *to;
   co.on_done = on_clone_done;
-  co.user = &d;
+  co.user = d;
   printf("clone    store B (%s) connects to %s and downloads the chain\n", dir_b, where);
   fflush(stdout);
-  if ((err = cli_clone_start(&d.clone, &d.loop, &co)) != 0) {
+  if ((err = cli_clone_start(&d->clone, &d->loop, &co)) != 0) {
     cli_error("clone", err);
     goto out;
   }
-  uv_run(&d.loop, UV_RUN_DEFAULT);
-  if (!d.done || d.err != 0) {
-    cli_error("clone", d.done ? d.err : CHAINSTORE_EIO);
+  uv_run(&d->loop, UV_RUN_DEFAULT);
+  if (d->interrupted) goto out;
+  if (!d->done || d->err != 0) {
+    cli_error("clone", d->done ? d->err : CHAINSTORE_EIO);
     goto out;
   }
   printf("         %llu blocks, %.1f MiB received and verified in %.3f s: %.1f MiB/s\n",
-         (unsigned long long)d.stats.blocks, mib(d.stats.bytes), d.stats.seconds,
-         d.stats.seconds > 0 ? mib(d.stats.bytes) / d.stats.seconds : 0.0);
-  printf("         %llu uploaded by A over %u connection\n", (unsigned long long)cli_share_uploaded_blocks(d.share),
-         cli_share_connections(d.share));
+         (unsigned long long)d->stats.blocks, mib(d->stats.bytes), d->stats.seconds,
+         d->stats.seconds > 0 ? mib(d->stats.bytes) / d->stats.seconds : 0.0);
+  printf("         %llu uploaded by A over %u connection\n", (unsigned long long)cli_share_uploaded_blocks(d->share),
+         cli_share_connections(d->share));
 
   /* 4. The copy: every block identical, hashes and signatures sound. */
   uint64_t same = 0;
   uint8_t *got = malloc(block_size);
   for (uint64_t i = 0; got != NULL && i < n_blocks; i++) {
     size_t len = 0;
+    if (i % 4096 == 0 && interrupted(d)) break;
     block_bytes(i, buf, block_size);
     if (unichain_get(y, i, got, block_size, &len) == 0 && len == block_size && memcmp(got, buf, len) == 0) same++;
   }
   free(got);
+  if (d->interrupted) goto out;
   if (same != n_blocks || unichain_length(y) != n_blocks) {
     cli_errorf("compare: %llu of %llu blocks identical", (unsigned long long)same, (unsigned long long)n_blocks);
     goto out;
@@ -180,14 +211,13 @@ static int demo(const char *dir, uint64_t n_blocks, size_t block_size, const cli
 
 out:
   free(buf);
-  if (d.share != NULL) cli_share_stop(d.share);
-  if (d.clone != NULL && !d.done) cli_clone_stop(d.clone);
-  uv_run(&d.loop, UV_RUN_DEFAULT);
+  if (d->share != NULL) cli_share_stop(d->share);
+  if (d->clone != NULL && !d->done) cli_clone_stop(d->clone);
+  uv_run(&d->loop, UV_RUN_DEFAULT);
   chainstore_close(b);
   chainstore_close(a);
-  cli_loop_drain(&d.loop);
-  cli_share_free(d.share);
-  uv_loop_close(&d.loop);
+  uv_run(&d->loop, UV_RUN_DEFAULT); /* the replicators' timers close */
+  if (d->interrupted) rc = CLI_EXIT_FAILURE;
   return rc;
 }
 
@@ -203,7 +233,7 @@ static int run(int argc, char **argv) {
   cli_timeouts_t to = {0};
   uint64_t mib_n = 4, block = 1024, v;
   int c;
-  while ((c = cli_getopt(argc, argv, "demo", ":h", longopts)) != -1) {
+  while ((c = cli_getopt(argc, argv, "demo", ":h", longopts, NULL)) != -1) {
     switch (c) {
       case 'h':
         fputs(usage, stdout);
@@ -232,26 +262,37 @@ static int run(int argc, char **argv) {
     cli_error("demo", CHAINSTORE_ECRYPTO);
     return CLI_EXIT_FAILURE;
   }
-  signal(SIGPIPE, SIG_IGN);
 
+  /* Signals are caught before the directory exists, so that no exit path
+   * leaves it behind. */
+  demo_t *d = &D;
+  memset(d, 0, sizeof *d);
+  uv_loop_init(&d->loop);
+  cli_signals_start(&d->loop, "demo", on_signal, on_force, d);
   const char *tmp = getenv("TMPDIR");
   char dir[4096];
+  int rc = CLI_EXIT_FAILURE;
   snprintf(dir, sizeof dir, "%s/chainstore-demo-XXXXXX", tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
   if (mkdtemp(dir) == NULL) {
     cli_errorf("%s: %s", dir, strerror(errno));
-    return CLI_EXIT_FAILURE;
-  }
-  uint64_t n_blocks = (mib_n * 1024 * 1024 + block - 1) / block;
-  printf("chainstore demo: %llu MiB replicated between two stores in %s\n", (unsigned long long)mib_n, dir);
-  double t0 = now_s();
-  int rc = demo(dir, n_blocks, (size_t)block, &so, &to);
-  if (nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) {
-    cli_errorf("%s: could not remove: %s", dir, strerror(errno));
-    rc = CLI_EXIT_FAILURE;
   } else {
-    printf("cleanup  removed %s\n", dir);
+    memcpy(d->dir, dir, sizeof dir);
+    uint64_t n_blocks = (mib_n * 1024 * 1024 + block - 1) / block;
+    printf("chainstore demo: %llu MiB replicated between two stores in %s\n", (unsigned long long)mib_n, dir);
+    fflush(stdout);
+    double t0 = now_s();
+    rc = demo(dir, n_blocks, (size_t)block, &so, &to);
+    cli_signals_close();
+    remove_dir(d);
+    if (d->dir[0] != '\0') rc = CLI_EXIT_FAILURE;
+    else printf("cleanup  removed %s\n", dir);
+    printf("%s in %.2f s\n", rc == CLI_EXIT_OK ? "demo ok" : d->interrupted ? "demo interrupted" : "demo FAILED",
+           now_s() - t0);
   }
-  printf("%s in %.2f s\n", rc == CLI_EXIT_OK ? "demo ok" : "demo FAILED", now_s() - t0);
+  cli_signals_close();
+  cli_loop_drain(&d->loop);
+  cli_share_free(d->share);
+  uv_loop_close(&d->loop);
   return rc;
 }
 

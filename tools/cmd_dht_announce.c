@@ -10,6 +10,7 @@
 #include "chainstore/error.h"
 #include "chainstore/profile.h"
 #include "cli.h"
+#include "cli_net.h"
 #include "cli_util.h"
 
 #define MAX_BOOTSTRAP 16
@@ -35,7 +36,6 @@ static const char usage[] =
 typedef struct {
   uv_loop_t *loop;
   bitswarm_dht_t *dht;
-  uv_signal_t sigint, sigterm;
   uv_timer_t refresh;
   uint8_t topic[32];
   char topic_hex[65];
@@ -87,13 +87,12 @@ static void on_closed(void *user) {
   ann_t *a = user;
   printf("unannounced %s\n", a->topic_hex);
   fflush(stdout);
-  uv_close((uv_handle_t *)&a->sigint, NULL);
-  uv_close((uv_handle_t *)&a->sigterm, NULL);
+  cli_signals_close();
   uv_close((uv_handle_t *)&a->refresh, NULL);
 }
 
-static void on_signal(uv_signal_t *s, int signum) {
-  ann_t *a = s->data;
+static void on_signal(void *user, int signum) {
+  ann_t *a = user;
   if (a->stopping)
     return;
   a->stopping = true;
@@ -120,7 +119,7 @@ static int run(int argc, char **argv) {
     return CLI_EXIT_FAILURE;
   optind = 1;
   int c, rc = CLI_EXIT_OK;
-  while (rc == CLI_EXIT_OK && (c = cli_getopt(argc, argv, "dht-announce", ":h", longopts)) != -1) {
+  while (rc == CLI_EXIT_OK && (c = cli_getopt(argc, argv, "dht-announce", ":h", longopts, "bootstrap")) != -1) {
     switch (c) {
     case 'p':
       if (!cli_parse_u64(optarg, 0, 65535, &port))
@@ -189,11 +188,7 @@ static int run(int argc, char **argv) {
     free(a);
     return CLI_EXIT_FAILURE;
   }
-  uv_signal_init(&loop, &a->sigint);
-  uv_signal_init(&loop, &a->sigterm);
-  a->sigint.data = a->sigterm.data = a;
-  uv_signal_start(&a->sigint, on_signal, SIGINT);
-  uv_signal_start(&a->sigterm, on_signal, SIGTERM);
+  cli_signals_start(&loop, "dht-announce", on_signal, NULL, a);
   uv_timer_init(&loop, &a->refresh);
   a->refresh.data = a;
   announce_now(a);

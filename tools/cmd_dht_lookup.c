@@ -75,7 +75,7 @@ static int run(int argc, char **argv) {
   chainstore_profile_t profile = CHAINSTORE_PROFILE_BITSPACE;
   optind = 1;
   int c;
-  while ((c = cli_getopt(argc, argv, "dht-lookup", ":h", longopts)) != -1) {
+  while ((c = cli_getopt(argc, argv, "dht-lookup", ":h", longopts, "bootstrap")) != -1) {
     switch (c) {
     case 'b':
       if (nboot == MAX_BOOTSTRAP)

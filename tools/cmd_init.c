@@ -18,7 +18,7 @@ static int run(int argc, char **argv) {
       {"profile", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
   cli_store_options_t so = {0};
   int c;
-  while ((c = cli_getopt(argc, argv, "init", ":h", longopts)) != -1) {
+  while ((c = cli_getopt(argc, argv, "init", ":h", longopts, NULL)) != -1) {
     if (c == 'h') {
       fputs(usage, stdout);
       return CLI_EXIT_OK;

@@ -1,4 +1,5 @@
 /* chainstore share: serve a store's chains to every peer that connects. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,14 +19,16 @@ static const char usage[] =
     "chains KEY... (which are then also offered to every peer). Prints\n"
     "'listening on HOST:PORT' when ready; connections are logged on standard\n"
     "error. Runs until SIGINT or SIGTERM, then closes every connection in order\n"
-    "and exits 0.\n"
+    "and exits 0; a second signal while it closes is ignored, a third stops it\n"
+    "at once.\n"
     "\n"
     "Appends: the store is locked while it is shared, so no other process can\n"
     "append to it; blocks appended through this process (a program using the\n"
     "library that shares the store) reach connected peers at once. Chains are\n"
     "served as they are on disk when a peer asks for them.\n"
     "\n"
-    "  --listen HOST:PORT     address to listen on (IPv4, or [IPv6]:PORT)\n"
+    "  --listen HOST:PORT     address to listen on: an IPv4 address, [IPv6]:PORT,\n"
+    "                         or a host name (its first address)\n"
     "  --profile P            the store must be of network profile P\n"
     "  --timeout MS           drop a peer silent for MS ms (default 20000)\n"
     "  --request-timeout MS   drop a peer that leaves a request unanswered\n"
@@ -38,7 +41,6 @@ static void on_signal(void *user, int signum) {
   (void)user;
   fprintf(stderr, "chainstore: share: %s, closing\n", signum == SIGINT ? "SIGINT" : "SIGTERM");
   cli_share_stop(share);
-  cli_signals_close();
 }
 
 static int run(int argc, char **argv) {
@@ -55,14 +57,14 @@ static int run(int argc, char **argv) {
   uint64_t v;
   int c;
 
-  while ((c = cli_getopt(argc, argv, "share", ":h", longopts)) != -1) {
+  while ((c = cli_getopt(argc, argv, "share", ":h", longopts, NULL)) != -1) {
     switch (c) {
       case 'h':
         fputs(usage, stdout);
         return CLI_EXIT_OK;
       case 'l':
         listen = optarg;
-        if (!cli_parse_hostport(optarg, &addr)) return cli_usage("share", "--listen wants HOST:PORT, not '%s'", optarg);
+        if ((c = cli_resolve_hostport("share", "--listen", optarg, &addr)) != CLI_EXIT_OK) return c;
         continue;
       case 'p':
         if (!cli_parse_profile("share", optarg, &so)) return CLI_EXIT_USAGE;
@@ -134,8 +136,14 @@ static int run(int argc, char **argv) {
       printf("listening on %s\n", name);
       if (n_keys > 0) printf("serving %zu chain%s\n", n_keys, n_keys == 1 ? "" : "s");
       else printf("serving every chain of %s\n", dir);
-      fflush(stdout);
-      cli_signals_start(&loop, on_signal, NULL);
+      if (fflush(stdout) != 0) {
+        /* Whoever waits for the address would wait for ever. */
+        cli_errorf("share: standard output: %s", strerror(errno));
+        cli_share_stop(share);
+        rc = CLI_EXIT_FAILURE;
+      } else {
+        cli_signals_start(&loop, "share", on_signal, NULL, NULL);
+      }
       uv_run(&loop, UV_RUN_DEFAULT);
       printf("stopped: %u connection%s, %llu blocks (%.1f MiB) uploaded\n", cli_share_connections(share),
              cli_share_connections(share) == 1 ? "" : "s", (unsigned long long)cli_share_uploaded_blocks(share),

@@ -95,7 +95,7 @@ static int run(int argc, char **argv) {
   int c;
   so.must_exist = true;
   so.cache_size = 16;
-  while ((c = cli_getopt(argc, argv, "verify", ":h", longopts)) != -1) {
+  while ((c = cli_getopt(argc, argv, "verify", ":h", longopts, NULL)) != -1) {
     if (c == 'h') {
       fputs(usage, stdout);
       return CLI_EXIT_OK;

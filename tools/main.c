@@ -1,4 +1,6 @@
 /* chainstore: command line front end. Dispatches to one cmd_*.c per command. */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,7 +31,23 @@ static void usage(FILE *out) {
                "Exit codes: 0 success, 1 runtime error (damaged store, unknown key, I/O), 2 bad arguments.\n");
 }
 
-int main(int argc, char **argv) {
+/* What a command printed must have reached standard output: a key that
+ * `create` could not write (a full disk, a closed pipe) is lost, so a
+ * failed write, flush or close fails the command (exit 1) whatever it
+ * returned. */
+static int close_stdout(int rc) {
+  bool failed = ferror(stdout) != 0;
+  int err = failed ? EIO : 0;
+  if (fclose(stdout) != 0) {
+    failed = true;
+    err = errno;
+  }
+  if (!failed) return rc;
+  fprintf(stderr, "chainstore: standard output: %s\n", strerror(err));
+  return rc == CLI_EXIT_OK ? CLI_EXIT_FAILURE : rc;
+}
+
+static int run(int argc, char **argv) {
   collect_commands();
   if (argc < 2) {
     usage(stderr);
@@ -46,3 +64,5 @@ int main(int argc, char **argv) {
   usage(stderr);
   return CLI_EXIT_USAGE;
 }
+
+int main(int argc, char **argv) { return close_stdout(run(argc, argv)); }

@@ -1,5 +1,7 @@
 #include "js_runner.h"
 
+#include "bench_js.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,19 +49,8 @@ static int run_capture(char *const argv[], char *out, size_t cap) {
 }
 
 bool js_runner_available(const js_runner_t *js, const char **why) {
-  char buf[256];
-  char *argv[] = {(char *)js->node, "--version", NULL};
-  if (run_capture(argv, buf, sizeof buf) != 0) {
-    *why = "node not found";
-    return false;
-  }
-  char path[4096];
   struct stat st;
-  snprintf(path, sizeof path, "%s/node_modules/hypercore/package.json", js->modules);
-  if (stat(path, &st) != 0) {
-    *why = "hypercore not installed in interop/js/node_modules (npm ci)";
-    return false;
-  }
+  if ((*why = bench_js_missing(js->node, js->modules, "hypercore")) != NULL) return false;
   if (stat(js->script, &st) != 0) {
     *why = "append.js not found";
     return false;

@@ -31,6 +31,7 @@
 #include <sodium.h>
 #include <uv.h>
 
+#include "bench_js.h"
 #include "bench_stats.h"
 #include "chainstore/bitswarm_uv.h"
 #include "dht/message.h"
@@ -532,10 +533,16 @@ int main(int argc, char **argv) {
       {self, "--serve-c", ports[T_C], file, NULL},
       {"node", BENCH_DHT_JS, BENCH_JS_MODULES, ports[T_JS], file, NULL},
   };
+  const char *js_missing = bench_js_missing("node", BENCH_JS_MODULES, "@hyperswarm/dht");
   for (int t = 0; t < N_TARGETS; t++) {
+    if (t == T_JS && js_missing != NULL) {
+      printf("JS node skipped: %s\n", js_missing);
+      up[t] = false;
+      continue;
+    }
     up[t] = spawn(&kids[t], argvs[t]) == 0;
     if (!up[t])
-      fprintf(stderr, "bench_dht: %s did not start%s\n", target_names[t], t == T_JS ? " (node missing?)" : "");
+      fprintf(stderr, "bench_dht: %s did not start\n", target_names[t]);
   }
   if (!up[T_C])
     return 1;

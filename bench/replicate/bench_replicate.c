@@ -25,6 +25,7 @@
 
 #include <sodium.h>
 
+#include "bench_js.h"
 #include "bench_stats.h"
 #include "chainstore/chainstore.h"
 
@@ -272,6 +273,11 @@ int main(int argc, char **argv) {
   char base[4096];
   snprintf(base, sizeof base, "%s/bench-replicate-XXXXXX", base_arg ? base_arg : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp"));
   if (mkdtemp(base) == NULL) die("mkdtemp");
+  const char *js_missing = js ? bench_js_missing("node", BENCH_JS_MODULES, "corestore") : NULL;
+  if (js_missing != NULL) {
+    printf("JS -> JS skipped: %s\n", js_missing);
+    js = false;
+  }
 
   /* The machine's speed drifts (a shared VM): each round measures the bound
    * right before and right after the C run, the ratio is taken within the

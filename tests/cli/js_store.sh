@@ -5,13 +5,8 @@
 # and the JS reads what the CLI wrote. Skipped without node and interop/js.
 . "$(dirname "$0")/lib.sh"
 
-JS=${CHAINSTORE_JS_DIR:-}
-if ! command -v node >/dev/null 2>&1 || [ -z "$JS" ] || [ ! -d "$JS/node_modules/corestore" ]; then
-  echo "SKIP: node or the pinned JS stack (interop/js/node_modules) is not installed"
-  exit 77
-fi
-
-jq_() { node -e "const j = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8')); const v = ($2); console.log(typeof v === 'object' ? JSON.stringify(v) : v)" "$1"; }
+need_js_stack
+JS=$CHAINSTORE_JS_DIR
 
 for P in bitspace hypercore; do
   D=$WORK/js-$P
@@ -24,18 +19,18 @@ for P in bitspace hypercore; do
   # info recognises the profile and lists what the JS wrote.
   run 0 info "$D" --json
   cp "$OUT" "$WORK/info.json"
-  [ "$(jq_ "$WORK/info.json" "j.profile")" = $P ] || fail "profile of a JS $P store not recognised"
-  [ "$(jq_ "$WORK/info.json" "j.chains.length")" = 4 ] || fail "info does not list 4 chains"
+  [ "$(json_get "$WORK/info.json" "j.profile")" = $P ] || fail "profile of a JS $P store not recognised"
+  [ "$(json_get "$WORK/info.json" "j.chains.length")" = 4 ] || fail "info does not list 4 chains"
   [ "$(cat "$D/profile")" = $P ] || fail "profile not recorded"
   for i in 0 1 2 3; do
-    K=$(jq_ "$WORK/w.json" "j.chains[$i].key")
+    K=$(json_get "$WORK/w.json" "j.chains[$i].key")
     for f in discoveryKey length byteLength writable; do
-      want=$(jq_ "$WORK/w.json" "j.chains[$i].$f")
-      got=$(jq_ "$WORK/info.json" "j.chains.filter(c => c.key === '$K')[0].$f")
+      want=$(json_get "$WORK/w.json" "j.chains[$i].$f")
+      got=$(json_get "$WORK/info.json" "j.chains.filter(c => c.key === '$K')[0].$f")
       [ "$want" = "$got" ] || fail "$P chain $i: $f is $got, JS says $want"
     done
     # cat gives the bytes the JS appended.
-    want=$(jq_ "$WORK/w.json" "j.chains[$i].contentSha256")
+    want=$(json_get "$WORK/w.json" "j.chains[$i].contentSha256")
     got=$("$CLI" cat "$D" "$K" | sha256sum | cut -d' ' -f1)
     [ "$want" = "$got" ] || fail "$P chain $i: content differs"
   done
@@ -43,8 +38,8 @@ for P in bitspace hypercore; do
 
   # The CLI appends to the JS chains (name-derived: secret re-derived from
   # the name under the profile's namespace; key pair: from secret_key).
-  KD=$(jq_ "$WORK/w.json" "j.chains[0].key")
-  KP=$(jq_ "$WORK/w.json" "j.chains[1].key")
+  KD=$(json_get "$WORK/w.json" "j.chains[0].key")
+  KP=$(json_get "$WORK/w.json" "j.chains[1].key")
   printf 'from C 1\nfrom C 2\n' >"$WORK/lines"
   run 0 append "$D" "$KD" "$WORK/lines"
   out_is 22
@@ -60,16 +55,16 @@ for P in bitspace hypercore; do
 
   # The JS reads all of it back and checks every head signature.
   node "$JS/store-read.js" --dir "$D" --profile $P --all >"$WORK/r.json" || fail "store-read.js ($P) failed"
-  [ "$(jq_ "$WORK/r.json" "j.chains.length")" = 5 ] || fail "JS sees $(jq_ "$WORK/r.json" "j.chains.length") chains"
-  [ "$(jq_ "$WORK/r.json" "j.chains.every(c => c.ok && (c.length === 0 || c.headSignature.ok))")" = true ] ||
+  [ "$(json_get "$WORK/r.json" "j.chains.length")" = 5 ] || fail "JS sees $(json_get "$WORK/r.json" "j.chains.length") chains"
+  [ "$(json_get "$WORK/r.json" "j.chains.every(c => c.ok && (c.length === 0 || c.headSignature.ok))")" = true ] ||
     fail "JS rejects a chain: $(cat "$WORK/r.json")"
   for K in "$KD" "$KP" "$KC"; do
-    [ "$(jq_ "$WORK/r.json" "j.chains.filter(c => c.key === '$K')[0].writable")" = true ] || fail "$K not writable in JS"
+    [ "$(json_get "$WORK/r.json" "j.chains.filter(c => c.key === '$K')[0].writable")" = true ] || fail "$K not writable in JS"
   done
   want=$(printf 'from C 2' | sha256sum | cut -d' ' -f1)
-  [ "$(jq_ "$WORK/r.json" "j.chains.filter(c => c.key === '$KD')[0].blocks[21]")" = "$want" ] ||
+  [ "$(json_get "$WORK/r.json" "j.chains.filter(c => c.key === '$KD')[0].blocks[21]")" = "$want" ] ||
     fail "JS reads another block 21"
-  [ "$(jq_ "$WORK/r.json" "j.chains.filter(c => c.key === '$KC')[0].length")" = 2 ] || fail "JS length of the C chain"
+  [ "$(json_get "$WORK/r.json" "j.chains.filter(c => c.key === '$KC')[0].length")" = 2 ] || fail "JS length of the C chain"
 done
 
 # The other profile's word does not open these stores.

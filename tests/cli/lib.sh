@@ -56,13 +56,25 @@ flip_byte() {
   printf "$(printf '\\%03o' $((255 - b)))" | dd of="$file" bs=1 seek="$off" conv=notrunc status=none
 }
 
-# Parses JSON file $1 with node (when installed) and prints the JS expression
-# $2 over it (the parsed value is `j`, e.g. j.chains.length); prints
-# SKIP-JSON without node.
-json_get() {
-  if command -v node >/dev/null 2>&1; then
-    node -e "const j = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8')); console.log($2)" "$1"
-  else
-    echo "SKIP-JSON"
+# Skips the test (exit 77, ctest's skip code) unless node and the pinned JS
+# stack are installed; the reason names what is missing and how to get it.
+need_node() {
+  if ! command -v node >/dev/null 2>&1; then
+    echo "SKIP: node is not installed (bash scripts/install-deps.sh --js installs it)"
+    exit 77
   fi
+}
+need_js_stack() {
+  need_node
+  local js=${CHAINSTORE_JS_DIR:-}
+  if [ -z "$js" ] || [ ! -d "$js/node_modules/corestore" ]; then
+    echo "SKIP: the pinned JS stack (${js:-interop/js}/node_modules) is not installed (bash scripts/install-deps.sh --js)"
+    exit 77
+  fi
+}
+
+# Parses JSON file $1 with node and prints the JS expression $2 over it (the
+# parsed value is `j`, e.g. j.chains.length). Call need_node first.
+json_get() {
+  node -e "const j = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8')); const v = ($2); console.log(typeof v === 'object' ? JSON.stringify(v) : v)" "$1"
 }

@@ -55,4 +55,27 @@ bad verify "$D" short
 bad demo extra
 bad demo --mib 0
 bad demo --mib 2000
+
+# A single-valued option given twice is an error, not "the last one wins".
+twice() {
+  bad "$@"
+  err_has "given twice"
+}
+twice init "$D" --profile bitspace --profile hypercore
+twice create "$D" --name a --name b
+twice append "$D" "$KEY" --batch 1 --batch 2
+twice append "$D" "$KEY" --block-size 1 --block-size 1
+twice cat "$D" "$KEY" --start 1 --start 2
+twice info "$D" --json --json
+twice share "$D" --listen 127.0.0.1:0 --listen 127.0.0.1:1
+twice clone "$D" "$KEY" --connect 127.0.0.1:1 --start 1 --start 2
+twice clone "$D" "$KEY" --connect 127.0.0.1:1 --live --live
+twice demo --mib 1 --mib 2
+twice dht-lookup "$KEY" --local 127.0.0.1:1 --local 127.0.0.1:2
+twice dht-announce "$KEY" --port 1 --port 2
+twice bootstrap --port 1 --port 2
+# ... but the repeatable ones are not (checked up to the usage error that
+# follows them).
+run 2 clone "$D" "$KEY" --connect 127.0.0.1:1 --connect 127.0.0.1:2 --start 2 --end 1
+err_has "end is before"
 echo "ok"

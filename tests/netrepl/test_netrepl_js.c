@@ -361,7 +361,7 @@ static void js_seeds(chainstore_profile_t profile) {
   char h_full[65], sha[65], prepare[2048];
   unichain_t *y;
 
-  snprintf(prepare, sizeof prepare,
+  test_format(prepare, sizeof prepare,
            "{\"cmd\":\"create\",\"name\":\"full\",\"blocks\":1000,\"size\":1024,\"tag\":\"full\"},"
            "{\"cmd\":\"create\",\"name\":\"sparse\",\"blocks\":1000,\"size\":1024,\"tag\":\"sparse\"},"
            "{\"cmd\":\"create\",\"name\":\"two-a\",\"blocks\":100,\"size\":700,\"tag\":\"two-a\"},"

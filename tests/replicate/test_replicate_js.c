@@ -83,7 +83,7 @@ static bool js_available(char *why, size_t len) {
   }
   snprintf(path, sizeof path, "%s/node_modules/hypercore/package.json", js_dir());
   if (stat(path, &st) != 0) {
-    snprintf(why, len, "the JS stack is not installed (%s)", path);
+    test_format(why, len, "the JS stack is not installed (%s)", path);
     return false;
   }
   return true;
@@ -243,7 +243,7 @@ static void assert_blocks(unichain_t *c, uint64_t from, uint64_t to, const char 
 
 #define SKIP_WITHOUT_JS()                         \
   do {                                            \
-    char why[256];                                \
+    char why[4200];                               \
     if (!js_available(why, sizeof why)) {         \
       TEST_SKIP(why);                             \
       return;                                     \

@@ -39,12 +39,39 @@ int test_netns_enter(char *why, size_t why_len);
  * 127.0.0.1, and for mDNS). Needs the `ip` command. */
 int test_netns_enter_with_veth(char *why, size_t why_len);
 
+/* Skipped programs. cmocka's runner returns the number of failures, so a
+ * program whose every case called skip() would exit 0 and ctest would show a
+ * PASS for work that never ran. Every test includes this header, which routes
+ * skip(), cmocka_run_group_tests() and the name filters through tests/support
+ * (skip.c): a run in which every selected case skipped exits 77, ctest's skip
+ * code, whatever cmocka returns. A program that skips only some cases passes;
+ * give such a case its own ctest entry (a filter argument) to see it skipped. */
+void test_skip_case(const char *file, int line);
+int test_run_group(const char *group_name, const struct CMUnitTest *tests, size_t n,
+                   CMFixtureFunction group_setup, CMFixtureFunction group_teardown);
+void test_set_test_filter(const char *pattern);
+void test_set_skip_filter(const char *pattern);
+#undef skip
+#define skip() test_skip_case(__FILE__, __LINE__)
+#undef cmocka_run_group_tests
+#define cmocka_run_group_tests(tests, setup, teardown)                          \
+  test_run_group(#tests, (tests), sizeof(tests) / sizeof((tests)[0]), (setup), (teardown))
+#undef cmocka_run_group_tests_name
+#define cmocka_run_group_tests_name(name, tests, setup, teardown)               \
+  test_run_group((name), (tests), sizeof(tests) / sizeof((tests)[0]), (setup), (teardown))
+#define cmocka_set_test_filter test_set_test_filter
+#define cmocka_set_skip_filter test_set_skip_filter
+
 /* Skips the current cmocka test with a SKIP line on stdout. */
 #define TEST_SKIP(reason)                                                      \
   do {                                                                         \
     print_message("SKIP: %s\n", (reason));                                     \
     skip();                                                                    \
   } while (0)
+
+/* snprintf that fails the test when the output does not fit in len bytes
+ * (a cut path or command would run on the wrong file). */
+void test_format(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* A fresh empty temporary directory (mkdtemp under $TMPDIR or /tmp); remove
  * it with test_rmtree. The returned string is malloc'd. */
