@@ -68,6 +68,9 @@ kill -KILL "$CL"
 # 3. demo interrupted: exit 1, its directory removed.
 mkdir "$WORK/tmp"
 for sigs in "TERM" "INT TERM"; do
+  # The last run's output must not pass for this one's start: a signal sent
+  # before the new process exec'd hits the shell's child instead.
+  rm -f "$WORK/d.out" "$WORK/d.err"
   TMPDIR=$WORK/tmp "$CLI" demo --mib 256 --block-size 65536 >"$WORK/d.out" 2>"$WORK/d.err" &
   D=$!
   PIDS+=("$D")
