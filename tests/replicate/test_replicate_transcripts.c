@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chainstore/derive.h"
+#include "store/derive.h"
 #include "repl_harness.h"
 
 typedef struct {

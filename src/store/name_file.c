@@ -1,5 +1,5 @@
 /* The `name` file (derived-key-storage 2.1.0, varint 5.0.2). */
-#include "chainstore/name_file.h"
+#include "store/name_file.h"
 
 #include <stdbool.h>
 #include <string.h>

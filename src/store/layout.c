@@ -1,5 +1,5 @@
 /* Store directory I/O: master key, profile record, walking chain dirs. */
-#include "chainstore/layout.h"
+#include "store/layout.h"
 
 #include "common/fs_util.h"
 
@@ -15,7 +15,7 @@
 #include <sodium.h>
 
 #include "chainstore/error.h"
-#include "chainstore/profile_record.h"
+#include "store/profile_record.h"
 #include "crypto/keypair.h"
 
 static const char hex_digits[] = "0123456789abcdef";

@@ -21,7 +21,7 @@
  * so the order above holds across them. Until a job is done, whatever would
  * read what it writes (a data read, a page read into the cache, a size, a
  * truncate, a sync, closing the descriptor) waits for it. */
-#include "chainstore/fdpool.h"
+#include "store/fdpool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +34,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "chainstore/write_behind.h"
+#include "store/write_behind.h"
 #include "common/fs_util.h"
 
 typedef struct pool_storage_s pool_storage_t;
