@@ -4,7 +4,7 @@
 #include "chainstore/error.h"
 
 int varint_decode(const uint8_t *buf, size_t len, uint64_t *value, size_t *used) {
-  uint64_t v;
+  uint64_t v = 0;
   bool overflow;
   /* Past ten bytes it cannot be valid: stop there rather than wait for more. */
   size_t n = varint_read(buf, len < VARINT_MAX_BYTES ? len : VARINT_MAX_BYTES, &v, &overflow);

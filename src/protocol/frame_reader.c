@@ -59,7 +59,7 @@ int proto_frame_reader_feed(proto_frame_reader_t *r, const uint8_t *in, size_t l
     if (b & 0x80)
       continue;
 
-    uint64_t value;
+    uint64_t value = 0;
     bool overflow; /* cannot be in PROTO_FRAME_VARINT_MAX bytes */
     unsigned used = r->varint_bytes;
     (void)varint_read(r->varint, used, &value, &overflow);

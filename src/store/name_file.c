@@ -19,7 +19,7 @@ size_t store_name_file_encode(const void *name, size_t name_len, uint8_t *out) {
 
 int store_name_file_decode(const uint8_t *buf, size_t len, const uint8_t **name,
                            size_t *name_len) {
-  uint64_t value;
+  uint64_t value = 0;
   bool too_big;
 
   if (buf == NULL || len < 2) return CHAINSTORE_ENOENT;
