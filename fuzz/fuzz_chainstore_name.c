@@ -9,8 +9,8 @@
 #include <sodium.h>
 
 #include "chainstore/error.h"
-#include "chainstore/keys.h"
-#include "chainstore/name_file.h"
+#include "store/keys.h"
+#include "store/name_file.h"
 
 typedef struct {
   const uint8_t *data[UNICHAIN_FILE_COUNT];

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "chainstore/error.h"
-#include "chainstore/profile_record.h"
+#include "store/profile_record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   chainstore_profile_t p;

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "chainstore/error.h"
 
@@ -98,5 +99,20 @@ int fs_pwritev_all(int fd, uint64_t offset, const unichain_buf_t *bufs, size_t n
       skip = 0;
     }
   }
+  return 0;
+}
+
+int fs_pread_all(int fd, uint64_t offset, void *buf, size_t len, size_t *got) {
+  size_t done = 0;
+  while (done < len && offset + done <= (uint64_t)INT64_MAX) {
+    ssize_t n = pread(fd, (uint8_t *)buf + done, len - done, (off_t)(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fs_error_from_errno(errno);
+    }
+    if (n == 0) break;
+    done += (size_t)n;
+  }
+  *got = done;
   return 0;
 }

@@ -15,6 +15,11 @@ int fs_error_from_errno(int e);
  * a directory afterwards. */
 int fs_make_dirs(const char *path);
 
+/* Reads up to len bytes at `offset` of fd (pread, resuming after partial
+ * reads and EINTR); *got is less than len at the end of the file or
+ * INT64_MAX. */
+int fs_pread_all(int fd, uint64_t offset, void *buf, size_t len, size_t *got);
+
 /* Writes the n buffers back to back at `offset` of fd (pwritev, IOV_MAX at a
  * time, resuming after partial writes and EINTR). CHAINSTORE_EINVAL when the
  * end would pass INT64_MAX. */

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "chainstore/error.h"
+#include "encoding/varint.h"
 
 void dht_pb_reader_init(dht_pb_reader_t *r, const uint8_t *buf, size_t len) {
   r->buf = buf;
@@ -15,27 +16,16 @@ bool dht_pb_more(const dht_pb_reader_t *r) {
 }
 
 int dht_pb_read_varint(dht_pb_reader_t *r, uint64_t *value) {
-  uint64_t v = 0;
-  unsigned shift = 0;
-  bool saturated = false;
-  for (;;) {
-    if (r->off >= r->end)
-      return CHAINSTORE_EDHTMSG;
-    uint8_t b = r->buf[r->off++];
-    uint64_t bits = b & 0x7f;
-    if (bits != 0) {
-      if (shift >= 64 || (shift > 0 && (bits >> (64 - shift)) != 0))
-        saturated = true;
-      else
-        v |= bits << shift;
-    }
-    shift += 7;
-    if (shift > 70)
-      shift = 70; /* keeps the shift bounded for absurdly long varints */
-    if (b < 0x80)
-      break;
+  bool saturated;
+  size_t n = r->off < r->end ? varint_read(r->buf + r->off, r->end - r->off, value, &saturated) : 0;
+  if (n == 0) {
+    if (r->off < r->end)
+      r->off = r->end;
+    return CHAINSTORE_EDHTMSG;
   }
-  *value = saturated ? UINT64_MAX : v;
+  r->off += n;
+  if (saturated)
+    *value = UINT64_MAX; /* the JS gets a huge double */
   return 0;
 }
 
@@ -102,22 +92,11 @@ int dht_pb_skip(dht_pb_reader_t *r, unsigned wire) {
 }
 
 size_t dht_pb_varint_length(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    n++;
-  }
-  return n;
+  return varint_encoding_length(v);
 }
 
 size_t dht_pb_put_varint(uint8_t *out, uint64_t v) {
-  size_t n = 0;
-  while (v >= 0x80) {
-    out[n++] = (uint8_t)(v | 0x80);
-    v >>= 7;
-  }
-  out[n++] = (uint8_t)v;
-  return n;
+  return varint_encode(v, out);
 }
 
 size_t dht_pb_put_tag_varint(uint8_t *out, uint8_t tag_byte, uint64_t v) {

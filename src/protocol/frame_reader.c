@@ -1,9 +1,11 @@
 /* Frame reader; see frame_reader.h. Mirrors simple-message-channels 1.2.1. */
 #include "protocol/frame_reader.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "chainstore/error.h"
+#include "encoding/varint.h"
 
 /* Body buffers above this are released after their frame. */
 #define KEEP_BODY_BUFFER (256 * 1024)
@@ -53,14 +55,14 @@ int proto_frame_reader_feed(proto_frame_reader_t *r, const uint8_t *in, size_t l
     i++;
     if (r->varint_bytes >= PROTO_FRAME_VARINT_MAX)
       return CHAINSTORE_EBADMESSAGE;
-    r->varint |= (uint64_t)(b & 0x7f) << (7 * r->varint_bytes);
-    r->varint_bytes++;
+    r->varint[r->varint_bytes++] = b;
     if (b & 0x80)
       continue;
 
-    uint64_t value = r->varint;
+    uint64_t value = 0;
+    bool overflow; /* cannot be in PROTO_FRAME_VARINT_MAX bytes */
     unsigned used = r->varint_bytes;
-    r->varint = 0;
+    (void)varint_read(r->varint, used, &value, &overflow);
     r->varint_bytes = 0;
     if (r->state == 0) {
       if (value == 0) {

@@ -26,7 +26,7 @@ typedef struct {
 
 typedef struct {
   int state; /* 0: length varint, 1: header varint, 2: body */
-  uint64_t varint;
+  uint8_t varint[PROTO_FRAME_VARINT_MAX]; /* its bytes so far, decrypted */
   unsigned varint_bytes;
   uint64_t length;
   uint64_t header;

@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "chainstore/error.h"
+#include "encoding/varint.h"
 #include "protocol/stream_internal.h"
 
 /* varint(65535) is 3 bytes. */
@@ -105,17 +106,10 @@ static void process(bitprotocol_t *p) {
   while (p->state == PROTO_HANDSHAKE) {
     proto_buf_t *b = &p->hsbuf;
     uint64_t mlen = 0;
-    size_t vlen = 0;
-    bool complete_varint = false;
-    for (size_t i = 0; i < b->len && i < HS_LEN_VARINT_MAX; i++) {
-      mlen |= (uint64_t)(b->base[i] & 0x7f) << (7 * i);
-      if (!(b->base[i] & 0x80)) {
-        vlen = i + 1;
-        complete_varint = true;
-        break;
-      }
-    }
-    if (!complete_varint) {
+    bool overflow; /* cannot be: at most HS_LEN_VARINT_MAX bytes are read */
+    size_t vlen = varint_read(b->base, b->len < HS_LEN_VARINT_MAX ? b->len : HS_LEN_VARINT_MAX, &mlen,
+                              &overflow);
+    if (vlen == 0) {
       if (b->len >= HS_LEN_VARINT_MAX) /* longer than any valid length */
         proto_destroy(p, CHAINSTORE_EHANDSHAKE);
       return;

@@ -6,25 +6,15 @@
 #include <string.h>
 
 #include "chainstore/error.h"
+#include "encoding/varint.h"
 #include "protocol/bitprotocol.pb-c.h"
 
 size_t proto_varint_length(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    n++;
-  }
-  return n;
+  return varint_encoding_length(v);
 }
 
 size_t proto_varint_encode(uint64_t v, uint8_t *out) {
-  size_t n = 0;
-  while (v >= 0x80) {
-    out[n++] = (uint8_t)(v | 0x80);
-    v >>= 7;
-  }
-  out[n++] = (uint8_t)v;
-  return n;
+  return varint_encode(v, out);
 }
 
 int proto_buf_reserve(proto_buf_t *b, size_t extra) {

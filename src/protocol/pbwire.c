@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "encoding/varint.h"
+
 #define MAX_FIELDS 16
 #define CHUNK_MIN 4096
 
@@ -90,20 +92,12 @@ const char *pbwire_strerror(int err, int wire_type) {
 }
 
 int pbwire_varint(const uint8_t *buf, size_t len, size_t *pos, uint64_t *value) {
-  uint64_t v = 0;
-  unsigned shift = 0;
+  bool overflow; /* varint@5 keeps the value mod 2^64 */
   size_t p = *pos;
-  uint8_t b;
-  do {
-    if (p >= len)
-      return PBWIRE_EVARINT;
-    b = buf[p++];
-    if (shift < 64)
-      v |= (uint64_t)(b & 0x7f) << shift;
-    shift += 7;
-  } while (b & 0x80);
-  *pos = p;
-  *value = v;
+  size_t n = p < len ? varint_read(buf + p, len - p, value, &overflow) : 0;
+  if (n == 0)
+    return PBWIRE_EVARINT;
+  *pos = p + n;
   return 0;
 }
 

@@ -63,15 +63,7 @@ static int dir_read(void *ctx, unichain_file_t file, uint64_t offset, void *buf,
   *got = 0;
   err = open_file(ds, file, false, &fd);
   if (err != 0) return err;
-  while (done < len && offset + done <= (uint64_t)INT64_MAX) {
-    ssize_t n = pread(fd, (uint8_t *)buf + done, len - done, (off_t)(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fs_error_from_errno(errno);
-    }
-    if (n == 0) break;
-    done += (size_t)n;
-  }
+  if ((err = fs_pread_all(fd, offset, buf, len, &done)) != 0) return err;
   if (done < len) memset((uint8_t *)buf + done, 0, len - done);
   *got = done;
   return 0;

@@ -7,9 +7,9 @@
 #include "test_support.h"
 
 #include "chainstore/error.h"
-#include "chainstore/derive.h"
-#include "chainstore/layout.h"
-#include "chainstore/name_file.h"
+#include "store/derive.h"
+#include "store/layout.h"
+#include "store/name_file.h"
 #include "chainstore/profile.h"
 
 static void check_entry(const cJSON *e, chainstore_profile_t profile, const uint8_t master[32]) {

@@ -12,7 +12,7 @@
 #include "test_support.h"
 
 #include "chainstore/error.h"
-#include "chainstore/fdpool.h"
+#include "store/fdpool.h"
 
 static char *dir;
 static char path[4096];

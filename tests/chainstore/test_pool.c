@@ -5,8 +5,8 @@
 #include "test_support.h"
 
 #include "chainstore/error.h"
-#include "chainstore/pool.h"
-#include "chainstore/profile_record.h"
+#include "store/pool.h"
+#include "store/profile_record.h"
 
 typedef struct {
   int closed[16];

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # install_consumer.sh BUILD_DIR CC FLAGS: installs into a temporary prefix and
-# builds tests/install/consumer.c against it twice, with pkg-config and with
-# CMake's find_package(chainstore).
+# builds tests/install/consumer.c against it three times: with pkg-config
+# (shared, then static) and with CMake's find_package(chainstore).
 set -euo pipefail
 build=$1 cc=$2 flags=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,6 +15,13 @@ export PKG_CONFIG_PATH=$libdir/pkgconfig
 "$cc" $flags "$here/consumer.c" -o "$prefix/consumer-pc" $(pkg-config --cflags --libs chainstore) \
   -Wl,-rpath,"$libdir"
 "$prefix/consumer-pc"
+
+# The static library: its one object holds the whole library with only the
+# public symbols global (tests/boundaries/public_symbols.sh checks which).
+# shellcheck disable=SC2046,SC2086
+"$cc" $flags "$here/consumer.c" -o "$prefix/consumer-static" $(pkg-config --cflags chainstore) \
+  "$libdir/libchainstore.a" $(pkg-config --static --libs chainstore | sed 's/-lchainstore//')
+"$prefix/consumer-static"
 
 mkdir -p "$prefix/cm"
 cat > "$prefix/cm/CMakeLists.txt" <<CM

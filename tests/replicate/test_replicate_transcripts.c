@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chainstore/derive.h"
+#include "store/derive.h"
 #include "repl_harness.h"
 
 typedef struct {

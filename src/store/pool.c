@@ -1,6 +1,6 @@
 /* refpool 1.x semantics: reference counts plus an LRU list of entries
  * without references. */
-#include "chainstore/pool.h"
+#include "store/pool.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* Store directory I/O: master key, profile record, walking chain dirs. */
-#include "chainstore/layout.h"
+#include "store/layout.h"
 
 #include "common/fs_util.h"
 
@@ -15,7 +15,7 @@
 #include <sodium.h>
 
 #include "chainstore/error.h"
-#include "chainstore/profile_record.h"
+#include "store/profile_record.h"
 #include "crypto/keypair.h"
 
 static const char hex_digits[] = "0123456789abcdef";
@@ -45,22 +45,7 @@ char *store_layout_join(const char *dir, const char *rel) {
   return p;
 }
 
-/* pread/pwrite loops. */
-static int read_full(int fd, void *buf, size_t len, off_t off, size_t *got) {
-  size_t done = 0;
-  while (done < len) {
-    ssize_t n = pread(fd, (uint8_t *)buf + done, len - done, off + (off_t)done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fs_error_from_errno(errno);
-    }
-    if (n == 0) break;
-    done += (size_t)n;
-  }
-  *got = done;
-  return 0;
-}
-
+/* pwrite loop. */
 static int write_full(int fd, const void *buf, size_t len, off_t off) {
   size_t done = 0;
   while (done < len) {
@@ -83,7 +68,7 @@ int store_layout_master_key(const char *dir, uint8_t master_key[32]) {
 
   int err = keypair_crypto_init();
   size_t got = 0;
-  if (err == 0) err = read_full(fd, master_key, 32, 0, &got);
+  if (err == 0) err = fs_pread_all(fd, 0, master_key, 32, &got);
   if (err == 0 && got < 32) {
     /* corestore: missing or shorter than 32 bytes → a new random key. */
     randombytes_buf(master_key, 32);
@@ -105,7 +90,7 @@ int store_layout_profile_read(const char *dir, bool *found, chainstore_profile_t
 
   uint8_t buf[STORE_PROFILE_RECORD_MAX + 1];
   size_t got = 0;
-  int err = read_full(fd, buf, sizeof buf, 0, &got);
+  int err = fs_pread_all(fd, 0, buf, sizeof buf, &got);
   close(fd);
   if (err != 0) return err;
   err = store_profile_record_parse(buf, got, out);
@@ -148,7 +133,7 @@ int store_layout_read_key(const char *dir, const uint8_t discovery_key[32], uint
   free(path);
   if (fd < 0) return fs_error_from_errno(errno);
   size_t got = 0;
-  int err = read_full(fd, key, 32, 0, &got);
+  int err = fs_pread_all(fd, 0, key, 32, &got);
   close(fd);
   if (err == 0 && got < 32) err = CHAINSTORE_ENOENT;
   return err;

@@ -1,5 +1,5 @@
 /* Name → key pair (derive-key 1.0.1 as corestore 5.8.2 calls it). */
-#include "chainstore/derive.h"
+#include "store/derive.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* The one-line `profile` file at the store root. */
-#include "chainstore/profile_record.h"
+#include "store/profile_record.h"
 
 #include <string.h>
 

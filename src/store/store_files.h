@@ -18,7 +18,7 @@
 
 #include <stddef.h>
 
-#include "chainstore/fdpool.h"
+#include "store/fdpool.h"
 #include "chainstore/unichain.h"
 
 /* Descriptors a store keeps open at most (chainstore_set_open_file_limit). */

@@ -1,5 +1,5 @@
 /* Chained hash map keyed by 32-byte ids. */
-#include "chainstore/idmap.h"
+#include "store/idmap.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* The store lock (flock on the store directory) and the descriptor pool of a
  * directory store; see store_files.h. */
-#include "chainstore/store_files.h"
+#include "store/store_files.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /* The `name` file (derived-key-storage 2.1.0, varint 5.0.2). */
-#include "chainstore/name_file.h"
+#include "store/name_file.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -20,24 +20,13 @@ size_t store_name_file_encode(const void *name, size_t name_len, uint8_t *out) {
 int store_name_file_decode(const uint8_t *buf, size_t len, const uint8_t **name,
                            size_t *name_len) {
   uint64_t value = 0;
-  bool too_big = false;
-  size_t i = 0;
+  bool too_big;
 
   if (buf == NULL || len < 2) return CHAINSTORE_ENOENT;
   /* varint 5 has no length limit: zero groups past bit 63 are harmless, any
    * other bit there means a length no file can have. */
-  for (;;) {
-    if (i >= len) return CHAINSTORE_ENOENT; /* "Could not decode varint" */
-    uint8_t b = buf[i];
-    uint64_t group = b & 0x7f;
-    size_t shift = 7 * i;
-    if (group != 0) {
-      if (shift >= 64 || (group << shift) >> shift != group) too_big = true;
-      else value |= group << shift;
-    }
-    i++;
-    if (b < 0x80) break;
-  }
+  size_t i = varint_read(buf, len, &value, &too_big);
+  if (i == 0) return CHAINSTORE_ENOENT; /* "Could not decode varint" */
   if (too_big || value != len - i) return CHAINSTORE_ENOENT;
   *name = buf + i;
   *name_len = (size_t)value;

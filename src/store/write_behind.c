@@ -4,7 +4,7 @@
  * at the first one the writer has not taken. The submitting thread appends
  * and reaps; the writer only advances `next_up` and marks jobs done, under
  * the mutex. */
-#include "chainstore/write_behind.h"
+#include "store/write_behind.h"
 
 #include <pthread.h>
 #include <sched.h>

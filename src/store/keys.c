@@ -1,14 +1,14 @@
 /* derived-key-storage 2.1.0: key, name and secret_key of one chain. */
-#include "chainstore/keys.h"
+#include "store/keys.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
-#include "chainstore/derive.h"
+#include "store/derive.h"
 #include "chainstore/error.h"
-#include "chainstore/name_file.h"
+#include "store/name_file.h"
 
 /* A name file longer than this is not a name corestore could have written
  * (names are at most a few hundred bytes); treat it as absent. */

@@ -9,13 +9,13 @@
 
 #include <sodium.h>
 
-#include "chainstore/derive.h"
-#include "chainstore/idmap.h"
-#include "chainstore/keys.h"
-#include "chainstore/layout.h"
+#include "store/derive.h"
+#include "store/idmap.h"
+#include "store/keys.h"
+#include "store/layout.h"
 #include "common/fs_util.h"
-#include "chainstore/pool.h"
-#include "chainstore/replicate_store.h"
+#include "store/pool.h"
+#include "store/replicate_store.h"
 #include "crypto/keypair.h"
 
 #define RANDOM_NAME_BYTES 32

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 
 #include "chainstore/chainstore.h"
-#include "chainstore/store_files.h"
+#include "store/store_files.h"
 
 typedef struct store_repl_s store_repl_t;
 

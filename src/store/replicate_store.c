@@ -10,12 +10,12 @@
  * A stream registration is freed once its stream is over and its last peer
  * has left (peers leave when their channel closes, which the stream does for
  * every channel before it reports its end). */
-#include "chainstore/replicate_store.h"
+#include "store/replicate_store.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "chainstore/idmap.h"
+#include "store/idmap.h"
 
 typedef struct repl_chain_s repl_chain_t;
 

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "chainstore/idmap.h"
+#include "store/idmap.h"
 
 typedef struct store_pool_entry_s {
   uint8_t id[STORE_ID_BYTES];
