@@ -113,6 +113,12 @@ typedef struct {
   bool overwrite;                /* forget what is stored (default false) */
   bool store_secret_key;         /* write `secret_key` (default true) */
   bool sparse;                   /* replicate only what is asked for (default false) */
+  /* Write nothing, ever (no headers, keys or bitfield; not writable); what
+   * the files disagree on is only reported. Default false. */
+  bool read_only;
+  /* unichain_get checks each block against its leaf hash (CHAINSTORE_EBADBLOCK
+   * on a mismatch). Default false; see unichain_set_verify_reads. */
+  bool verify_reads;
 } unichain_options_t;
 
 /* Fills in the defaults above. */
@@ -137,6 +143,24 @@ void unichain_options_init(unichain_options_t *opts);
  * shorter), CHAINSTORE_EBUSY (directory storage locked by another open),
  * CHAINSTORE_EIO, CHAINSTORE_ENOMEM. */
 int unichain_open(unichain_t **out, unichain_storage_t storage, const unichain_options_t *opts);
+
+/* Consistency of the files, checked at every open: the `bitfield` must
+ * cover every signature stored in `signatures`; the head must carry a
+ * signature when earlier ones exist; no data bit may lie past the length;
+ * `data` must hold the tree's byte length (writable chains). A signed tail
+ * the bitfield does not cover (an append interrupted before its bitfield
+ * write, or a lost bitfield) is adopted when its signature verifies against
+ * the stored roots, every node under them hashes from its children and
+ * every block hashes to its leaf; the bitfield is then rewritten (not when
+ * read_only). Otherwise the chain opens, but not writable, and
+ * unichain_disagreement() says which file disagrees and how: an append can
+ * never write over a tree node or signature stored on disk. Tree records
+ * and data past the signed length (an append interrupted before its
+ * signature: nothing signed them) are truncated when the chain is writable. */
+const char *unichain_disagreement(const unichain_t *chain);
+/* When the open adopted a signed tail: *from = the length the bitfield had. */
+bool unichain_recovered(const unichain_t *chain, uint64_t *from);
+void unichain_set_verify_reads(unichain_t *chain, bool on);
 
 /* Flushes and closes; wipes the secret key. NULL is a no-op. */
 void unichain_close(unichain_t *chain);
@@ -179,7 +203,9 @@ int unichain_block_size(const unichain_t *chain, uint64_t index, size_t *size);
 /* Copies block `index` into buf (cap bytes); *len (may be NULL) gets its size.
  * CHAINSTORE_ENOTDOWNLOADED if not stored, CHAINSTORE_EINVAL if cap is too
  * small (*len is set), CHAINSTORE_ECORRUPT if the stored bytes or tree are
- * missing or impossible (see unichain_audit). */
+ * missing or impossible (see unichain_audit), CHAINSTORE_EBADBLOCK when reads
+ * are verified and the bytes do not hash to the block's leaf (buf then holds
+ * them: never use it). */
 int unichain_get(unichain_t *chain, uint64_t index, void *buf, size_t cap, size_t *len);
 
 /* The first stored signature at index >= `index`: *signed_length is the
@@ -220,6 +246,44 @@ typedef struct {
  * even when something is bad; errors only for I/O failures. */
 int unichain_audit_report(unichain_t *chain, unichain_audit_report_t *report,
                           void (*progress)(void *user, uint64_t checked, uint64_t total), void *user);
+
+/* ---- checking and repairing (read-only by default) ---------------------- */
+
+typedef enum {
+  UNICHAIN_FINDING_FILES = 1, /* the files disagree (text says how) */
+  UNICHAIN_FINDING_HEAD,      /* the head has no signature that verifies over the stored roots */
+  UNICHAIN_FINDING_TREE,      /* node `index` does not hash from its children, or a root is missing */
+  UNICHAIN_FINDING_BLOCK,     /* stored block `index` does not match its leaf */
+  UNICHAIN_FINDING_SIGNATURE, /* the signature in slot `index` does not verify */
+  UNICHAIN_FINDING_MISSING,   /* block `index` is not stored (writable chains) */
+  UNICHAIN_FINDING_CHANGE     /* unichain_repair: what it changed */
+} unichain_finding_kind_t;
+
+typedef struct {
+  unichain_finding_kind_t kind;
+  uint64_t index;   /* block, node or slot index; count for MISSING is `count` */
+  uint64_t count;   /* consecutive indexes with the same finding (>= 1) */
+  const char *text; /* a sentence saying what is wrong */
+} unichain_finding_t;
+
+typedef void (*unichain_finding_cb)(void *user, const unichain_finding_t *finding);
+
+/* Checks everything without writing anything: the files' agreement, the
+ * head signature against the stored roots, every stored tree node under
+ * the roots against its children, every stored block against its leaf,
+ * every stored signature, and (writable chains) blocks missing. Each
+ * finding is passed to cb (may be NULL); *findings (may be NULL) gets how
+ * many. Returns 0 (even with findings) or an I/O error. */
+int unichain_check(unichain_t *chain, unichain_finding_cb cb, void *user, uint64_t *findings,
+                   void (*progress)(void *user, uint64_t checked, uint64_t total));
+
+/* Drops what does not verify and rebuilds the bitfield from what does:
+ * the length becomes that of the highest signature that verifies against
+ * the stored roots; signatures, tree records and data past it are
+ * truncated; blocks and nodes that do not verify lose their bits. Each
+ * change is passed to cb as UNICHAIN_FINDING_CHANGE. CHAINSTORE_EREADONLY
+ * for a chain opened read_only. */
+int unichain_repair(unichain_t *chain, unichain_finding_cb cb, void *user);
 
 /* Locates byte `byte_offset` of the chain: *index gets the block holding it
  * and *offset_in_block the position inside it (hypercore seek; empty blocks

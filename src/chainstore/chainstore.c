@@ -88,7 +88,7 @@ static int open_directory(store_inner_t *inner, const char *dir, const chainstor
     if (errno != ENOENT) return fs_error_from_errno(errno);
     if (opts->must_exist) return CHAINSTORE_ENOENT;
   } else if (!S_ISDIR(st.st_mode)) {
-    return CHAINSTORE_EIO;
+    return CHAINSTORE_ENOTDIR;
   }
 
   bool recorded = false, detected = false;

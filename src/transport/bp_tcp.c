@@ -429,7 +429,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     t->reading = false;
     t->broken = true;
     uv_read_stop(s);
-    bitprotocol_destroy(t->p, CHAINSTORE_EIO);
+    bitprotocol_destroy(t->p, chainstore_error_from_errno((int)nread));
   }
   release(buf);
 }
@@ -539,7 +539,7 @@ static void on_connect(uv_connect_t *req, int status) {
   bitprotocol_tcp_t *t = req->data;
   if (status < 0) {
     if (!bitprotocol_is_destroyed(t->p))
-      bitprotocol_destroy(t->p, CHAINSTORE_EIO);
+      bitprotocol_destroy(t->p, chainstore_error_from_errno(status));
     return;
   }
   req->data = NULL;

@@ -13,7 +13,7 @@ void unichain_close(unichain_t *chain) {
   if (chain == NULL) return;
   /* Normally nothing is pending: every batch and stored block flushes. */
   if (chain->storage.ops != NULL) {
-    (void)uc_flush_bits(chain);
+    if (!chain->read_only) (void)uc_flush_bits(chain);
     chain->storage.ops->destroy(chain->storage.ctx);
   }
   keypair_clear(&chain->keys);
