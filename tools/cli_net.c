@@ -187,7 +187,7 @@ int cli_share_start(cli_share_t **out, uv_loop_t *loop, const struct sockaddr *a
     s->stopping = true;
     cli_share_stop(s);
     *out = s; /* free with cli_share_free once the loop ran */
-    return rc == UV_EADDRINUSE ? CHAINSTORE_EBUSY : CHAINSTORE_EIO;
+    return chainstore_error_from_errno(rc);
   }
   if (bound != NULL) {
     int len = sizeof *bound;

@@ -162,6 +162,11 @@ const char *unichain_disagreement(const unichain_t *chain);
 bool unichain_recovered(const unichain_t *chain, uint64_t *from);
 void unichain_set_verify_reads(unichain_t *chain, bool on);
 
+/* Makes everything written so far durable (the storage's sync: fdatasync
+ * of every file written). An append returns once its writes are done, not
+ * durable: call this before reporting an append as done. */
+int unichain_sync(unichain_t *chain);
+
 /* Flushes and closes; wipes the secret key. NULL is a no-op. */
 void unichain_close(unichain_t *chain);
 
@@ -170,6 +175,9 @@ void unichain_close(unichain_t *chain);
 const uint8_t *unichain_key(const unichain_t *chain);           /* 32 B public key */
 const uint8_t *unichain_discovery_key(const unichain_t *chain); /* 32 B */
 bool unichain_writable(const unichain_t *chain);
+/* True when the chain's secret key is at hand (stored or derived), even if
+ * the chain was opened read_only or its files disagree. */
+bool unichain_has_secret_key(const unichain_t *chain);
 /* False when the head has no signature (a static, non-live chain). */
 bool unichain_live(const unichain_t *chain);
 bool unichain_sparse(const unichain_t *chain);

@@ -77,6 +77,7 @@ struct store_fdpool_s {
   size_t open;
   fd_entry_t *oldest, *newest;
   bool deferred;
+  bool read_only; /* O_RDONLY, writes refused (store_fdpool_set_read_only) */
   uint64_t clock;
   cache_page_t *cache; /* CACHE_SETS * CACHE_WAYS, allocated on first use */
   pool_storage_t *storages;
@@ -184,6 +185,8 @@ static int acquire(pool_storage_t *ps, unichain_file_t file, bool create, fd_ent
   int fd, flags = O_RDWR | O_CLOEXEC;
 
   if ((unsigned)file >= UNICHAIN_FILE_COUNT) return CHAINSTORE_EINVAL;
+  if (create && p->read_only) return CHAINSTORE_EREADONLY;
+  if (p->read_only) flags = O_RDONLY | O_CLOEXEC;
   fd_entry_t *e = ps->open[file];
   if (e != NULL) {
     if (create && ps->read_only[file]) return CHAINSTORE_EIO;
@@ -201,7 +204,7 @@ static int acquire(pool_storage_t *ps, unichain_file_t file, bool create, fd_ent
   /* Make room first, so that the limit holds at every moment. */
   evict_to(p, p->limit - 1);
   if (create) flags |= O_CREAT;
-  ps->read_only[file] = false;
+  ps->read_only[file] = p->read_only;
   fd = open(path, flags, file == UNICHAIN_FILE_SECRET_KEY ? 0600 : 0666);
   if (fd < 0 && !create && (errno == EACCES || errno == EROFS)) {
     fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -722,7 +725,7 @@ static const unichain_storage_ops_t pool_ops = {
 
 int store_fdpool_storage(store_fdpool_t *pool, const char *dir, unichain_storage_t *out) {
   if (pool == NULL || out == NULL || dir == NULL || *dir == 0) return CHAINSTORE_EINVAL;
-  int err = fs_make_dirs(dir);
+  int err = pool->read_only ? 0 : fs_make_dirs(dir);
   if (err != 0) return err;
   pool_storage_t *ps = calloc(1, sizeof *ps);
   if (ps == NULL) return CHAINSTORE_ENOMEM;
@@ -757,6 +760,8 @@ int store_fdpool_flush(store_fdpool_t *pool) {
   for (pool_storage_t *ps = pool->storages; ps != NULL && result == 0; ps = ps->next) result = ps->held_err;
   return result;
 }
+
+void store_fdpool_set_read_only(store_fdpool_t *pool, bool read_only) { pool->read_only = read_only; }
 
 void store_fdpool_set_deferred(store_fdpool_t *pool, bool deferred) {
   if (pool == NULL || pool->deferred == deferred) return;

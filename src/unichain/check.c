@@ -164,6 +164,7 @@ int unichain_check(unichain_t *chain, unichain_finding_cb cb, void *user, uint64
     w.user = &r;
     w.on_bad_node = on_bad_node;
     w.on_leaf = on_leaf;
+    w.descend_bad = true;
     w.progress = on_progress;
     if ((err = uc_walk(&w, roots, n)) != 0) return err;
     run_flush(&r);

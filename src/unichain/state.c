@@ -36,6 +36,18 @@ bool unichain_writable(const unichain_t *chain) {
   return chain->writable;
 }
 
+int unichain_sync(unichain_t *chain) {
+  int err;
+  if (chain == NULL) return CHAINSTORE_EINVAL;
+  if (chain->read_only) return 0;
+  if ((err = uc_flush_bits(chain)) != 0) return err;
+  return chain->storage.ops->sync(chain->storage.ctx);
+}
+
+bool unichain_has_secret_key(const unichain_t *chain) {
+  return chain->keys.secret_key != NULL;
+}
+
 bool unichain_live(const unichain_t *chain) {
   return chain->live;
 }

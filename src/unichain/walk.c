@@ -37,6 +37,7 @@ int uc_block_matches(unichain_t *chain, uint64_t offset, uint64_t size, const ui
 typedef struct {
   unichain_node_t node;
   uint64_t offset; /* byte offset of the node's first block */
+  bool trusted;    /* verified from the roots (else: below a bad node) */
 } entry_t;
 
 int uc_walk(uc_walk_t *w, const unichain_node_t *roots, size_t n) {
@@ -52,11 +53,12 @@ int uc_walk(uc_walk_t *w, const unichain_node_t *roots, size_t n) {
   for (size_t i = n; i-- > 0;) {
     offset -= roots[i].size;
     stack[top].node = roots[i];
+    stack[top].trusted = true;
     stack[top++].offset = offset;
   }
   while (top > 0 && err == 0) {
     entry_t e = stack[--top];
-    if (w->on_node != NULL && (err = w->on_node(w->user, &e.node)) != 0) break;
+    if (e.trusted && w->on_node != NULL && (err = w->on_node(w->user, &e.node)) != 0) break;
     if ((e.node.index & 1) == 0) {
       uint64_t block = e.node.index / 2;
       bool want = w->wants_data != NULL ? w->wants_data(w->user, block) : uc_bitfield_data_get(&w->chain->bits, block);
@@ -80,18 +82,22 @@ int uc_walk(uc_walk_t *w, const unichain_node_t *roots, size_t n) {
     if (el != 0 || er != 0) continue; /* not stored below here */
     uint8_t hash[UNICHAIN_HASH_BYTES];
     tree_hash_parent(&left, &right, hash);
+    bool trusted = e.trusted;
     if (left.size + right.size < left.size || left.size + right.size != e.node.size ||
         sodium_memcmp(hash, e.node.hash, UNICHAIN_HASH_BYTES) != 0) {
-      if (w->on_bad_node != NULL) err = w->on_bad_node(w->user, e.node.index);
-      continue;
+      if (trusted && w->on_bad_node != NULL) err = w->on_bad_node(w->user, e.node.index);
+      if (!w->descend_bad || err != 0) continue;
+      trusted = false;
     }
     if (top + 2 > STACK) {
       err = CHAINSTORE_ECORRUPT;
       break;
     }
     stack[top].node = right;
+    stack[top].trusted = trusted;
     stack[top++].offset = e.offset + left.size;
     stack[top].node = left;
+    stack[top].trusted = trusted;
     stack[top++].offset = e.offset;
   }
   free(buf);

@@ -20,6 +20,9 @@ typedef struct {
   bool (*wants_data)(void *user, uint64_t block);
   /* The block's bytes hash (ok) or not to its verified leaf. May be NULL. */
   int (*on_leaf)(void *user, uint64_t block, bool ok);
+  /* Go on below a bad node, checking blocks against their own leaves only
+   * (on_node is not called down there): pinpoints the damaged block. */
+  bool descend_bad;
   /* Called every few thousand leaves; may be NULL. */
   void (*progress)(void *user, uint64_t leaves);
 } uc_walk_t;
