@@ -64,7 +64,7 @@ extern "C" {
   XX(ENOUPDATE, -117, "No update available from peers")                               \
   XX(EKEYMISMATCH, -118, "secret key does not match the public key")                  \
   XX(EDISAGREE, -119, "the chain's files disagree (run 'chainstore verify' for details)") \
-  XX(EFORK, -120, "the writer signed two different histories (fork refused)")        \
+  XX(EFORK, -120, "a signed tree conflicts with the stored one (a fork): refused")   \
   XX(EBADBLOCK, -121, "stored block does not match its hash")                         \
   XX(EREADONLY, -122, "opened read-only")                                             \
   /* chainstore (store of chains) */                                                  \

@@ -389,6 +389,14 @@ uint64_t unichain_digest(const unichain_t *chain, uint64_t index);
 int unichain_put(unichain_t *chain, uint64_t index, const void *value, size_t len, const unichain_node_t *nodes,
                  size_t node_count, const uint8_t *signature);
 
+/* Fork detection (beyond hypercore 9): unichain_put refuses, with
+ * CHAINSTORE_EFORK and nothing stored, a proof whose nodes or roots differ
+ * from tree nodes stored and verified here, and a signature that fails over
+ * roots computed with such stored nodes: one key signed two histories (or
+ * the peer forged). True after such a refusal, with our length and the
+ * length the proof claimed. */
+bool unichain_fork(const unichain_t *chain, uint64_t *local_length, uint64_t *remote_length);
+
 /* True when tree node `index` is stored and verified (hypercore tree.get). */
 bool unichain_has_node(const unichain_t *chain, uint64_t index);
 

@@ -40,6 +40,8 @@ struct unichain_s {
   char disagreement[256];
   uint64_t recovered_from; /* bitfield length before a signed tail was adopted */
   bool recovered;
+  bool forked; /* unichain_put refused a conflicting signed tree */
+  uint64_t fork_local_length, fork_remote_length;
   bool sparse;
   uint64_t length;
   uint64_t byte_length;

@@ -282,6 +282,90 @@ static void repair_drops_bad_block(void **state) {
   uc_kept_free(k);
 }
 
+/* ---- forks ---- */
+
+static unichain_t *writer_with(uc_kept_t *k, int n, int differ_at) {
+  unichain_t *chain = uc_open_writer(k);
+  for (int i = 0; i < n; i++) {
+    char text[16];
+    block_text(i, text);
+    if (i == differ_at) text[0] = 'B';
+    assert_int_equal(unichain_append(chain, text, 9, NULL), 0);
+  }
+  return chain;
+}
+
+/* Sends block `index` of `from` to `to` as replication does. */
+static int send_block(unichain_t *from, unichain_t *to, uint64_t index) {
+  unichain_proof_t proof;
+  char buf[16];
+  size_t len;
+  assert_int_equal(unichain_proof(from, index, unichain_digest(to, index), false, NULL, &proof), 0);
+  assert_int_equal(unichain_get(from, index, buf, sizeof buf, &len), 0);
+  return unichain_put(to, index, buf, len, proof.nodes, proof.node_count, proof.has_signature ? proof.signature : NULL);
+}
+
+static unichain_t *clone_of(uc_kept_t *k) {
+  unichain_t *c = uc_open_reader(k, true);
+  return c;
+}
+
+/* One key pair, two histories (block 5 differs; the second is longer): a
+ * clone holding one refuses the other in both orders, keeps the first
+ * intact, and says so with both lengths. */
+static void fork_refused_both_orders(void **state) {
+  (void)state;
+  for (int order = 0; order < 2; order++) {
+    uc_kept_t *ka = uc_kept_new(UC_RAM), *kb = uc_kept_new(UC_RAM), *kc = uc_kept_new(UC_RAM);
+    unichain_t *a = writer_with(ka, 10, -1), *b = writer_with(kb, 20, 5);
+    unichain_t *first = order == 0 ? a : b, *second = order == 0 ? b : a;
+    uint64_t n_first = unichain_length(first);
+    unichain_t *c = clone_of(kc);
+    /* The longer history first is held from block 10 on only, so that the
+     * shorter one has blocks the clone asks for. */
+    uint64_t from = order == 0 ? 0 : 10;
+    for (uint64_t i = from; i < n_first; i++) assert_int_equal(send_block(first, c, i), 0);
+    assert_int_equal(unichain_length(c), n_first);
+    assert_false(unichain_fork(c, NULL, NULL));
+
+    /* What a linear download asks the second for: the first block the
+     * clone lacks. The refusal ends the stream (replication.md §8.6). */
+    uint64_t ask = 0;
+    while (unichain_has(c, ask)) ask++;
+    int err = send_block(second, c, ask);
+    /* A conflict with a node we hold is a fork for sure (EFORK); a path
+     * that only passes beside our nodes ends in a signature that does not
+     * verify over them, which a damaged proof gives too (EREMOTESIG). */
+    assert_true(err == CHAINSTORE_EFORK || err == CHAINSTORE_EREMOTESIG);
+    assert_false(unichain_has(c, ask));
+    if (order == 1) assert_int_equal(err, CHAINSTORE_EFORK);
+    uint64_t local = 0, remote = 0;
+    if (err == CHAINSTORE_EFORK) {
+      assert_true(unichain_fork(c, &local, &remote));
+      assert_int_equal(local, n_first);
+      assert_true(remote > 0);
+    }
+    assert_int_equal(unichain_length(c), n_first);
+    for (uint64_t i = 0; i < n_first; i++) {
+      char want[16], got[16];
+      if (!unichain_has(c, i)) continue;
+      size_t len;
+      assert_int_equal(unichain_get(first, i, want, sizeof want, &len), 0);
+      assert_int_equal(unichain_get(c, i, got, sizeof got, &len), 0);
+      assert_memory_equal(got, want, 9);
+    }
+    uint64_t findings = 1;
+    assert_int_equal(unichain_check(c, NULL, NULL, &findings, NULL), 0);
+    assert_int_equal(findings, 0);
+    unichain_close(a);
+    unichain_close(b);
+    unichain_close(c);
+    uc_kept_free(ka);
+    uc_kept_free(kb);
+    uc_kept_free(kc);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(empty_bitfield_ram),
@@ -294,6 +378,7 @@ int main(void) {
       cmocka_unit_test(check_is_read_only),
       cmocka_unit_test(read_only_recovers_in_memory),
       cmocka_unit_test(repair_drops_bad_block),
+      cmocka_unit_test(fork_refused_both_orders),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
