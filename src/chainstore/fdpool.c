@@ -189,7 +189,13 @@ static int acquire(pool_storage_t *ps, unichain_file_t file, bool create, fd_ent
   if (p->read_only) flags = O_RDONLY | O_CLOEXEC;
   fd_entry_t *e = ps->open[file];
   if (e != NULL) {
-    if (create && ps->read_only[file]) return CHAINSTORE_EIO;
+    if (create && ps->read_only[file]) {
+      /* Opened read-only for want of permission: say which (EROFS, EACCES). */
+      if (snprintf(path, sizeof path, "%s/%s", ps->dir, unichain_file_name(file)) >= (int)sizeof path) return CHAINSTORE_EIO;
+      if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0) return fs_error_from_errno(errno);
+      close(fd);
+      return CHAINSTORE_EIO;
+    }
     if (p->newest != e) {
       unlink_entry(p, e);
       push_newest(p, e);
