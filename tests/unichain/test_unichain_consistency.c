@@ -282,6 +282,31 @@ static void repair_drops_bad_block(void **state) {
   uc_kept_free(k);
 }
 
+/* A batch whose write fails (a full disk) gives back what it wrote: the
+ * data file does not keep half a batch, and the chain goes on. */
+static void failed_write_gives_space_back(void **state) {
+  (void)state;
+  uc_kept_t *k = build(UC_DIR);
+  unichain_t *chain = uc_open_writer(k);
+  size_t data_len;
+  free(uc_file_bytes(k, UNICHAIN_FILE_DATA, &data_len));
+  static char big[64 * 1024];
+  unichain_buf_t bufs[4] = {{big, sizeof big}, {big, sizeof big}, {big, sizeof big}, {big, sizeof big}};
+  k->fail_writes_after = 1; /* the data write passes, the tree write fails */
+  assert_int_equal(unichain_append_batch(chain, bufs, 4, NULL), CHAINSTORE_EIO);
+  k->fail_writes_after = -1;
+  size_t n;
+  free(uc_file_bytes(k, UNICHAIN_FILE_DATA, &n));
+  assert_int_equal(n, data_len);
+  assert_int_equal(unichain_length(chain), BLOCKS);
+  assert_int_equal(unichain_append(chain, "after", 5, NULL), 0);
+  uint64_t findings = 1;
+  assert_int_equal(unichain_check(chain, NULL, NULL, &findings, NULL), 0);
+  assert_int_equal(findings, 0);
+  unichain_close(chain);
+  uc_kept_free(k);
+}
+
 /* ---- forks ---- */
 
 static unichain_t *writer_with(uc_kept_t *k, int n, int differ_at) {
@@ -379,6 +404,7 @@ int main(void) {
       cmocka_unit_test(read_only_recovers_in_memory),
       cmocka_unit_test(repair_drops_bad_block),
       cmocka_unit_test(fork_refused_both_orders),
+      cmocka_unit_test(failed_write_gives_space_back),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
