@@ -138,7 +138,12 @@ static int adopt_tail(unichain_t *chain, uint64_t last) {
 
   err = uc_signature_read(chain, last, sig);
   if (err != 0) return err == CHAINSTORE_ENOSIGNATURE ? 0 : err;
+  /* Only a writer can sign over what is stored: for a clone, a signature
+   * it cannot place is what a killed download leaves (its signatures reach
+   * the disk before the tree it holds back); verify reports what matters. */
+  bool writer = chain->keys.secret_key != NULL;
   err = uc_roots_read(chain, length, roots, &n);
+  if (err == CHAINSTORE_ENONODE && !writer) return 0;
   if (err == CHAINSTORE_ENONODE) {
     uc_disagree(chain,
                 "`signatures` holds a signature for length %llu but `tree` lacks its roots, and `bitfield` "
@@ -148,6 +153,7 @@ static int adopt_tail(unichain_t *chain, uint64_t last) {
   }
   if (err != 0) return err;
   if (!tree_verify(roots, n, length, sig, chain->keys.public_key)) {
+    if (!writer) return 0;
     uc_disagree(chain,
                 "`signatures` slot %llu (past the %llu blocks `bitfield` covers) does not verify against `tree`",
                 (unsigned long long)last, (unsigned long long)from);
@@ -165,6 +171,7 @@ static int adopt_tail(unichain_t *chain, uint64_t last) {
   if ((err = uc_walk(&w, roots, n)) != 0) return err;
   if (a.bad == UINT64_MAX && chain->keys.secret_key != NULL && a.verified != length - from) a.bad = from + a.verified;
   if (a.bad != UINT64_MAX) {
+    if (!writer) return 0;
     uc_disagree(chain,
                 "`signatures` signs length %llu but `bitfield` covers %llu blocks, and block %llu of the signed "
                 "tail does not verify against `tree` and `data`",
@@ -174,6 +181,12 @@ static int adopt_tail(unichain_t *chain, uint64_t last) {
   a.apply = true;
   if ((err = uc_walk(&w, roots, n)) != 0) return err;
   chain->length = uc_tree_blocks(&chain->bits);
+  if (chain->length != length && !writer) {
+    /* The bits it could verify stay set; the head is what they cover. */
+    if (uc_reload_head(chain) == 0) return 0;
+    chain->length = from;
+    return uc_reload_head(chain);
+  }
   if (chain->length != length) {
     uc_disagree(chain, "`tree` holds the roots of length %llu, yet its nodes do not cover it",
                 (unsigned long long)length);
@@ -208,8 +221,8 @@ int uc_check_files(unichain_t *chain) {
   if (found && (err = adopt_tail(chain, last)) != 0) return err;
   if (chain->disagreement[0] != '\0') return 0;
 
-  /* 2. A head without a signature in a chain that signs its heads. */
-  if (chain->length > 0 && !chain->live) {
+  /* 2. A writer whose head lost its signature would go on unsigned. */
+  if (chain->length > 0 && !chain->live && chain->keys.secret_key != NULL) {
     uint8_t sig[UNICHAIN_SIGNATURE_BYTES];
     uint64_t signed_length = 0;
     err = unichain_signature(chain, 0, &signed_length, sig);
