@@ -24,7 +24,7 @@ out_is 3000
 SHARE=$!
 trap 'kill $SHARE 2>/dev/null; wait $SHARE 2>/dev/null; rm -rf "$WORK"' EXIT
 deadline=$((SECONDS + 30))
-until grep -q "listening on" "$WORK/share.out"; do
+until grep -q "listening on [0-9.]*:[0-9][0-9]*" "$WORK/share.out"; do
   [ $SECONDS -lt $deadline ] || fail "share did not start: $(cat "$WORK/share.err")"
   kill -0 $SHARE 2>/dev/null || fail "share exited: $(cat "$WORK/share.err")"
   sleep 0.05
