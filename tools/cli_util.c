@@ -161,6 +161,22 @@ int cli_open_chain(chainstore_t *store, const char *key_text, const uint8_t key[
   return CLI_EXIT_FAILURE;
 }
 
+const char *cli_open_error_text(int err) {
+  switch (err) {
+  case CHAINSTORE_EBADNAME:
+    return "Stored an incorrect name: its `name` derives another key under this store's master_key and profile "
+           "(a master_key or profile other than the one the chain was made with)";
+  case CHAINSTORE_EANOTHER:
+    return "Another unichain is stored here: its `key` file does not match its directory (damaged `key`)";
+  case CHAINSTORE_ECORRUPT:
+    return "stored data is damaged: `tree` lacks the roots `bitfield` claims ('chainstore verify --repair' rebuilds it)";
+  case CHAINSTORE_EKEYMISMATCH:
+    return "secret key does not match the public key (damaged `secret_key`)";
+  default:
+    return chainstore_strerror(err);
+  }
+}
+
 void cli_chain_error(unichain_t *chain, const char *key_text, uint64_t index, int err) {
   char where[48] = "";
   if (index != UINT64_MAX) snprintf(where, sizeof where, " block %llu", (unsigned long long)index);

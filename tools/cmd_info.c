@@ -54,12 +54,12 @@ static int describe(void *user, const uint8_t dk[32]) {
     in->failed++;
     if (in->json) {
       printf("\"error\": ");
-      json_string(chainstore_strerror(err));
+      json_string(cli_open_error_text(err));
       printf("}");
     } else {
-      printf("discovery key  %s\nerror          %s\n\n", dk_hex, chainstore_strerror(err));
+      printf("discovery key  %s\nerror          %s\n\n", dk_hex, cli_open_error_text(err));
     }
-    cli_errorf("chain %s: %s", dk_hex, chainstore_strerror(err));
+    cli_errorf("chain %s: %s", dk_hex, cli_open_error_text(err));
     return 0;
   }
   cli_hex32(unichain_key(chain), key_hex);

@@ -97,7 +97,7 @@ static int check_stored(void *user, const uint8_t dk[32]) {
   if (err != 0) {
     char hex[65];
     cli_hex32(dk, hex);
-    printf("chain %s (discovery key) damaged: %s\n", hex, chainstore_strerror(err));
+    printf("chain %s (discovery key) damaged: %s\n", hex, cli_open_error_text(err));
     v->damaged++;
     v->chains++;
     return 0;

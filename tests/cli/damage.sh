@@ -82,7 +82,7 @@ out_has "error          Another unichain is stored here"
 out_has "key            $KS"
 err_has "Another unichain is stored here"
 run 1 info "$D" --json
-out_has '"error": "Another unichain is stored here"'
+out_has '"error": "Another unichain is stored here: its `key` file does not match'
 run 1 verify "$D"
 out_has "damaged: Another unichain is stored here"
 # A truncated key file: that chain is gone for the store.
