@@ -126,7 +126,11 @@ void chainstore_options_init(chainstore_options_t *opts);
  * DIR/profile when it was not.
  * Errors: CHAINSTORE_EPROFILE (profile_required and the store is of the other
  * profile), CHAINSTORE_ECORRUPT (unreadable profile record), CHAINSTORE_ENOENT
- * (must_exist and no DIR), CHAINSTORE_EIO, CHAINSTORE_ENOMEM. */
+ * (must_exist or read_only, and no DIR or no master_key in it),
+ * CHAINSTORE_EMASTERKEY (master_key not 32 bytes), CHAINSTORE_EBUSY (another
+ * writer, or readers, hold the store: chainstore_lock_holder says who),
+ * CHAINSTORE_ENOTDIR, the system's cause of a failed file call (EROFS,
+ * EACCES, ENOSPC ...), CHAINSTORE_ENOMEM. */
 int chainstore_open(chainstore_t **out, const char *dir, const chainstore_options_t *opts);
 
 /* The profile a store directory has, without opening it: from its profile

@@ -141,7 +141,9 @@ void unichain_options_init(unichain_options_t *opts);
  * secret key does not belong to the public key), CHAINSTORE_ECORRUPT (bitfield
  * page size is not 3584, or the head's tree roots are missing even one block
  * shorter), CHAINSTORE_EBUSY (directory storage locked by another open),
- * CHAINSTORE_EIO, CHAINSTORE_ENOMEM. */
+ * CHAINSTORE_ENOCHAIN also for read_only without a stored `key`, the
+ * system's cause of a failed file call, CHAINSTORE_ENOMEM. Files that
+ * disagree do not fail the open: see unichain_disagreement. */
 int unichain_open(unichain_t **out, unichain_storage_t storage, const unichain_options_t *opts);
 
 /* Consistency of the files, checked at every open: the `bitfield` must
