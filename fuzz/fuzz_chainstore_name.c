@@ -101,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   unichain_storage_t st = {&fake_ops, &s};
   store_keys_t keys;
-  int err = store_keys_load(&st, &want, CHAINSTORE_PROFILE_BITSPACE, master, &keys);
+  int err = store_keys_load(&st, &want, CHAINSTORE_PROFILE_BITSPACE, master, false, &keys);
   if (err == 0) {
     if (want.has_public_key && memcmp(keys.kp.public_key, want.kp.public_key, 32) != 0) abort();
     if (keys.secret_derived && keys.kp.secret_key == NULL) abort();

@@ -1,6 +1,7 @@
 /* A chain's files from hostile bytes: open, read every block, prove, audit,
  * append, close. Input layout: byte 0 = flags (bit 0: open by the vector
- * public key instead of adopting the stored one; bit 1: sparse), then six
+ * public key instead of adopting the stored one; bit 1: sparse; bit 2:
+ * read-only with verified reads; bit 3: repair before exercising), then six
  * u16be lengths (key, secret_key, tree, data, signatures, bitfield; a length
  * of 0xffff means "file absent"), then the file contents back to back
  * (truncated by the input's end). Properties: no crash, leak or UB; open
@@ -42,6 +43,8 @@ static void exercise(unichain_t *chain) {
   }
   if ((err = unichain_seek(chain, unichain_byte_length(chain) / 2, &idx, &off)) != 0) check_err(err);
   (void)unichain_downloaded(chain, 0, UINT64_MAX);
+  uint64_t findings;
+  if (length <= 4 * MAX_BLOCKS && (err = unichain_check(chain, NULL, NULL, &findings, NULL)) != 0) check_err(err);
   if (length <= 4 * MAX_BLOCKS && (err = unichain_audit(chain, &bad, NULL, NULL)) != 0) check_err(err);
   if (unichain_writable(chain) && (err = unichain_append(chain, "fuzz", 4, NULL)) != 0) check_err(err);
 }
@@ -78,11 +81,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
    * deterministic by giving the vector key then. */
   if ((data[0] & 1) || key_len < 32) opts.public_key = pk;
   opts.sparse = (data[0] & 2) != 0;
+  opts.read_only = opts.verify_reads = (data[0] & 4) != 0;
   err = unichain_open(&chain, st, &opts);
   if (err != 0) {
     check_err(err);
     if (chain != NULL) abort();
     return 0;
+  }
+  /* A repair leaves a chain whose files agree, and a check that finds
+   * nothing the repair could drop. */
+  if ((data[0] & 8) && !opts.read_only) {
+    err = unichain_repair(chain, NULL, NULL);
+    if (err != 0) check_err(err);
+    else if (unichain_disagreement(chain) != NULL) abort();
   }
   exercise(chain);
   unichain_close(chain);

@@ -134,7 +134,8 @@ out:
 }
 
 int cli_read_blocks(unichain_t *chain, uint64_t start, uint64_t end,
-                    int (*sink)(void *user, uint64_t index, const void *block, size_t len), void *user) {
+                    int (*sink)(void *user, uint64_t index, const void *block, size_t len), void *user,
+                    uint64_t *at) {
   size_t cap = 64 * 1024;
   uint8_t *buf = malloc(cap);
   int err = buf == NULL ? CHAINSTORE_ENOMEM : 0;
@@ -157,6 +158,7 @@ int cli_read_blocks(unichain_t *chain, uint64_t start, uint64_t end,
       err = unichain_get(chain, i, buf, cap, &len);
     }
     if (err == 0) err = sink(user, i, buf, len);
+    if (err != 0 && at != NULL) *at = i;
   }
   free(buf);
   return err;

@@ -48,8 +48,9 @@ int cli_append_fd(unichain_t *chain, int fd, const cli_append_options_t *o, cli_
 
 /* Passes blocks [start, end) one by one to sink (stops on its non-zero
  * return, which is returned). CHAINSTORE_ENOTDOWNLOADED for a block that is
- * not stored. */
+ * not stored. *at (may be NULL) gets the index of the block that failed. */
 int cli_read_blocks(unichain_t *chain, uint64_t start, uint64_t end,
-                    int (*sink)(void *user, uint64_t index, const void *block, size_t len), void *user);
+                    int (*sink)(void *user, uint64_t index, const void *block, size_t len), void *user,
+                    uint64_t *at);
 
 #endif

@@ -227,7 +227,7 @@ int cli_share_start(cli_share_t **out, uv_loop_t *loop, const struct sockaddr *a
     s->stopping = true;
     cli_share_stop(s);
     *out = s; /* free with cli_share_free once the loop ran */
-    return rc == UV_EADDRINUSE ? CHAINSTORE_EBUSY : CHAINSTORE_EIO;
+    return chainstore_error_from_errno(rc);
   }
   if (bound != NULL) {
     int len = sizeof *bound;
@@ -299,6 +299,7 @@ struct cli_clone_s {
   uint64_t end;
   bool end_known;
   unichain_download_t *dl;
+  unichain_waiter_t *upd; /* the pending update; cancelled when the clone ends */
   uint64_t blocks, bytes;
   double t0;
   uv_timer_t tick;
@@ -404,6 +405,13 @@ static void clone_finish(cli_clone_t *c, int err) {
     c->dl = NULL;
     unichain_download_cancel(d);
   }
+  /* A waiter left pending would be called when the store frees the
+   * replicator, after this clone is gone. */
+  if (c->upd != NULL) {
+    unichain_waiter_t *w = c->upd;
+    c->upd = NULL;
+    unichain_waiter_cancel(w);
+  }
   if (c->o.on_done != NULL) c->o.on_done(c->o.user, err);
 }
 
@@ -469,6 +477,7 @@ static bool any_had_chain(cli_clone_t *c);
 static void on_update(void *user, int err, uint64_t length) {
   cli_clone_t *c = user;
   (void)length;
+  c->upd = NULL;
   if (c->phase != CLONE_UPDATING) return;
   if (err != 0 && err != CHAINSTORE_ENOUPDATE) {
     clone_finish(c, err);
@@ -509,8 +518,15 @@ static void clone_maybe_begin(cli_clone_t *c) {
   c->phase = CLONE_UPDATING;
   unichain_wait_options_t wo = {0};
   wo.if_available = true;
-  int err = unichain_replicator_update(c->r, 0, &wo, on_update, c, NULL);
-  if (err != 0) clone_finish(c, err);
+  unichain_waiter_t *w = NULL;
+  c->upd = (unichain_waiter_t *)1; /* pending: on_update may run before this returns */
+  int err = unichain_replicator_update(c->r, 0, &wo, on_update, c, &w);
+  if (err != 0) {
+    c->upd = NULL;
+    clone_finish(c, err);
+  } else if (c->upd != NULL) {
+    c->upd = w; /* still waiting */
+  }
 }
 
 static bool clone_accept(void *user, const uint8_t dk[32]) {

@@ -134,9 +134,21 @@ int cli_open_store(const char *dir, const cli_store_options_t *o, chainstore_t *
     opts.profile_required = true;
   }
   opts.must_exist = o->must_exist;
+  opts.read_only = o->read_only;
+  opts.verify_reads = o->verify_reads;
   if (o->cache_size > 0) opts.cache_size = o->cache_size;
   int err = chainstore_open(out, dir, &opts);
   if (err == 0) return CLI_EXIT_OK;
+  char holder[128];
+  if (err == CHAINSTORE_EBUSY && chainstore_lock_holder(dir, holder, sizeof holder) == 0) {
+    cli_errorf("%s: the store is in use by %s; try again when it is done", dir, holder);
+    return CLI_EXIT_FAILURE;
+  }
+  if (err == CHAINSTORE_EMASTERKEY) {
+    cli_errorf("%s: %s: the named chains of this store need the original %s; restore it from a backup", dir,
+               chainstore_strerror(err), CHAINSTORE_MASTER_KEY_FILE);
+    return CLI_EXIT_FAILURE;
+  }
   if (err == CHAINSTORE_EPROFILE) {
     chainstore_profile_t actual;
     if (chainstore_store_profile(dir, &actual) == 0)
@@ -144,8 +156,9 @@ int cli_open_store(const char *dir, const cli_store_options_t *o, chainstore_t *
                  chainstore_profile_name(actual), chainstore_profile_name(o->profile));
     else
       cli_error(dir, err);
-  } else if (err == CHAINSTORE_ENOENT && o->must_exist) {
-    cli_errorf("%s: no such store (create one with 'chainstore init %s')", dir, dir);
+  } else if (err == CHAINSTORE_ENOENT && (o->must_exist || o->read_only)) {
+    cli_errorf("%s: no such store (no %s there; create one with 'chainstore init %s')", dir,
+               CHAINSTORE_MASTER_KEY_FILE, dir);
   } else if (err == CHAINSTORE_ECORRUPT) {
     cli_errorf("%s: %s (unreadable '%s' file)", dir, chainstore_strerror(err), CHAINSTORE_PROFILE_FILE);
   } else {
@@ -161,11 +174,74 @@ int cli_open_chain(chainstore_t *store, const char *key_text, const uint8_t key[
   if (err == 0) err = chainstore_exists(store, dk, &exists);
   if (err == 0 && !exists) err = CHAINSTORE_ENOCHAIN;
   if (err == 0) err = chainstore_get_by_key(store, key, out);
-  if (err == 0) return CLI_EXIT_OK;
+  if (err == 0) {
+    const char *why = unichain_disagreement(*out);
+    uint64_t from;
+    if (why != NULL)
+      cli_errorf("warning: %s: %s (the chain is not writable; 'chainstore verify --repair' drops what does not "
+                 "verify)",
+                 key_text, why);
+    else if (unichain_recovered(*out, &from))
+      cli_errorf("note: %s: `bitfield` covered %llu blocks; the signed length %llu was recovered from the other "
+                 "files",
+                 key_text, (unsigned long long)from, (unsigned long long)unichain_length(*out));
+    return CLI_EXIT_OK;
+  }
   if (err == CHAINSTORE_ENOCHAIN)
     cli_errorf("%s: %s (no chain with this key in %s)", key_text, chainstore_strerror(err),
                chainstore_directory(store));
   else
     cli_error(key_text, err);
   return CLI_EXIT_FAILURE;
+}
+
+const char *cli_open_error_text(int err) {
+  switch (err) {
+  case CHAINSTORE_EBADNAME:
+    return "Stored an incorrect name: its `name` derives another key under this store's master_key and profile "
+           "(a master_key or profile other than the one the chain was made with)";
+  case CHAINSTORE_EANOTHER:
+    return "Another unichain is stored here: its `key` file does not match its directory (damaged `key`)";
+  case CHAINSTORE_ECORRUPT:
+    return "stored data is damaged: `tree` lacks the roots `bitfield` claims ('chainstore verify --repair' rebuilds it)";
+  case CHAINSTORE_EKEYMISMATCH:
+    return "secret key does not match the public key (damaged `secret_key`)";
+  default:
+    return chainstore_strerror(err);
+  }
+}
+
+void cli_chain_error(unichain_t *chain, const char *key_text, uint64_t index, int err) {
+  char where[48] = "";
+  if (index != UINT64_MAX) snprintf(where, sizeof where, " block %llu", (unsigned long long)index);
+  switch (err) {
+  case CHAINSTORE_ENOTDOWNLOADED:
+    cli_errorf("%s%s: not stored here (%s): clone it again from a peer that has it", key_text, where,
+               chainstore_strerror(err));
+    break;
+  case CHAINSTORE_EBADBLOCK:
+  case CHAINSTORE_ECORRUPT:
+    cli_errorf("%s%s: %s; nothing of it was written out. Run 'chainstore verify' to see the damage", key_text,
+               where, chainstore_strerror(err));
+    break;
+  case CHAINSTORE_ENOTWRITABLE:
+    cli_errorf("%s: %s (no secret key for this chain in the store: only its creator can append)", key_text,
+               chainstore_strerror(err));
+    break;
+  case CHAINSTORE_EDISAGREE: {
+    const char *why = chain != NULL ? unichain_disagreement(chain) : NULL;
+    cli_errorf("%s: refused: %s; appending would sign over a stored history. Run 'chainstore verify --repair'", key_text,
+               why != NULL ? why : chainstore_strerror(err));
+    break;
+  }
+  case CHAINSTORE_ENOSPC:
+  case CHAINSTORE_EDQUOT:
+  case CHAINSTORE_EROFS:
+  case CHAINSTORE_EACCES:
+    cli_errorf("%s%s: %s (the disk, not the chain: free space or fix permissions, then run again)", key_text, where,
+               chainstore_strerror(err));
+    break;
+  default:
+    cli_errorf("%s%s: %s", key_text, where, chainstore_strerror(err));
+  }
 }

@@ -40,6 +40,8 @@ typedef struct {
   bool has_profile; /* --profile given: the store must be of that profile */
   chainstore_profile_t profile;
   bool must_exist; /* read commands never create a store */
+  bool read_only;  /* info, cat, verify: write nothing, shared lock */
+  bool verify_reads; /* cat: each block checked against its hash */
   size_t cache_size;
 } cli_store_options_t;
 
@@ -54,5 +56,13 @@ int cli_open_store(const char *dir, const cli_store_options_t *o, chainstore_t *
  * is reported ("No unichain is stored here") and never created. Returns
  * CLI_EXIT_OK or CLI_EXIT_FAILURE. */
 int cli_open_chain(chainstore_t *store, const char *key_text, const uint8_t key[32], unichain_t **out);
+
+/* Why a stored chain could not be opened, in words a user can act on (the
+ * library's hypercore messages say too little). Never NULL. */
+const char *cli_open_error_text(int err);
+
+/* Reports an error of chain `key_text`, naming the block when index is
+ * not UINT64_MAX and saying what to do about it. */
+void cli_chain_error(unichain_t *chain, const char *key_text, uint64_t index, int err);
 
 #endif

@@ -14,12 +14,15 @@
 static const char usage[] =
     "usage: chainstore clone DIR KEY --connect HOST:PORT [--connect HOST:PORT...]\n"
     "                        [--start S] [--end E] [--live] [--json] [--profile P]\n"
-    "                        [--timeout MS] [--request-timeout MS]\n"
+    "                        [--timeout MS] [--request-timeout MS] [--no-sync]\n"
     "\n"
     "Downloads chain KEY into the store in DIR (created if missing) from the\n"
     "peers given (each a `chainstore share`, or any corestore 5 peer), all at\n"
     "once, verifying every block (Merkle proof and signature) before it is\n"
-    "stored. Without --end it takes the length the peers prove when it starts\n"
+    "stored. A block that conflicts with what the store holds (another history\n"
+    "signed with the same key: a fork) is refused, and said so. Success is\n"
+    "reported once the blocks are durable (fdatasync).\n"
+    "Without --end it takes the length the peers prove when it starts\n"
     "and downloads blocks [S, that length); exits 0 once they are all stored.\n"
     "With --live it then keeps following the blocks appended on the peers until\n"
     "SIGINT or SIGTERM (exit 0). A peer that disconnects is dropped, its\n"
@@ -43,12 +46,14 @@ static const char usage[] =
     "  --timeout MS           drop a peer silent for MS ms, or that has not\n"
     "                         opened the chain after MS ms (default 20000)\n"
     "  --request-timeout MS   drop a peer that leaves a request unanswered\n"
-    "                         for MS ms (default 20000)\n";
+    "                         for MS ms (default 20000)\n"
+    "  --no-sync              do not wait for the disk before reporting (tests)\n";
 
 typedef struct {
   uv_loop_t loop;
   cli_clone_t *clone;
-  bool json, live;
+  bool json, live, sync;
+  unichain_t *chain;
   int result;
   bool finished;
   chainstore_profile_t profile;
@@ -62,6 +67,7 @@ static void on_done(void *user, int err) {
   cli_clone_stats_t st;
   cli_clone_stats(r->clone, &st);
   r->finished = true;
+  if (err == 0 && r->sync) err = unichain_sync(r->chain);
   chainstore_profile_t theirs;
   if (err == 0 && st.end <= st.start && !r->live) {
     /* To stdout, or stderr beside the JSON lines. */
@@ -87,8 +93,24 @@ static void on_done(void *user, int err) {
              st.seconds > 0 ? (double)st.bytes / 1048576.0 / st.seconds : 0.0);
   } else {
     r->result = CLI_EXIT_FAILURE;
-    cli_errorf("clone: %s: %s (%llu of the blocks stored)", r->key_hex, chainstore_strerror(err),
-               (unsigned long long)st.have);
+    uint64_t ours = 0, theirs = 0;
+    bool forked = unichain_fork(r->chain, &ours, &theirs);
+    if (err == CHAINSTORE_EFORK || (forked && err != CHAINSTORE_ECANCELED)) {
+      cli_errorf("clone: %s: refused a fork: a peer sent a history signed with this key that conflicts with the "
+                 "one stored here (length %llu here, %llu claimed); nothing of it was stored (%llu blocks stored)",
+                 r->key_hex, (unsigned long long)ours, (unsigned long long)theirs, (unsigned long long)st.have);
+    } else if (err == CHAINSTORE_EREMOTESIG) {
+      cli_errorf("clone: %s: %s over the blocks stored here: a fork by the writer, or a damaged peer; nothing of it "
+                 "was stored (%llu blocks stored)",
+                 r->key_hex, chainstore_strerror(err), (unsigned long long)st.have);
+    } else if (err == CHAINSTORE_ENOSPC || err == CHAINSTORE_EDQUOT || err == CHAINSTORE_EROFS ||
+               err == CHAINSTORE_EIO || err == CHAINSTORE_EACCES) {
+      cli_errorf("clone: %s: the local disk failed: %s (not the peer; %llu blocks stored, each verified)", r->key_hex,
+                 chainstore_strerror(err), (unsigned long long)st.have);
+    } else {
+      cli_errorf("clone: %s: %s (%llu of the blocks stored)", r->key_hex, chainstore_strerror(err),
+                 (unsigned long long)st.have);
+    }
   }
   fflush(stdout);
   cli_clone_stop(r->clone);
@@ -112,6 +134,7 @@ static int run(int argc, char **argv) {
                                            {"profile", required_argument, NULL, 'p'},
                                            {"timeout", required_argument, NULL, 't'},
                                            {"request-timeout", required_argument, NULL, 'r'},
+                                           {"no-sync", no_argument, NULL, 'n'},
                                            {"help", no_argument, NULL, 'h'},
                                            {NULL, 0, NULL, 0}};
   static struct sockaddr_storage peers[MAX_PEERS];
@@ -119,6 +142,7 @@ static int run(int argc, char **argv) {
   cli_store_options_t so = {0};
   cli_clone_options_t co = {0};
   uint64_t v;
+  bool sync = true;
   int c, rc;
 
   while ((c = cli_getopt(argc, argv, "clone", ":h", longopts, "connect")) != -1) {
@@ -140,6 +164,9 @@ static int run(int argc, char **argv) {
         continue;
       case 'L':
         co.live = true;
+        continue;
+      case 'n':
+        sync = false;
         continue;
       case 'j':
         co.json = true;
@@ -183,6 +210,8 @@ static int run(int argc, char **argv) {
   memset(&R, 0, sizeof R);
   R.json = co.json;
   R.live = co.live;
+  R.sync = sync;
+  R.chain = chain;
   R.result = CLI_EXIT_FAILURE;
   cli_hex32(key, R.key_hex);
   R.profile = chainstore_profile(store);

@@ -9,13 +9,15 @@ static const char usage[] =
     "\n"
     "Describes every chain stored in DIR, in discovery key order: public\n"
     "key, discovery key, length (blocks), byte length, whether it is\n"
-    "writable here, and whether its head is signed (live).\n"
+    "writable here, and whether its head is signed (live). A chain whose\n"
+    "files disagree is described with what disagrees (exit code 1). The\n"
+    "store is opened read-only: nothing is written, ever.\n"
     "\n"
     "  --json        one JSON object instead of text:\n"
     "                {\"directory\": DIR, \"profile\": \"bitspace\"|\"hypercore\",\n"
     "                 \"chains\": [{\"key\": hex, \"discoveryKey\": hex,\n"
     "                   \"length\": n, \"byteLength\": n, \"writable\": bool,\n"
-    "                   \"live\": bool}, ...]}\n"
+    "                   \"live\": bool[, \"disagreement\": text]}, ...]}\n"
     "                a chain that cannot be opened is {\"discoveryKey\": hex,\n"
     "                \"error\": message} (and the exit code is 1)\n"
     "  --profile P   the store must be of profile P\n";
@@ -52,25 +54,58 @@ static int describe(void *user, const uint8_t dk[32]) {
     in->failed++;
     if (in->json) {
       printf("\"error\": ");
-      json_string(chainstore_strerror(err));
+      json_string(cli_open_error_text(err));
       printf("}");
     } else {
-      printf("discovery key  %s\nerror          %s\n\n", dk_hex, chainstore_strerror(err));
+      printf("discovery key  %s\nerror          %s\n\n", dk_hex, cli_open_error_text(err));
     }
-    cli_errorf("chain %s: %s", dk_hex, chainstore_strerror(err));
+    cli_errorf("chain %s: %s", dk_hex, cli_open_error_text(err));
     return 0;
   }
   cli_hex32(unichain_key(chain), key_hex);
   unsigned long long length = unichain_length(chain), bytes = unichain_byte_length(chain);
-  bool writable = unichain_writable(chain), live = unichain_live(chain);
+  /* A read-only open is never writable: say whether the store can write it. */
+  bool writable = unichain_has_secret_key(chain),
+       live = unichain_live(chain);
+  const char *why = unichain_disagreement(chain);
+  if (why != NULL) {
+    writable = false;
+    in->failed++;
+    cli_errorf("chain %s: %s", key_hex, why);
+  }
   if (in->json) {
-    printf("\"key\": \"%s\", \"length\": %llu, \"byteLength\": %llu, \"writable\": %s, \"live\": %s}", key_hex,
+    printf("\"key\": \"%s\", \"length\": %llu, \"byteLength\": %llu, \"writable\": %s, \"live\": %s", key_hex,
            length, bytes, writable ? "true" : "false", live ? "true" : "false");
+    if (why != NULL) {
+      printf(", \"disagreement\": ");
+      json_string(why);
+    }
+    printf("}");
   } else {
     printf("key            %s\ndiscovery key  %s\nlength         %llu blocks, %llu bytes\n"
-           "writable       %s\nlive           %s\n\n",
+           "writable       %s\nlive           %s\n",
            key_hex, dk_hex, length, bytes, writable ? "yes" : "no", live ? "yes" : "no");
+    if (why != NULL) printf("damaged        %s\n", why);
+    printf("\n");
   }
+  return 0;
+}
+
+static int keyless(void *user, const uint8_t dk[32]) {
+  info_t *in = user;
+  char dk_hex[65];
+  static const char why[] = "its `key` file is missing: the chain cannot be opened";
+  cli_hex32(dk, dk_hex);
+  if (in->json) {
+    printf("%s\n  {\"discoveryKey\": \"%s\", \"error\": ", in->count > 0 ? "," : "", dk_hex);
+    json_string(why);
+    printf("}");
+  } else {
+    printf("discovery key  %s\nerror          %s\n\n", dk_hex, why);
+  }
+  in->count++;
+  in->failed++;
+  cli_errorf("chain %s: %s", dk_hex, why);
   return 0;
 }
 
@@ -83,6 +118,7 @@ static int run(int argc, char **argv) {
   info_t in = {NULL, false, 0, 0};
   int c;
   so.must_exist = true;
+  so.read_only = true;
   so.cache_size = 16;
   while ((c = cli_getopt(argc, argv, "info", ":h", longopts, NULL)) != -1) {
     if (c == 'h') {
@@ -110,6 +146,7 @@ static int run(int argc, char **argv) {
     printf("store %s (profile %s)\n\n", dir, profile);
   }
   int err = chainstore_for_each_stored(in.store, describe, &in);
+  if (err == 0) err = chainstore_for_each_keyless(in.store, keyless, &in);
   if (in.json) printf("%s]}\n", in.count > 0 ? "\n" : "");
   else printf("%d chain%s\n", in.count, in.count == 1 ? "" : "s");
   if (err != 0) {

@@ -75,8 +75,11 @@ typedef struct {
    * of `profile`, else chainstore_open fails with CHAINSTORE_EPROFILE. */
   bool profile_required;
   /* 32 bytes, or NULL (default): read DIR/master_key, creating it with 32
-   * random bytes when missing or shorter than 32 bytes. A given master key
-   * bypasses the file entirely (nothing read or written). */
+   * random bytes when missing (never with must_exist or read_only). A
+   * `master_key` that is not 32 bytes is CHAINSTORE_EMASTERKEY: it is never
+   * replaced (corestore replaces a short one, which makes every named chain
+   * unopenable for good). A given master key bypasses the file entirely
+   * (nothing read or written). */
   const uint8_t *master_key;
   /* Capacity of the cache of open chains (default
    * CHAINSTORE_DEFAULT_CACHE_SIZE; 0 means the default). When it holds more
@@ -87,8 +90,20 @@ typedef struct {
   /* Open every chain sparse (default false); see unichain_options_t. */
   bool sparse;
   /* Fail with CHAINSTORE_ENOENT instead of creating DIR when it does not
-   * exist (default false: DIR and its parents are created). */
+   * exist, or when it holds no `master_key` (default false: DIR and its
+   * parents are created, and master_key with them). */
   bool must_exist;
+  /* Read-only (default false): nothing is ever created or written (no
+   * directory, master_key, profile, chain file or header); files are opened
+   * O_RDONLY; the store takes a shared lock, so that readers exclude
+   * writers but not one another, and a reader that finds a writer at work
+   * reads without a lock (each chain as far as its bitfield shows). Chains
+   * open not writable; a chain with nothing stored is CHAINSTORE_ENOCHAIN.
+   * Works on a read-only file system. Implies must_exist. */
+  bool read_only;
+  /* Every chain checks each block read against its leaf hash
+   * (unichain_options_t.verify_reads). Default false. */
+  bool verify_reads;
   /* Called after a chain was opened and entered the cache (from any handle,
    * passive gets included), and just before a cached chain is closed
    * (eviction or store close). Both may be NULL. The callbacks must not call
@@ -112,13 +127,22 @@ void chainstore_options_init(chainstore_options_t *opts);
  * DIR/profile when it was not.
  * Errors: CHAINSTORE_EPROFILE (profile_required and the store is of the other
  * profile), CHAINSTORE_ECORRUPT (unreadable profile record), CHAINSTORE_ENOENT
- * (must_exist and no DIR), CHAINSTORE_EIO, CHAINSTORE_ENOMEM. */
+ * (must_exist or read_only, and no DIR or no master_key in it),
+ * CHAINSTORE_EMASTERKEY (master_key not 32 bytes), CHAINSTORE_EBUSY (another
+ * writer, or readers, hold the store: chainstore_lock_holder says who),
+ * CHAINSTORE_ENOTDIR, the system's cause of a failed file call (EROFS,
+ * EACCES, ENOSPC ...), CHAINSTORE_ENOMEM. */
 int chainstore_open(chainstore_t **out, const char *dir, const chainstore_options_t *opts);
 
 /* The profile a store directory has, without opening it: from its profile
  * record, else from its chain directories. CHAINSTORE_ENOENT when neither
  * decides (no directory, or no record and no chain). */
 int chainstore_store_profile(const char *dir, chainstore_profile_t *out);
+
+/* When chainstore_open failed with CHAINSTORE_EBUSY: who holds the store's
+ * lock, as "pid N (command)" from /proc/locks, into buf (len bytes).
+ * CHAINSTORE_ENOENT when it cannot be told. */
+int chainstore_lock_holder(const char *dir, char *buf, size_t len);
 
 /* Closes a handle; NULL is a no-op.
  * Root store: closes every cached chain (on_chain_close is called for each);
@@ -233,6 +257,12 @@ int chainstore_exists(chainstore_t *store, const uint8_t discovery_key[32], bool
 int chainstore_for_each_stored(chainstore_t *store,
                                int (*cb)(void *user, const uint8_t discovery_key[32]),
                                void *user);
+
+/* Calls cb for every chain directory of a directory store that holds chain
+ * files (bitfield, tree, data or signatures) but no `key`: such a chain
+ * cannot be opened, and chainstore_for_each_stored does not list it. */
+int chainstore_for_each_keyless(chainstore_t *store, int (*cb)(void *user, const uint8_t discovery_key[32]),
+                                void *user);
 
 /* Calls cb for every chain this handle holds a reference on (corestore's
  * list()), in no particular order. */

@@ -27,6 +27,22 @@ extern "C" {
   XX(ECRYPTO, -12, "cryptographic library failure")                                   \
   XX(EPROFILE, -13, "network profile does not match the store")                       \
   XX(EAGAIN, -14, "try again later")                                                  \
+  /* the system's cause of a failed call, kept (chainstore_error_from_errno) */       \
+  XX(EROFS, -50, "read-only file system")                                             \
+  XX(ENOSPC, -51, "no space left on device")                                          \
+  XX(ENOTDIR, -52, "not a directory")                                                 \
+  XX(EACCES, -53, "permission denied")                                                \
+  XX(ECONNREFUSED, -54, "connection refused")                                         \
+  XX(EADDRINUSE, -55, "address already in use")                                       \
+  XX(EDQUOT, -56, "disk quota exceeded")                                              \
+  XX(ECONNRESET, -57, "connection reset by peer")                                     \
+  XX(ENETUNREACH, -58, "network is unreachable")                                      \
+  XX(EHOSTUNREACH, -59, "no route to host")                                           \
+  XX(EADDRNOTAVAIL, -60, "address not available")                                     \
+  XX(EISDIR, -61, "is a directory")                                                   \
+  XX(EMFILE, -62, "too many open files")                                              \
+  XX(EPIPE, -63, "broken pipe")                                                       \
+  XX(ENAMETOOLONG, -64, "file name too long")                                         \
   /* unichain (log, storage) */                                                       \
   XX(ECORRUPT, -100, "stored data is damaged")                                        \
   XX(EANOTHER, -101, "Another unichain is stored here")                               \
@@ -47,10 +63,15 @@ extern "C" {
   XX(ENOTAVAILABLE, -116, "Block not available from peers")                           \
   XX(ENOUPDATE, -117, "No update available from peers")                               \
   XX(EKEYMISMATCH, -118, "secret key does not match the public key")                  \
+  XX(EDISAGREE, -119, "the chain's files disagree (run 'chainstore verify' for details)") \
+  XX(EFORK, -120, "a signed tree conflicts with the stored one (a fork): refused")   \
+  XX(EBADBLOCK, -121, "stored block does not match its hash")                         \
+  XX(EREADONLY, -122, "opened read-only")                                             \
   /* chainstore (store of chains) */                                                  \
   XX(EBADNAME, -200, "Stored an incorrect name.")                                     \
   XX(ENOTREADY, -201, "Chainstore.ready must be called before get.")                  \
   XX(EDEFAULTNAME, -202, "If the default option is set, a name must be specified.")   \
+  XX(EMASTERKEY, -203, "master_key is missing or not 32 bytes (it is never replaced)") \
   /* bitprotocol (stream) */                                                          \
   XX(EPROTO, -300, "protocol violation by the remote peer")                           \
   XX(EHANDSHAKE, -301, "Noise handshake failed")                                      \
@@ -80,6 +101,11 @@ typedef enum {
 
 /* Message for an error code; never NULL. Unknown codes give "unknown error". */
 const char *chainstore_strerror(int err);
+
+/* The CHAINSTORE_E* code for an errno value (or a negated one, as libuv
+ * gives), keeping the system's cause where a code exists for it; other
+ * values give CHAINSTORE_EIO. */
+int chainstore_error_from_errno(int e);
 
 /* Symbolic name of an error code, e.g. "CHAINSTORE_EINVAL"; never NULL. */
 const char *chainstore_err_name(int err);

@@ -113,6 +113,12 @@ typedef struct {
   bool overwrite;                /* forget what is stored (default false) */
   bool store_secret_key;         /* write `secret_key` (default true) */
   bool sparse;                   /* replicate only what is asked for (default false) */
+  /* Write nothing, ever (no headers, keys or bitfield; not writable); what
+   * the files disagree on is only reported. Default false. */
+  bool read_only;
+  /* unichain_get checks each block against its leaf hash (CHAINSTORE_EBADBLOCK
+   * on a mismatch). Default false; see unichain_set_verify_reads. */
+  bool verify_reads;
 } unichain_options_t;
 
 /* Fills in the defaults above. */
@@ -135,8 +141,33 @@ void unichain_options_init(unichain_options_t *opts);
  * secret key does not belong to the public key), CHAINSTORE_ECORRUPT (bitfield
  * page size is not 3584, or the head's tree roots are missing even one block
  * shorter), CHAINSTORE_EBUSY (directory storage locked by another open),
- * CHAINSTORE_EIO, CHAINSTORE_ENOMEM. */
+ * CHAINSTORE_ENOCHAIN also for read_only without a stored `key`, the
+ * system's cause of a failed file call, CHAINSTORE_ENOMEM. Files that
+ * disagree do not fail the open: see unichain_disagreement. */
 int unichain_open(unichain_t **out, unichain_storage_t storage, const unichain_options_t *opts);
+
+/* Consistency of the files, checked at every open: the `bitfield` must
+ * cover every signature stored in `signatures`; the head must carry a
+ * signature when earlier ones exist; no data bit may lie past the length;
+ * `data` must hold the tree's byte length (writable chains). A signed tail
+ * the bitfield does not cover (an append interrupted before its bitfield
+ * write, or a lost bitfield) is adopted when its signature verifies against
+ * the stored roots, every node under them hashes from its children and
+ * every block hashes to its leaf; the bitfield is then rewritten (not when
+ * read_only). Otherwise the chain opens, but not writable, and
+ * unichain_disagreement() says which file disagrees and how: an append can
+ * never write over a tree node or signature stored on disk. Tree records
+ * and data past the signed length (an append interrupted before its
+ * signature: nothing signed them) are truncated when the chain is writable. */
+const char *unichain_disagreement(const unichain_t *chain);
+/* When the open adopted a signed tail: *from = the length the bitfield had. */
+bool unichain_recovered(const unichain_t *chain, uint64_t *from);
+void unichain_set_verify_reads(unichain_t *chain, bool on);
+
+/* Makes everything written so far durable (the storage's sync: fdatasync
+ * of every file written). An append returns once its writes are done, not
+ * durable: call this before reporting an append as done. */
+int unichain_sync(unichain_t *chain);
 
 /* Flushes and closes; wipes the secret key. NULL is a no-op. */
 void unichain_close(unichain_t *chain);
@@ -146,6 +177,9 @@ void unichain_close(unichain_t *chain);
 const uint8_t *unichain_key(const unichain_t *chain);           /* 32 B public key */
 const uint8_t *unichain_discovery_key(const unichain_t *chain); /* 32 B */
 bool unichain_writable(const unichain_t *chain);
+/* True when the chain's secret key is at hand (stored or derived), even if
+ * the chain was opened read_only or its files disagree. */
+bool unichain_has_secret_key(const unichain_t *chain);
 /* False when the head has no signature (a static, non-live chain). */
 bool unichain_live(const unichain_t *chain);
 bool unichain_sparse(const unichain_t *chain);
@@ -179,7 +213,9 @@ int unichain_block_size(const unichain_t *chain, uint64_t index, size_t *size);
 /* Copies block `index` into buf (cap bytes); *len (may be NULL) gets its size.
  * CHAINSTORE_ENOTDOWNLOADED if not stored, CHAINSTORE_EINVAL if cap is too
  * small (*len is set), CHAINSTORE_ECORRUPT if the stored bytes or tree are
- * missing or impossible (see unichain_audit). */
+ * missing or impossible (see unichain_audit), CHAINSTORE_EBADBLOCK when reads
+ * are verified and the bytes do not hash to the block's leaf (buf then holds
+ * them: never use it). */
 int unichain_get(unichain_t *chain, uint64_t index, void *buf, size_t cap, size_t *len);
 
 /* The first stored signature at index >= `index`: *signed_length is the
@@ -220,6 +256,44 @@ typedef struct {
  * even when something is bad; errors only for I/O failures. */
 int unichain_audit_report(unichain_t *chain, unichain_audit_report_t *report,
                           void (*progress)(void *user, uint64_t checked, uint64_t total), void *user);
+
+/* ---- checking and repairing (read-only by default) ---------------------- */
+
+typedef enum {
+  UNICHAIN_FINDING_FILES = 1, /* the files disagree (text says how) */
+  UNICHAIN_FINDING_HEAD,      /* the head has no signature that verifies over the stored roots */
+  UNICHAIN_FINDING_TREE,      /* node `index` does not hash from its children, or a root is missing */
+  UNICHAIN_FINDING_BLOCK,     /* stored block `index` does not match its leaf */
+  UNICHAIN_FINDING_SIGNATURE, /* the signature in slot `index` does not verify */
+  UNICHAIN_FINDING_MISSING,   /* block `index` is not stored (writable chains) */
+  UNICHAIN_FINDING_CHANGE     /* unichain_repair: what it changed */
+} unichain_finding_kind_t;
+
+typedef struct {
+  unichain_finding_kind_t kind;
+  uint64_t index;   /* block, node or slot index; count for MISSING is `count` */
+  uint64_t count;   /* consecutive indexes with the same finding (>= 1) */
+  const char *text; /* a sentence saying what is wrong */
+} unichain_finding_t;
+
+typedef void (*unichain_finding_cb)(void *user, const unichain_finding_t *finding);
+
+/* Checks everything without writing anything: the files' agreement, the
+ * head signature against the stored roots, every stored tree node under
+ * the roots against its children, every stored block against its leaf,
+ * every stored signature, and (writable chains) blocks missing. Each
+ * finding is passed to cb (may be NULL); *findings (may be NULL) gets how
+ * many. Returns 0 (even with findings) or an I/O error. */
+int unichain_check(unichain_t *chain, unichain_finding_cb cb, void *user, uint64_t *findings,
+                   void (*progress)(void *user, uint64_t checked, uint64_t total));
+
+/* Drops what does not verify and rebuilds the bitfield from what does:
+ * the length becomes that of the highest signature that verifies against
+ * the stored roots; signatures, tree records and data past it are
+ * truncated; blocks and nodes that do not verify lose their bits. Each
+ * change is passed to cb as UNICHAIN_FINDING_CHANGE. CHAINSTORE_EREADONLY
+ * for a chain opened read_only. */
+int unichain_repair(unichain_t *chain, unichain_finding_cb cb, void *user);
 
 /* Locates byte `byte_offset` of the chain: *index gets the block holding it
  * and *offset_in_block the position inside it (hypercore seek; empty blocks
@@ -316,6 +390,14 @@ uint64_t unichain_digest(const unichain_t *chain, uint64_t index);
  * CHAINSTORE_EIO. After an error the chain stays usable and keeps what it had. */
 int unichain_put(unichain_t *chain, uint64_t index, const void *value, size_t len, const unichain_node_t *nodes,
                  size_t node_count, const uint8_t *signature);
+
+/* Fork detection (beyond hypercore 9): unichain_put refuses, with
+ * CHAINSTORE_EFORK and nothing stored, a proof whose nodes or roots differ
+ * from tree nodes stored and verified here, and a signature that fails over
+ * roots computed with such stored nodes: one key signed two histories (or
+ * the peer forged). True after such a refusal, with our length and the
+ * length the proof claimed. */
+bool unichain_fork(const unichain_t *chain, uint64_t *local_length, uint64_t *remote_length);
 
 /* True when tree node `index` is stored and verified (hypercore tree.get). */
 bool unichain_has_node(const unichain_t *chain, uint64_t index);

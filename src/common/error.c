@@ -27,3 +27,63 @@ const char *chainstore_err_name(int err) {
     return "CHAINSTORE_UNKNOWN";
   }
 }
+
+#include <errno.h>
+
+int chainstore_error_from_errno(int e) {
+  if (e < 0) e = -e;
+  switch (e) {
+  case 0:
+    return 0;
+  case ENOENT:
+    return CHAINSTORE_ENOENT;
+  case ENOMEM:
+    return CHAINSTORE_ENOMEM;
+  case EEXIST:
+    return CHAINSTORE_EEXIST;
+  case EWOULDBLOCK:
+    return CHAINSTORE_EBUSY;
+  case EINVAL:
+  case EFBIG:
+  case EOVERFLOW:
+    return CHAINSTORE_EINVAL;
+  case ETIMEDOUT:
+    return CHAINSTORE_ETIMEDOUT;
+  case ECANCELED:
+    return CHAINSTORE_ECANCELED;
+  case EROFS:
+    return CHAINSTORE_EROFS;
+  case ENOSPC:
+    return CHAINSTORE_ENOSPC;
+  case ENOTDIR:
+    return CHAINSTORE_ENOTDIR;
+  case EACCES:
+  case EPERM:
+    return CHAINSTORE_EACCES;
+  case ECONNREFUSED:
+    return CHAINSTORE_ECONNREFUSED;
+  case EADDRINUSE:
+    return CHAINSTORE_EADDRINUSE;
+  case EDQUOT:
+    return CHAINSTORE_EDQUOT;
+  case ECONNRESET:
+    return CHAINSTORE_ECONNRESET;
+  case ENETUNREACH:
+    return CHAINSTORE_ENETUNREACH;
+  case EHOSTUNREACH:
+    return CHAINSTORE_EHOSTUNREACH;
+  case EADDRNOTAVAIL:
+    return CHAINSTORE_EADDRNOTAVAIL;
+  case EISDIR:
+    return CHAINSTORE_EISDIR;
+  case EMFILE:
+  case ENFILE:
+    return CHAINSTORE_EMFILE;
+  case EPIPE:
+    return CHAINSTORE_EPIPE;
+  case ENAMETOOLONG:
+    return CHAINSTORE_ENAMETOOLONG;
+  default:
+    return CHAINSTORE_EIO;
+  }
+}

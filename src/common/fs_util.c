@@ -11,23 +11,9 @@
 #include "chainstore/error.h"
 
 int fs_error_from_errno(int e) {
-  switch (e) {
-  case ENOENT:
-  case ENOTDIR:
-    return CHAINSTORE_ENOENT;
-  case ENOMEM:
-    return CHAINSTORE_ENOMEM;
-  case EEXIST:
-    return CHAINSTORE_EEXIST;
-  case EWOULDBLOCK:
-    return CHAINSTORE_EBUSY;
-  case EINVAL:
-  case EFBIG:
-  case EOVERFLOW:
-    return CHAINSTORE_EINVAL;
-  default:
-    return CHAINSTORE_EIO;
-  }
+  /* ENOTDIR stays "not a directory": a file where a directory belongs is
+   * not a missing file. */
+  return chainstore_error_from_errno(e);
 }
 
 int fs_make_dirs(const char *path) {
@@ -51,8 +37,8 @@ int fs_make_dirs(const char *path) {
   }
   if (result == 0) {
     struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-      result = CHAINSTORE_EIO;
+    if (stat(path, &st) != 0) result = fs_error_from_errno(errno);
+    else if (!S_ISDIR(st.st_mode)) result = CHAINSTORE_ENOTDIR;
   }
   free(p);
   return result;

@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <sodium.h>
 
@@ -27,6 +29,8 @@ typedef struct {
   uint8_t *master_key; /* 32 B, sodium_malloc */
   store_pool_t pool;
   bool sparse;
+  bool read_only;
+  bool verify_reads;
   bool closed;
   unsigned handles; /* open handles (root + namespaces) */
   void (*on_chain_open)(void *user, unichain_t *chain);
@@ -81,14 +85,24 @@ int chainstore_store_profile(const char *dir, chainstore_profile_t *out) {
 /* Decides the store's profile (record, else chains, else the wanted one)
  * before anything is written, then records it. */
 static int open_directory(store_inner_t *inner, const char *dir, const chainstore_options_t *opts) {
+  bool must_exist = opts->must_exist || opts->read_only;
   struct stat st;
   int err;
 
   if (stat(dir, &st) != 0) {
     if (errno != ENOENT) return fs_error_from_errno(errno);
-    if (opts->must_exist) return CHAINSTORE_ENOENT;
+    if (must_exist) return CHAINSTORE_ENOENT;
   } else if (!S_ISDIR(st.st_mode)) {
-    return CHAINSTORE_EIO;
+    return CHAINSTORE_ENOTDIR;
+  }
+  /* A directory without master_key holds no store: a command that needs one
+   * must not make one there. */
+  if (must_exist && opts->master_key == NULL) {
+    char *mk = store_layout_join(dir, CHAINSTORE_MASTER_KEY_FILE);
+    if (mk == NULL) return CHAINSTORE_ENOMEM;
+    err = lstat(mk, &st) == 0 ? 0 : errno == ENOENT ? CHAINSTORE_ENOENT : fs_error_from_errno(errno);
+    free(mk);
+    if (err != 0) return err;
   }
 
   bool recorded = false, detected = false;
@@ -102,10 +116,16 @@ static int open_directory(store_inner_t *inner, const char *dir, const chainstor
   if (opts->profile_required && profile != opts->profile) return CHAINSTORE_EPROFILE;
   inner->profile = profile;
 
+  if (opts->read_only) {
+    bool writer_active = false;
+    err = store_files_open_read_only(&inner->files, dir, &writer_active);
+    if (err == 0 && opts->master_key == NULL) err = store_layout_master_key_load(dir, false, inner->master_key);
+    return err;
+  }
   err = fs_make_dirs(dir);
   if (err == 0) err = store_files_open(&inner->files, dir);
+  if (err == 0 && opts->master_key == NULL) err = store_layout_master_key_load(dir, !must_exist, inner->master_key);
   if (err == 0 && !recorded) err = store_layout_profile_write(dir, profile);
-  if (err == 0 && opts->master_key == NULL) err = store_layout_master_key(dir, inner->master_key);
   return err;
 }
 
@@ -141,6 +161,8 @@ int chainstore_open(chainstore_t **out, const char *dir, const chainstore_option
   if (inner == NULL) return CHAINSTORE_ENOMEM;
   inner->profile = opts->profile;
   inner->sparse = opts->sparse;
+  inner->read_only = opts->read_only;
+  inner->verify_reads = opts->verify_reads;
   inner->on_chain_open = opts->on_chain_open;
   inner->on_chain_close = opts->on_chain_close;
   inner->user = opts->user;
@@ -170,6 +192,42 @@ int chainstore_open(chainstore_t **out, const char *dir, const chainstore_option
     return name == NULL ? CHAINSTORE_ENOMEM : err;
   }
   return 0;
+}
+
+int chainstore_lock_holder(const char *dir, char *buf, size_t len) {
+  struct stat st;
+  char line[256];
+  int found = CHAINSTORE_ENOENT;
+
+  if (dir == NULL || buf == NULL || len == 0) return CHAINSTORE_EINVAL;
+  if (stat(dir, &st) != 0) return fs_error_from_errno(errno);
+  FILE *f = fopen("/proc/locks", "re");
+  if (f == NULL) return CHAINSTORE_ENOENT;
+  /* "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF" */
+  while (found != 0 && fgets(line, sizeof line, f) != NULL) {
+    char kind[16], mode[16], access[16];
+    unsigned maj, min;
+    unsigned long long ino;
+    long pid;
+    if (strstr(line, "->") != NULL) continue; /* a waiter */
+    if (sscanf(line, "%*[^:]: %15s %15s %15s %ld %x:%x:%llu", kind, mode, access, &pid, &maj, &min, &ino) != 7)
+      continue;
+    if (strcmp(kind, "FLOCK") != 0 || ino != (unsigned long long)st.st_ino || maj != major(st.st_dev) ||
+        min != minor(st.st_dev))
+      continue;
+    char path[64], comm[64] = "";
+    snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+    FILE *c = fopen(path, "re");
+    if (c != NULL) {
+      if (fgets(comm, sizeof comm, c) != NULL) comm[strcspn(comm, "\n")] = '\0';
+      fclose(c);
+    }
+    snprintf(buf, len, "pid %ld (%s, %s lock)", pid, comm[0] != '\0' ? comm : "?",
+             strcmp(access, "WRITE") == 0 ? "writing" : "reading");
+    found = 0;
+  }
+  fclose(f);
+  return found;
 }
 
 void chainstore_close(chainstore_t *store) {
@@ -286,7 +344,7 @@ static int open_chain(store_inner_t *inner, const store_want_t *want, bool spars
   } else {
     char rel[STORE_CHAIN_RELPATH_BYTES];
     store_layout_chain_relpath(want->discovery_key, rel);
-    if (want->kind == STORE_WANT_DISCOVERY_KEY) {
+    if (want->kind == STORE_WANT_DISCOVERY_KEY || inner->read_only) {
       /* Check first, so that an unknown discovery key creates nothing. */
       uint8_t key[32];
       err = store_layout_read_key(inner->dir, want->discovery_key, key);
@@ -301,7 +359,7 @@ static int open_chain(store_inner_t *inner, const store_want_t *want, bool spars
   if (err != 0) return err;
 
   store_keys_t keys;
-  err = store_keys_load(&storage, want, inner->profile, inner->master_key, &keys);
+  err = store_keys_load(&storage, want, inner->profile, inner->master_key, inner->read_only, &keys);
   if (err != 0) {
     storage.ops->destroy(storage.ctx);
     return err;
@@ -315,6 +373,8 @@ static int open_chain(store_inner_t *inner, const store_want_t *want, bool spars
   o.create_if_missing = want->has_public_key;
   o.store_secret_key = !keys.secret_derived;
   o.sparse = sparse || inner->sparse;
+  o.read_only = inner->read_only;
+  o.verify_reads = inner->verify_reads;
   err = unichain_open(out, storage, &o); /* takes the storage over */
   keypair_clear(&keys.kp);
   if (err != 0) return err;
@@ -506,6 +566,19 @@ int chainstore_for_each_stored(chainstore_t *store,
   }
   for (size_t i = 0; err == 0 && i < ids.n; i++) err = cb(user, ids.ids[i]);
   free(ids.ids);
+  return err;
+}
+
+int chainstore_for_each_keyless(chainstore_t *store, int (*cb)(void *user, const uint8_t discovery_key[32]),
+                                void *user) {
+  uint8_t(*ids)[32] = NULL;
+  size_t n = 0;
+  if (store == NULL || cb == NULL) return CHAINSTORE_EINVAL;
+  if (store->inner->closed) return CHAINSTORE_ECLOSED;
+  if (store->inner->dir == NULL) return 0;
+  int err = store_layout_list_keyless(store->inner->dir, &ids, &n);
+  for (size_t i = 0; err == 0 && i < n; i++) err = cb(user, ids[i]);
+  free(ids);
   return err;
 }
 

@@ -221,7 +221,7 @@ static const unichain_storage_ops_t pool_ops = {
 
 int store_fdpool_storage(store_fdpool_t *pool, const char *dir, unichain_storage_t *out) {
   if (pool == NULL || out == NULL || dir == NULL || *dir == 0) return CHAINSTORE_EINVAL;
-  int err = fs_make_dirs(dir);
+  int err = pool->read_only ? 0 : fs_make_dirs(dir);
   if (err != 0) return err;
   pool_storage_t *ps = calloc(1, sizeof *ps);
   if (ps == NULL) return CHAINSTORE_ENOMEM;
@@ -256,6 +256,8 @@ int store_fdpool_flush(store_fdpool_t *pool) {
   for (pool_storage_t *ps = pool->storages; ps != NULL && result == 0; ps = ps->next) result = ps->held_err;
   return result;
 }
+
+void store_fdpool_set_read_only(store_fdpool_t *pool, bool read_only) { pool->read_only = read_only; }
 
 void store_fdpool_set_deferred(store_fdpool_t *pool, bool deferred) {
   if (pool == NULL || pool->deferred == deferred) return;

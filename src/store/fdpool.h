@@ -36,6 +36,10 @@ size_t store_fdpool_open_count(const store_fdpool_t *pool);
  * pool must outlive the storage. */
 int store_fdpool_storage(store_fdpool_t *pool, const char *dir, unichain_storage_t *out);
 
+/* Read-only: files are opened O_RDONLY and every write, truncate or
+ * creation fails with CHAINSTORE_EREADONLY. */
+void store_fdpool_set_read_only(store_fdpool_t *pool, bool read_only);
+
 /* Deferred: writes to `tree`, `bitfield` and `data` are held in memory (and
  * read back from there) until store_fdpool_write_behind, a flush, a sync, a
  * close, or the cache needing room; they reach the disk `bitfield` last, so

@@ -19,6 +19,7 @@ struct store_fdpool_s {
   size_t open;
   fd_entry_t *oldest, *newest;
   bool deferred;
+  bool read_only; /* O_RDONLY, writes refused (store_fdpool_set_read_only) */
   uint64_t clock;
   cache_page_t *cache; /* STORE_CACHE_PAGES, allocated on first use */
   pool_storage_t *storages;

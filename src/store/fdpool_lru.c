@@ -51,9 +51,17 @@ int store_fd_acquire(pool_storage_t *ps, unichain_file_t file, bool create, fd_e
   int fd, flags = O_RDWR | O_CLOEXEC;
 
   if ((unsigned)file >= UNICHAIN_FILE_COUNT) return CHAINSTORE_EINVAL;
+  if (create && p->read_only) return CHAINSTORE_EREADONLY;
+  if (p->read_only) flags = O_RDONLY | O_CLOEXEC;
   fd_entry_t *e = ps->open[file];
   if (e != NULL) {
-    if (create && ps->read_only[file]) return CHAINSTORE_EIO;
+    if (create && ps->read_only[file]) {
+      /* Opened read-only for want of permission: say which (EROFS, EACCES). */
+      if (snprintf(path, sizeof path, "%s/%s", ps->dir, unichain_file_name(file)) >= (int)sizeof path) return CHAINSTORE_EIO;
+      if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0) return fs_error_from_errno(errno);
+      close(fd);
+      return CHAINSTORE_EIO;
+    }
     if (p->newest != e) {
       unlink_entry(p, e);
       push_newest(p, e);
@@ -68,7 +76,7 @@ int store_fd_acquire(pool_storage_t *ps, unichain_file_t file, bool create, fd_e
   /* Make room first, so that the limit holds at every moment. */
   store_fd_evict_to(p, p->limit - 1);
   if (create) flags |= O_CREAT;
-  ps->read_only[file] = false;
+  ps->read_only[file] = p->read_only;
   fd = open(path, flags, file == UNICHAIN_FILE_SECRET_KEY ? 0600 : 0666);
   if (fd < 0 && !create && (errno == EACCES || errno == EROFS)) {
     fd = open(path, O_RDONLY | O_CLOEXEC);

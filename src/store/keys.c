@@ -120,7 +120,8 @@ static int create_new(const unichain_storage_t *st, const store_want_t *want, st
 }
 
 int store_keys_load(const unichain_storage_t *storage, const store_want_t *want,
-                    chainstore_profile_t profile, const uint8_t master_key[32], store_keys_t *out) {
+                    chainstore_profile_t profile, const uint8_t master_key[32], bool read_only,
+                    store_keys_t *out) {
   uint8_t stored_key[32];
   bool have_key = false;
   int err;
@@ -128,6 +129,7 @@ int store_keys_load(const unichain_storage_t *storage, const store_want_t *want,
   memset(out, 0, sizeof *out);
   err = read_exact(storage, UNICHAIN_FILE_KEY, stored_key, 32, &have_key);
   if (err != 0) return err;
+  if (!have_key && read_only) return CHAINSTORE_ENOCHAIN;
   if (!have_key) return create_new(storage, want, out);
 
   err = load_stored(storage, want, profile, master_key, stored_key, out);

@@ -45,7 +45,9 @@ typedef struct {
  * - `key` missing: NAME writes `key` + `name`; KEY_PAIR writes `key` +
  *   `secret_key`; KEY writes `key`; DISCOVERY_KEY is CHAINSTORE_ENOCHAIN.
  * out->kp must be freed with keypair_clear. */
+/* read_only: a missing `key` is CHAINSTORE_ENOCHAIN, nothing is written. */
 int store_keys_load(const unichain_storage_t *storage, const store_want_t *want,
-                    chainstore_profile_t profile, const uint8_t master_key[32], store_keys_t *out);
+                    chainstore_profile_t profile, const uint8_t master_key[32], bool read_only,
+                    store_keys_t *out);
 
 #endif

@@ -80,6 +80,29 @@ int store_layout_master_key(const char *dir, uint8_t master_key[32]) {
   return err;
 }
 
+int store_layout_master_key_load(const char *dir, bool create, uint8_t master_key[32]) {
+  char *path = store_layout_join(dir, "master_key");
+  if (path == NULL) return CHAINSTORE_ENOMEM;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int err = 0;
+  if (fd < 0 && errno == ENOENT && create) {
+    free(path);
+    return store_layout_master_key(dir, master_key);
+  }
+  free(path);
+  if (fd < 0) return fs_error_from_errno(errno);
+  uint8_t buf[33];
+  size_t got = 0;
+  err = read_full(fd, buf, sizeof buf, 0, &got);
+  close(fd);
+  /* corestore replaces a short key with a new random one, which makes every
+   * named chain of the store unopenable for good: refuse instead. */
+  if (err == 0 && got != 32) err = CHAINSTORE_EMASTERKEY;
+  if (err == 0) memcpy(master_key, buf, 32);
+  sodium_memzero(buf, sizeof buf);
+  return err;
+}
+
 int store_layout_profile_read(const char *dir, bool *found, chainstore_profile_t *out) {
   char *path = store_layout_join(dir, "profile");
   if (path == NULL) return CHAINSTORE_ENOMEM;
@@ -195,15 +218,23 @@ static int walk_level(const char *path, size_t len, const char *prefix,
 typedef struct {
   id_list_t *list;
   char prefix[5];
+  bool keyless; /* list the directories without `key` that hold chain files */
 } walk_ctx_t;
+
+static bool has_file(const char *dir, const char *name) {
+  char *p = store_layout_join(dir, name);
+  struct stat st;
+  bool ok = p != NULL && stat(p, &st) == 0 && S_ISREG(st.st_mode);
+  free(p);
+  return ok;
+}
 
 static int on_chain_dir(void *user, const char *path, const char *entry) {
   walk_ctx_t *w = user;
-  char *key = store_layout_join(path, "key");
-  if (key == NULL) return CHAINSTORE_ENOMEM;
-  struct stat st;
-  int ok = stat(key, &st) == 0 && S_ISREG(st.st_mode);
-  free(key);
+  bool ok = has_file(path, "key");
+  if (w->keyless)
+    ok = !ok && (has_file(path, "bitfield") || has_file(path, "tree") || has_file(path, "data") ||
+                 has_file(path, "signatures"));
   return ok ? id_list_push(w->list, entry) : 0;
 }
 
@@ -225,9 +256,9 @@ static int on_first_level(void *user, const char *path, const char *entry) {
 
 static int cmp_id(const void *a, const void *b) { return memcmp(a, b, 32); }
 
-int store_layout_list(const char *dir, uint8_t (**ids)[32], size_t *n) {
+static int list_ids(const char *dir, bool keyless, uint8_t (**ids)[32], size_t *n) {
   id_list_t list = {NULL, 0, 0};
-  walk_ctx_t w = {&list, ""};
+  walk_ctx_t w = {&list, "", keyless};
   int err = walk_level(dir, 2, "", on_first_level, &w);
   if (err != 0) {
     free(list.ids);
@@ -237,6 +268,12 @@ int store_layout_list(const char *dir, uint8_t (**ids)[32], size_t *n) {
   *ids = list.ids;
   *n = list.n;
   return 0;
+}
+
+int store_layout_list(const char *dir, uint8_t (**ids)[32], size_t *n) { return list_ids(dir, false, ids, n); }
+
+int store_layout_list_keyless(const char *dir, uint8_t (**ids)[32], size_t *n) {
+  return list_ids(dir, true, ids, n);
 }
 
 int store_layout_detect_profile(const char *dir, bool *found, chainstore_profile_t *out) {

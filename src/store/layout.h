@@ -23,6 +23,11 @@ char *store_layout_join(const char *dir, const char *rel);
 /* Reads the first 32 bytes of DIR/master_key into master_key, first writing
  * 32 random bytes at offset 0 when the file is missing or shorter. */
 int store_layout_master_key(const char *dir, uint8_t master_key[32]);
+/* The master key as stored, creating nothing: CHAINSTORE_ENOENT when there
+ * is no `master_key`, CHAINSTORE_EMASTERKEY when it is not 32 bytes. With
+ * create, a missing file is created with 32 random bytes (a new store); a
+ * malformed one is never replaced. */
+int store_layout_master_key_load(const char *dir, bool create, uint8_t master_key[32]);
 
 /* Reads DIR/profile: 0 and *found = false when absent; CHAINSTORE_ECORRUPT
  * when it does not parse. */
@@ -37,6 +42,9 @@ int store_layout_read_key(const char *dir, const uint8_t discovery_key[32], uint
 /* Every chain directory holding a `key` file, sorted by id: *ids is a
  * malloc'd array of *n discovery keys (NULL when n = 0). */
 int store_layout_list(const char *dir, uint8_t (**ids)[32], size_t *n);
+/* The chain directories that hold chain files but no `key` (such a chain
+ * cannot be opened; store_layout_list skips it). */
+int store_layout_list_keyless(const char *dir, uint8_t (**ids)[32], size_t *n);
 
 /* Recognises the profile of a store without record from its chains: the
  * first chain (in id order) whose key hashes to its id under exactly one

@@ -3,6 +3,7 @@
 #include "store/store_files.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/file.h>
@@ -13,7 +14,7 @@ struct store_files_s {
   store_fdpool_t *pool;
 };
 
-int store_files_open(store_files_t **out, const char *dir) {
+static int files_open(store_files_t **out, const char *dir, bool read_only, bool *writer_active) {
   if (out == NULL || dir == NULL) return CHAINSTORE_EINVAL;
   store_files_t *f = calloc(1, sizeof *f);
   if (f == NULL) return CHAINSTORE_ENOMEM;
@@ -21,13 +22,17 @@ int store_files_open(store_files_t **out, const char *dir) {
   if (f->lock_fd < 0) {
     int e = errno;
     free(f);
-    return e == ENOENT || e == ENOTDIR ? CHAINSTORE_ENOENT : CHAINSTORE_EIO;
+    return chainstore_error_from_errno(e);
   }
-  if (flock(f->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+  if (flock(f->lock_fd, (read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
     int e = errno;
-    close(f->lock_fd);
-    free(f);
-    return e == EWOULDBLOCK ? CHAINSTORE_EBUSY : CHAINSTORE_EIO;
+    if (read_only && e == EWOULDBLOCK) {
+      *writer_active = true;
+    } else {
+      close(f->lock_fd);
+      free(f);
+      return e == EWOULDBLOCK ? CHAINSTORE_EBUSY : chainstore_error_from_errno(e);
+    }
   }
   int err = store_fdpool_new(&f->pool, STORE_FILES_DEFAULT_LIMIT);
   if (err != 0) {
@@ -35,8 +40,16 @@ int store_files_open(store_files_t **out, const char *dir) {
     free(f);
     return err;
   }
+  store_fdpool_set_read_only(f->pool, read_only);
   *out = f;
   return 0;
+}
+
+int store_files_open(store_files_t **out, const char *dir) { return files_open(out, dir, false, NULL); }
+
+int store_files_open_read_only(store_files_t **out, const char *dir, bool *writer_active) {
+  *writer_active = false;
+  return files_open(out, dir, true, writer_active);
 }
 
 void store_files_close(store_files_t *files) {

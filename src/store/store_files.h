@@ -29,6 +29,10 @@ typedef struct store_files_s store_files_t;
 /* Locks `dir` (which must exist) and creates the descriptor pool.
  * CHAINSTORE_EBUSY when the store is open elsewhere. */
 int store_files_open(store_files_t **out, const char *dir);
+/* Read-only: a shared lock, files opened O_RDONLY, every write refused.
+ * When a writer holds the store, the reader goes on without a lock: it
+ * reads the prefix the bitfield shows (*writer_active is set). */
+int store_files_open_read_only(store_files_t **out, const char *dir, bool *writer_active);
 /* Unlocks and frees; every chain storage must have been destroyed. NULL: no-op. */
 void store_files_close(store_files_t *files);
 /* The storage of one chain directory (created if missing). */

@@ -376,7 +376,7 @@ static void on_read(chainstore_transport_t *tr, int status, const uint8_t *bytes
     bitprotocol_recv_eof(t->p);
   } else {
     t->reading = false;
-    bitprotocol_destroy(t->p, CHAINSTORE_EIO);
+    bitprotocol_destroy(t->p, status);
   }
 }
 
@@ -463,7 +463,7 @@ static void on_connected(chainstore_transport_t *tr, int status) {
   bitprotocol_uv_t *t = chainstore_transport_get_data(tr);
   if (status < 0) {
     if (!bitprotocol_is_destroyed(t->p))
-      bitprotocol_destroy(t->p, CHAINSTORE_EIO);
+      bitprotocol_destroy(t->p, status); /* the system's cause: refused, unreachable... */
     return;
   }
   t->connecting = false;

@@ -38,10 +38,9 @@ static int map_err(int uv_err) {
       return 0;
     case UV_ECANCELED:
       return CHAINSTORE_ECANCELED;
-    case UV_ENOMEM:
-      return CHAINSTORE_ENOMEM;
     default:
-      return CHAINSTORE_EIO;
+      /* libuv's codes are negated errno values: keep the system's cause. */
+      return chainstore_error_from_errno(uv_err);
   }
 }
 
@@ -74,7 +73,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   } else if (nread < 0) {
     t->broken = true;
     uv_read_stop(s);
-    transport_deliver(&t->base, CHAINSTORE_EIO, NULL, 0);
+    transport_deliver(&t->base, map_err((int)nread), NULL, 0);
   }
   /* t lives until its handle's close callback, whatever the reader did. */
   release(buf);
@@ -245,7 +244,7 @@ int chainstore_transport_tcp_open(chainstore_transport_t **out, uv_tcp_t *tcp) {
 
 static void on_connect(uv_connect_t *req, int status) {
   tcp_t *t = req->data;
-  transport_connected(&t->base, status < 0 ? CHAINSTORE_EIO : 0);
+  transport_connected(&t->base, map_err(status));
 }
 
 int chainstore_transport_tcp_connect(chainstore_transport_t **out, uv_loop_t *loop,

@@ -53,6 +53,8 @@ int unichain_append_batch(unichain_t *chain, const unichain_buf_t *blocks, size_
   int err;
 
   if (chain == NULL || (n > 0 && blocks == NULL)) return CHAINSTORE_EINVAL;
+  if (chain->read_only && chain->keys.secret_key != NULL) return CHAINSTORE_EREADONLY;
+  if (chain->disagreement[0] != '\0') return CHAINSTORE_EDISAGREE;
   if (!chain->writable) return CHAINSTORE_ENOTWRITABLE;
   start = chain->length;
   if (first != NULL) *first = start;
@@ -100,18 +102,29 @@ int unichain_append_batch(unichain_t *chain, const unichain_buf_t *blocks, size_
     }
   }
 
-  uc_node_cache_clear(chain);
-  for (size_t i = 0; i < nlow; i++) {
-    if ((err = uc_node_write(chain, &low[i])) != 0) return err;
-  }
+  /* The slot this batch signs must be empty: a signature there belongs to
+   * a history the bitfield does not show, and signing over it would fork. */
   if (chain->live) {
-    err = tree_sign(merkle.roots, merkle.count, start + n, chain->keys.secret_key, sig);
-    if (err == 0)
-      err = uc_write(&chain->storage, UNICHAIN_FILE_SIGNATURES, UC_SIGNATURE_OFFSET(start + n - 1), sig, sizeof sig);
-    if (err != 0) return err;
+    uint8_t slot[UNICHAIN_SIGNATURE_BYTES];
+    err = uc_signature_read(chain, start + n - 1, slot);
+    if (err == 0) {
+      uc_disagree(chain, "`signatures` already holds a signature at slot %llu, past the length %llu",
+                  (unsigned long long)(start + n - 1), (unsigned long long)start);
+      return CHAINSTORE_EDISAGREE;
+    }
+    if (err != CHAINSTORE_ENOSIGNATURE) return err;
+    if ((err = tree_sign(merkle.roots, merkle.count, start + n, chain->keys.secret_key, sig)) != 0) return err;
   }
+
+  /* Data, then tree, then the signature, then the bitfield: a process
+   * killed before the signature leaves records nothing signed (dropped at
+   * the next open); killed after it, a signed tail the next open adopts. */
+  uc_node_cache_clear(chain);
   if (byte_sum > 0 && (err = uc_writev(&chain->storage, UNICHAIN_FILE_DATA, chain->byte_length, blocks, n)) != 0)
-    return err;
+    goto undo;
+  for (size_t i = 0; i < nlow; i++) {
+    if ((err = uc_node_write(chain, &low[i])) != 0) goto undo;
+  }
   if (below) {
     range = chain->scratch;
     node_base--;
@@ -119,7 +132,10 @@ int unichain_append_batch(unichain_t *chain, const unichain_buf_t *blocks, size_
   }
   if ((err = uc_write(&chain->storage, UNICHAIN_FILE_TREE, UC_TREE_OFFSET(node_base), range,
                       records * UC_NODE_BYTES)) != 0)
-    return err;
+    goto undo;
+  if (chain->live &&
+      (err = uc_write(&chain->storage, UNICHAIN_FILE_SIGNATURES, UC_SIGNATURE_OFFSET(start + n - 1), sig, sizeof sig)) != 0)
+    goto undo;
 
   /* Everything is on storage: publish the new state. */
   chain->merkle = merkle;
@@ -132,4 +148,14 @@ int unichain_append_batch(unichain_t *chain, const unichain_buf_t *blocks, size_
   if ((err = uc_flush_bits(chain)) != 0) return err;
   uc_emit(chain, UNICHAIN_EVENT_APPEND, start, n);
   return 0;
+
+undo:
+  /* A failed write (ENOSPC, EIO) leaves nothing signed behind: give the
+   * space back so that a full disk does not keep a half batch. Low parents
+   * below 2·start − 1 stay; the next append rewrites them. */
+  uc_node_cache_clear(chain);
+  (void)chain->storage.ops->truncate(chain->storage.ctx, UNICHAIN_FILE_DATA, chain->byte_length);
+  (void)chain->storage.ops->truncate(chain->storage.ctx, UNICHAIN_FILE_TREE,
+                                     start == 0 ? UC_HEADER_BYTES : UC_TREE_OFFSET(2 * start - 1));
+  return err;
 }

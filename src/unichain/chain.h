@@ -33,6 +33,15 @@ struct unichain_s {
   uint8_t discovery_key[CHAINSTORE_DISCOVERY_KEY_BYTES];
   bool writable;
   bool live;
+  bool read_only;    /* opened with read_only: nothing is ever written */
+  bool verify_reads; /* unichain_get hashes each block against its leaf */
+  /* Why the files disagree (see consistency.c); "" when they agree. A chain
+   * whose files disagree is not writable. */
+  char disagreement[256];
+  uint64_t recovered_from; /* bitfield length before a signed tail was adopted */
+  bool recovered;
+  bool forked; /* unichain_put refused a conflicting signed tree */
+  uint64_t fork_local_length, fork_remote_length;
   bool sparse;
   uint64_t length;
   uint64_t byte_length;
@@ -115,6 +124,16 @@ void uc_hash_leaves(const unichain_buf_t *blocks, size_t n, uint64_t total_bytes
 
 void uc_emit(unichain_t *chain, unichain_event_t event, uint64_t start, uint64_t count);
 void uc_listeners_free(unichain_t *chain);
+
+/* ---- consistency of the files (consistency.c) ---- */
+
+/* After the load: adopts a signed tail the bitfield missed (when every
+ * block of it verifies), or records a disagreement; drops unsigned
+ * leftovers of an interrupted append (writable, not read-only). */
+int uc_check_files(unichain_t *chain);
+void uc_disagree(unichain_t *chain, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Highest non-zero signature slot at index >= from; *found false if none. */
+int uc_last_signature(const unichain_t *chain, uint64_t from, bool *found, uint64_t *index);
 
 /* Flushes dirty bitfield pages (after a batch or a stored block). */
 int uc_flush_bits(unichain_t *chain);

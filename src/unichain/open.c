@@ -68,6 +68,7 @@ static int write_headers_and_load(unichain_t *chain, stored_t *st) {
    * size would misplace every region. Refuse before writing anything. */
   if (page_size != UC_BITFIELD_PAGE_SIZE) return CHAINSTORE_ECORRUPT;
 
+  if (chain->read_only) goto headers_done;
   uc_header(header, 0, page_size, NULL);
   if ((err = uc_write(s, UNICHAIN_FILE_BITFIELD, 0, header, sizeof header)) != 0) return err;
   uc_header(header, 1, UNICHAIN_SIGNATURE_BYTES, "Ed25519");
@@ -75,9 +76,12 @@ static int write_headers_and_load(unichain_t *chain, stored_t *st) {
   uc_header(header, 2, UC_NODE_BYTES, "BLAKE2b");
   if ((err = uc_write(s, UNICHAIN_FILE_TREE, 0, header, sizeof header)) != 0) return err;
 
+headers_done:
   if ((err = read_secret_file(chain, st)) != 0) return err;
 
-  if ((err = s->ops->size(s->ctx, UNICHAIN_FILE_BITFIELD, &size)) != 0) return err;
+  err = s->ops->size(s->ctx, UNICHAIN_FILE_BITFIELD, &size);
+  if (err == CHAINSTORE_ENOENT && chain->read_only) return 0;
+  if (err != 0) return err;
   if (size <= UC_HEADER_BYTES) return 0;
   buf = malloc((size_t)LOAD_PAGES_PER_READ * UC_BITFIELD_PAGE_SIZE);
   if (buf == NULL) return CHAINSTORE_ENOMEM;
@@ -113,18 +117,24 @@ static int finish_open(unichain_t *chain, const stored_t *st, bool generated, bo
     uint8_t sig[UNICHAIN_SIGNATURE_BYTES];
 
     if (chain->length > 0) chain->live = uc_signature_read(chain, chain->length - 1, sig) == 0;
-    chain->writable = chain->keys.secret_key != NULL;
+    chain->writable = chain->keys.secret_key != NULL && !chain->read_only;
 
     bool write_key = generated || !st->has_key;
     bool write_secret = store_secret_key && chain->keys.secret_key != NULL &&
                         (generated || st->secret == NULL ||
                          sodium_memcmp(st->secret, chain->keys.secret_key, UNICHAIN_SECRET_KEY_BYTES) != 0);
+    if (chain->read_only) write_key = write_secret = overwrite = false;
     if (write_key && (err = uc_write(s, UNICHAIN_FILE_KEY, 0, chain->keys.public_key, UNICHAIN_PUBLIC_KEY_BYTES)) != 0)
       return err;
     if (write_secret &&
         (err = uc_write(s, UNICHAIN_FILE_SECRET_KEY, 0, chain->keys.secret_key, UNICHAIN_SECRET_KEY_BYTES)) != 0)
       return err;
     if (overwrite && (err = s->ops->truncate(s->ctx, UNICHAIN_FILE_BITFIELD, UC_HEADER_BYTES)) != 0) return err;
+    /* Forgetting a chain forgets its signatures and tree too: the next
+     * append must not sign over them (hypercore keeps them). */
+    if (overwrite && ((err = s->ops->truncate(s->ctx, UNICHAIN_FILE_SIGNATURES, UC_HEADER_BYTES)) != 0 ||
+                      (err = s->ops->truncate(s->ctx, UNICHAIN_FILE_TREE, UC_HEADER_BYTES)) != 0))
+      return err;
 
     err = uc_roots_read(chain, chain->length, roots, &nroots);
     if (err == 0) break;
@@ -139,7 +149,9 @@ static int finish_open(unichain_t *chain, const stored_t *st, bool generated, bo
   chain->byte_length = 0;
   for (size_t i = 0; i < nroots; i++) chain->byte_length += roots[i].size;
   uc_merkle_init(&chain->merkle, roots, nroots, chain->length);
-  return 0;
+  err = uc_check_files(chain);
+  if (chain->read_only) chain->writable = false;
+  return err;
 }
 
 static int open_chain(unichain_t *chain, const unichain_options_t *opts) {
@@ -162,6 +174,15 @@ static int open_chain(unichain_t *chain, const unichain_options_t *opts) {
   if (st.has_key && !overwrite && !have_key) {
     memcpy(chain->keys.public_key, st.key, UNICHAIN_PUBLIC_KEY_BYTES);
     have_key = true;
+  }
+  if (!st.has_key && opts->read_only) {
+    /* Nothing stored to read, and nothing may be created. */
+    err = CHAINSTORE_ENOCHAIN;
+    goto done;
+  }
+  if (!have_key && opts->read_only) {
+    err = CHAINSTORE_ENOCHAIN;
+    goto done;
   }
   if (!have_key) {
     /* hypercore writes the headers first and then fails; failing before
@@ -239,6 +260,8 @@ int unichain_open(unichain_t **out, unichain_storage_t storage, const unichain_o
   chain->storage = storage;
   chain->profile = opts->profile;
   chain->sparse = opts->sparse;
+  chain->read_only = opts->read_only;
+  chain->verify_reads = opts->verify_reads;
   chain->live = true;
   uc_bitfield_init(&chain->bits);
 

@@ -1,24 +1,26 @@
 /* Reading: blocks, signatures, roots, tree nodes, seek (unichain.md §9). */
 #include <string.h>
 
+#include <sodium.h>
+
 #include "crypto/tree_hash.h"
 #include "unichain/chain.h"
 
 /* Offset and size of a stored block, refusing sizes no writer can produce. */
-static int locate_block(const unichain_t *chain, uint64_t index, uint64_t *offset, uint64_t *size) {
+static int locate_block(const unichain_t *chain, uint64_t index, uint64_t *offset, uint64_t *size,
+                        unichain_node_t *leaf) {
   int err;
 
-  unichain_node_t leaf;
-
+  leaf->index = UINT64_MAX; /* no leaf read yet */
   if (index >= UC_MAX_BLOCKS || !uc_bitfield_data_get(&chain->bits, index)) return CHAINSTORE_ENOTDOWNLOADED;
-  err = uc_node_read(chain, 2 * index, &leaf);
-  if (err == 0 && leaf.size == 0) {
+  err = uc_node_read(chain, 2 * index, leaf);
+  if (err == 0 && leaf->size == 0) {
     /* An empty block has no place in `data`: a sparse chain may not even
      * hold the nodes that would give it one (hypercore then fails; we do not). */
     *offset = *size = 0;
     return 0;
   }
-  if (err == 0) err = uc_data_offset(chain, index, &leaf, 1, offset, size);
+  if (err == 0) err = uc_data_offset(chain, index, leaf, 1, offset, size);
   if (err == CHAINSTORE_ENONODE) return CHAINSTORE_ECORRUPT; /* data bit set, tree record gone */
   if (err != 0) return err;
   if (*size > UNICHAIN_MAX_BLOCK_BYTES) return CHAINSTORE_ECORRUPT;
@@ -27,10 +29,11 @@ static int locate_block(const unichain_t *chain, uint64_t index, uint64_t *offse
 
 int unichain_block_size(const unichain_t *chain, uint64_t index, size_t *size) {
   uint64_t offset, sz;
+  unichain_node_t leaf;
   int err;
 
   if (chain == NULL || size == NULL) return CHAINSTORE_EINVAL;
-  err = locate_block(chain, index, &offset, &sz);
+  err = locate_block(chain, index, &offset, &sz, &leaf);
   if (err != 0) return err;
   *size = (size_t)sz;
   return 0;
@@ -38,18 +41,33 @@ int unichain_block_size(const unichain_t *chain, uint64_t index, size_t *size) {
 
 int unichain_get(unichain_t *chain, uint64_t index, void *buf, size_t cap, size_t *len) {
   uint64_t offset, size;
+  unichain_node_t leaf;
   int err;
 
   if (chain == NULL || (buf == NULL && cap > 0)) return CHAINSTORE_EINVAL;
-  err = locate_block(chain, index, &offset, &size);
+  err = locate_block(chain, index, &offset, &size, &leaf);
   if (err != 0) return err;
   if (len != NULL) *len = (size_t)size;
   if (size > cap) return CHAINSTORE_EINVAL;
-  if (size == 0) return 0;
-  err = uc_read_exact(&chain->storage, UNICHAIN_FILE_DATA, offset, buf, (size_t)size);
-  /* The bitfield says we have it but the data file is shorter. */
-  if (err == CHAINSTORE_ENOENT || err == CHAINSTORE_EINVAL) return CHAINSTORE_ECORRUPT;
-  return err;
+  if (size > 0) {
+    err = uc_read_exact(&chain->storage, UNICHAIN_FILE_DATA, offset, buf, (size_t)size);
+    /* The bitfield says we have it but the data file is shorter. */
+    if (err == CHAINSTORE_ENOENT || err == CHAINSTORE_EINVAL) return CHAINSTORE_ECORRUPT;
+    if (err != 0) return err;
+  }
+  if (chain->verify_reads) {
+    uint8_t hash[UNICHAIN_HASH_BYTES];
+    /* An empty block of a sparse chain may have no leaf to check against
+     * (locate_block gives it without one): nothing to verify. */
+    if (size == 0 && leaf.index != 2 * index) return 0;
+    tree_hash_leaf(buf, (size_t)size, hash);
+    if (sodium_memcmp(hash, leaf.hash, UNICHAIN_HASH_BYTES) != 0) return CHAINSTORE_EBADBLOCK;
+  }
+  return 0;
+}
+
+void unichain_set_verify_reads(unichain_t *chain, bool on) {
+  if (chain != NULL) chain->verify_reads = on;
 }
 
 int unichain_signature(unichain_t *chain, uint64_t index, uint64_t *signed_length,

@@ -13,7 +13,7 @@ void unichain_close(unichain_t *chain) {
   if (chain == NULL) return;
   /* Normally nothing is pending: every batch and stored block flushes. */
   if (chain->storage.ops != NULL) {
-    (void)uc_flush_bits(chain);
+    if (!chain->read_only) (void)uc_flush_bits(chain);
     chain->storage.ops->destroy(chain->storage.ctx);
   }
   keypair_clear(&chain->keys);
@@ -34,6 +34,18 @@ const uint8_t *unichain_discovery_key(const unichain_t *chain) {
 
 bool unichain_writable(const unichain_t *chain) {
   return chain->writable;
+}
+
+int unichain_sync(unichain_t *chain) {
+  int err;
+  if (chain == NULL) return CHAINSTORE_EINVAL;
+  if (chain->read_only) return 0;
+  if ((err = uc_flush_bits(chain)) != 0) return err;
+  return chain->storage.ops->sync(chain->storage.ctx);
+}
+
+bool unichain_has_secret_key(const unichain_t *chain) {
+  return chain->keys.secret_key != NULL;
 }
 
 bool unichain_live(const unichain_t *chain) {

@@ -117,6 +117,7 @@ static int verify_roots(const unichain_t *chain, const unichain_node_t *top, con
     }
   }
 
+  v->length = verified_by / 2; /* the claim, reported with a fork */
   if (chain->length > 0 && chain->live && signature == NULL) return CHAINSTORE_EREMOTENOSIG;
   if (signature != NULL) {
     if (!tree_verify(roots, count, verified_by / 2, signature, chain->keys.public_key)) return CHAINSTORE_EREMOTESIG;
@@ -160,6 +161,9 @@ static int verify_path(const unichain_t *chain, uint64_t index, const void *valu
 
   memset(v, 0, sizeof *v);
   if (same_node(&trusted, have_trusted, &top)) return 0;
+  /* A node at the index of one we hold and verified, with another hash:
+   * another history, or a damaged or forged proof; the roots tell. */
+  bool conflict = have_trusted && top.index == trusted.index;
 
   for (int level = 0; level < MAX_PATH; level++) {
     uint64_t want = flat_tree_sibling(top.index);
@@ -171,7 +175,12 @@ static int verify_path(const unichain_t *chain, uint64_t index, const void *valu
     } else if (lp < nlocal && local[lp].index == want) {
       sib = &local[lp++];
     } else {
-      return verify_roots(chain, &top, nodes, n, r, signature, nn, v);
+      err = verify_roots(chain, &top, nodes, n, r, signature, nn, v);
+      /* Roots that verify (or a live chain's proof without a signature,
+       * which only a peer that thinks we hold the roots sends) over a
+       * conflicting node: the writer signed two histories. */
+      if (conflict && (err == 0 || err == CHAINSTORE_EREMOTENOSIG)) return CHAINSTORE_EFORK;
+      return err;
     }
     if ((err = add_new(nn, &top)) != 0) return err;
     if (top.size + sib->size < top.size || flat_tree_depth(top.index) >= 61) return CHAINSTORE_EBADMESSAGE;
@@ -182,8 +191,23 @@ static int verify_path(const unichain_t *chain, uint64_t index, const void *valu
     tree_hash_parent(&top, sib, parent.hash);
     top = parent;
     if (same_node(&trusted, have_trusted, &top)) return 0;
+    if (have_trusted && top.index == trusted.index) conflict = true;
   }
   return CHAINSTORE_EBADMESSAGE;
+}
+
+static int note_fork(unichain_t *chain, uint64_t remote_length) {
+  chain->forked = true;
+  chain->fork_local_length = chain->length;
+  chain->fork_remote_length = remote_length;
+  return CHAINSTORE_EFORK;
+}
+
+bool unichain_fork(const unichain_t *chain, uint64_t *local_length, uint64_t *remote_length) {
+  if (chain == NULL || !chain->forked) return false;
+  if (local_length != NULL) *local_length = chain->fork_local_length;
+  if (remote_length != NULL) *remote_length = chain->fork_remote_length;
+  return true;
 }
 
 int unichain_put(unichain_t *chain, uint64_t index, const void *value, size_t len, const unichain_node_t *nodes,
@@ -202,8 +226,25 @@ int unichain_put(unichain_t *chain, uint64_t index, const void *value, size_t le
   }
 
   nn.count = 0;
+  memset(&v, 0, sizeof v);
   err = verify_path(chain, index, value, len, nodes, node_count, signature, &nn, &v);
+  if (err == CHAINSTORE_EFORK && v.length == 0) {
+    /* Refused below the roots: the length the proof reaches is its claim. */
+    uint64_t span = 2 * index;
+    for (size_t i = 0; i < node_count; i++)
+      if (flat_tree_right_span(nodes[i].index) > span) span = flat_tree_right_span(nodes[i].index);
+    v.length = span / 2 + 1;
+  }
+  if (err == CHAINSTORE_EFORK) return note_fork(chain, v.length);
   if (err != 0) return err;
+  /* Nothing signed may replace a node we hold and verified. */
+  for (size_t i = 0; i < nn.count; i++) {
+    unichain_node_t stored;
+    if (!uc_bitfield_tree_get(&chain->bits, nn.list[i].index)) continue;
+    if ((err = uc_node_read(chain, nn.list[i].index, &stored)) != 0) return err;
+    if (stored.size != nn.list[i].size || sodium_memcmp(stored.hash, nn.list[i].hash, UNICHAIN_HASH_BYTES) != 0)
+      return note_fork(chain, v.via_roots ? v.length : chain->length);
+  }
 
   /* Where the block goes; an empty block writes nothing (hypercore putData). */
   if (value != NULL && len > 0) {

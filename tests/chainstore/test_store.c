@@ -484,16 +484,86 @@ static void master_key_file(void **state) {
   assert_bytes_equal(key2, key1, 32);
   chainstore_close(s);
 
-  /* Shorter than 32 bytes: a new master key (so new derived keys). */
+  /* Shorter than 32 bytes: an error, and the file is never replaced (a new
+   * random key would make every named chain unopenable for good). */
   spit(dir, "master_key", mk, 10);
-  s = open_store(dir, CHAINSTORE_PROFILE_BITSPACE, NULL);
-  assert_int_equal(chainstore_derive_key_pair(s, "default", 7, key2, NULL), 0);
-  assert_memory_not_equal(key2, key1, 32);
-  chainstore_close(s);
+  chainstore_options_t o;
+  chainstore_options_init(&o);
+  s = NULL;
+  assert_int_equal(chainstore_open(&s, dir, &o), CHAINSTORE_EMASTERKEY);
+  o.read_only = true;
+  assert_int_equal(chainstore_open(&s, dir, &o), CHAINSTORE_EMASTERKEY);
   free(mk);
   mk = slurp(dir, "master_key", &len);
-  assert_int_equal(len, 32);
+  assert_int_equal(len, 10);
   free(mk);
+  test_rmtree(dir);
+  free(dir);
+}
+
+/* Read-only opens create nothing: not the directory, not master_key or
+ * profile in a directory without a store, not a chain. */
+static void read_only_creates_nothing(void **state) {
+  (void)state;
+  char *dir = test_tmpdir("rostore");
+  char *missing = malloc(strlen(dir) + 16);
+  sprintf(missing, "%s/none", dir);
+  chainstore_options_t o;
+  chainstore_options_init(&o);
+  o.read_only = true;
+  chainstore_t *s = NULL;
+  assert_int_equal(chainstore_open(&s, missing, &o), CHAINSTORE_ENOENT);
+  struct stat st;
+  assert_int_not_equal(stat(missing, &st), 0);
+  assert_int_equal(chainstore_open(&s, dir, &o), CHAINSTORE_ENOENT); /* exists, no store in it */
+  size_t len;
+  assert_null(slurp(dir, "master_key", &len));
+  assert_null(slurp(dir, "profile", &len));
+
+  /* A store with one chain: a read-only open reads it and writes nothing. */
+  s = open_store(dir, CHAINSTORE_PROFILE_BITSPACE, NULL);
+  unichain_t *c;
+  uint8_t key[32];
+  assert_int_equal(chainstore_default(s, &c), 0);
+  assert_int_equal(unichain_append(c, "hello", 5, NULL), 0);
+  memcpy(key, unichain_key(c), 32);
+  chainstore_close(s);
+  free_listing();
+  list_files(dir);
+  size_t before = listing_n;
+  s = NULL;
+  assert_int_equal(chainstore_open(&s, dir, &o), 0);
+  assert_int_equal(chainstore_get_by_key(s, key, &c), 0);
+  assert_false(unichain_writable(c));
+  assert_true(unichain_has_secret_key(c));
+  assert_int_equal(unichain_length(c), 1);
+  assert_int_equal(unichain_append(c, "x", 1, NULL), CHAINSTORE_EREADONLY);
+  uint8_t other[32] = {1};
+  assert_int_equal(chainstore_get_by_key(s, other, &c), CHAINSTORE_ENOCHAIN);
+  assert_int_equal(chainstore_get_new(s, &c), CHAINSTORE_ENOCHAIN);
+  /* Readers share the store; a writer waits for them, and is told who. */
+  chainstore_t *r2 = NULL, *w = NULL;
+  assert_int_equal(chainstore_open(&r2, dir, &o), 0);
+  chainstore_options_t wo;
+  chainstore_options_init(&wo);
+  assert_int_equal(chainstore_open(&w, dir, &wo), CHAINSTORE_EBUSY);
+  char holder[128];
+  assert_int_equal(chainstore_lock_holder(dir, holder, sizeof holder), 0);
+  assert_non_null(strstr(holder, "reading"));
+  chainstore_close(r2);
+  chainstore_close(s);
+  /* A reader of a store a writer holds reads without the lock. */
+  assert_int_equal(chainstore_open(&w, dir, &wo), 0);
+  assert_int_equal(chainstore_open(&s, dir, &o), 0);
+  assert_int_equal(chainstore_lock_holder(dir, holder, sizeof holder), 0);
+  assert_non_null(strstr(holder, "writing"));
+  chainstore_close(s);
+  chainstore_close(w);
+  free_listing();
+  list_files(dir);
+  assert_int_equal(listing_n, before);
+  free_listing();
+  free(missing);
   test_rmtree(dir);
   free(dir);
 }
@@ -801,6 +871,7 @@ int main(void) {
       cmocka_unit_test(storage_layout),
       cmocka_unit_test(reopen_by_discovery_key),
       cmocka_unit_test(master_key_file),
+      cmocka_unit_test(read_only_creates_nothing),
       cmocka_unit_test(references_and_eviction),
       cmocka_unit_test(profile_of_empty_store),
       cmocka_unit_test(profile_detection),

@@ -28,19 +28,31 @@ done
 run 1 cat "$WORK/nostore" "$K"
 [ ! -e "$WORK/nostore" ] || fail "a read command created the store"
 
-# Flip one byte of block 37: verify names it and fails; the block is then
-# missing (hypercore audit semantics) and cat reports it.
+# Flip one byte of block 37: verify names it and fails, writes nothing and
+# forgets nothing (a second run says the same); cat stops before the bad
+# block with an error naming it, and never prints its bytes with exit 0.
 DIR=$(chain_dir "$D" "$K")
 flip_byte "$DIR/data" $((9 * 37 + 4))
+sum_before=$(cat "$DIR"/* | md5sum)
 run 1 verify "$D" "$K"
-out_has "$K damaged: block 37 does not verify"
+out_has "$K damaged: block 37 does not match its hash"
 err_has "1 chain damaged"
 run 1 verify "$D"
-out_has "$K damaged"
+out_has "$K damaged: block 37"
+[ "$(cat "$DIR"/* | md5sum)" = "$sum_before" ] || fail "verify wrote to the store"
 run 1 cat "$D" "$K" --start 30 --end 40
-err_has "Block not downloaded"
-run 0 cat "$D" "$K" --start 38 --end 39
-out_is "block-038"
+err_has "$K block 37: stored block does not match its hash"
+grep -q "block-037" "$OUT" && fail "cat printed the damaged block"
+run 0 cat "$D" "$K" --start 36 --end 37
+out_is "block-036"
+# --no-verify trusts the disk: the damaged bytes come out.
+run 0 cat "$D" "$K" --start 37 --end 38 --no-verify
+# --repair drops the block and says so; verify then reports it missing.
+run 1 verify "$D" "$K" --repair
+out_has "$K repaired: "
+out_has "block 37"
+run 1 cat "$D" "$K" --start 37 --end 38
+err_has "block 37: not stored here"
 
 # Damaged signature: verify fails.
 run 0 create "$D" --name sig
@@ -56,7 +68,8 @@ KT=$(cat "$OUT")
 run 0 append "$D" "$KT" "$WORK/in"
 flip_byte "$(chain_dir "$D" "$KT")/tree" $((32 + 40 * 2 * 12 + 3))
 run 1 verify "$D" "$KT"
-out_has "$KT damaged: block 12"
+out_has "$KT damaged: tree node 25 does not hash from its children: blocks 12-13"
+out_has "$KT damaged: block 12 does not match"
 
 # Garbage in a chain's key file: info and verify report that chain, exit 1,
 # and still describe the others.
@@ -69,7 +82,7 @@ out_has "error          Another unichain is stored here"
 out_has "key            $KS"
 err_has "Another unichain is stored here"
 run 1 info "$D" --json
-out_has '"error": "Another unichain is stored here"'
+out_has '"error": "Another unichain is stored here: its `key` file does not match'
 run 1 verify "$D"
 out_has "damaged: Another unichain is stored here"
 # A truncated key file: that chain is gone for the store.
@@ -102,9 +115,10 @@ run 1 append "$H" "$KH" "$WORK/in" --profile bitspace
 err_has "the store is hypercore, not bitspace"
 run 0 info "$H"
 out_has "profile hypercore"
-[ "$(cat "$H/profile")" = hypercore ] || fail "profile not recorded again"
+[ ! -e "$H/profile" ] || fail "info (read-only) wrote the profile record"
 run 0 append "$H" "$KH" "$WORK/in" --profile hypercore
 out_is 200
+[ "$(cat "$H/profile")" = hypercore ] || fail "profile not recorded again"
 # A damaged record.
 printf 'hyperbit\n' >"$H/profile"
 run 1 info "$H"

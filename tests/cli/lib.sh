@@ -78,3 +78,60 @@ need_js_stack() {
 json_get() {
   node -e "const j = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8')); const v = ($2); console.log(typeof v === 'object' ? JSON.stringify(v) : v)" "$1"
 }
+
+# ---- damage loops (damage_loop.sh, damage_share.sh) ----
+
+# A crash is an exit code of 128 or more (a signal) or a sanitizer report.
+no_crash() {
+  local code=$1 what=$2
+  [ "$code" -lt 128 ] || fail "$what: killed by signal $((code - 128))"
+  ! grep -q "Sanitizer\|runtime error" "$ERR" || fail "$what: sanitizer report"
+  [ "$code" = 0 ] || [ "$code" = 1 ] || fail "$what: exit $code"
+  [ "$code" = 0 ] || err_starts
+}
+
+try() { # try WHAT ARGS... : runs the CLI, any exit code; sets $CODE
+  local what=$1
+  shift
+  CODE=0
+  "$CLI" "$@" >"$OUT" 2>"$ERR" || CODE=$?
+  no_crash "$CODE" "$what"
+}
+
+damage() { # damage FILE KIND
+  local f=$1 kind=$2 size
+  size=$(stat -c %s "$f")
+  case $kind in
+  half) truncate -s $((size / 2)) "$f" ;;
+  empty) : >"$f" ;;
+  garbage) head -c 777 /dev/urandom >>"$f" ;;
+  flip-first) [ "$size" -gt 0 ] && flip_byte "$f" 0 || true ;;
+  flip-middle) [ "$size" -gt 0 ] && flip_byte "$f" $((size / 2)) || true ;;
+  flip-last) [ "$size" -gt 0 ] && flip_byte "$f" $((size - 1)) || true ;;
+  esac
+}
+
+
+DAMAGE_FILES="bitfield tree data signatures key name ../../../master_key ../../../profile"
+DAMAGE_KINDS="half empty garbage flip-first flip-middle flip-last"
+
+# Builds the pristine store of the damage loops: $P, chain $K of 200
+# 10-byte blocks, $WORK/content its bytes, $REL its directory in the store.
+damage_setup() {
+  P=$WORK/pristine
+  run 0 create "$P" --name loop
+  K=$(cat "$OUT")
+  seq -f 'block-%04g' 0 199 >"$WORK/in"
+  run 0 append "$P" "$K" "$WORK/in" --batch 16 --no-sync
+  tr -d '\n' <"$WORK/in" >"$WORK/content"
+  local pdir
+  pdir=$(chain_dir "$P" "$K")
+  REL=${pdir#"$P"/}
+}
+
+# Fails unless $OUT is a prefix of file $1 (a wrong byte with exit 0).
+out_is_prefix_of() {
+  local n
+  n=$(stat -c %s "$OUT")
+  cmp -s -n "$n" "$OUT" "$1" || fail "$2: printed a wrong byte with exit 0"
+}

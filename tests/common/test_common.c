@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,31 @@ static void strerror_names_every_code(void **state) {
   assert_string_equal(chainstore_strerror(0), "success");
   assert_string_equal(chainstore_strerror(12345), "unknown error");
   assert_string_equal(chainstore_err_name(CHAINSTORE_EINVAL), "CHAINSTORE_EINVAL");
+}
+
+/* Errors keep the system's cause (issue 14: a read-only file system, a full
+ * disk, a refused connection all printed "input/output error"). */
+static void errno_causes_are_kept(void **state) {
+  (void)state;
+  static const struct {
+    int e, code;
+    const char *text;
+  } cases[] = {
+      {EROFS, CHAINSTORE_EROFS, "read-only file system"},
+      {ENOSPC, CHAINSTORE_ENOSPC, "no space left on device"},
+      {ENOTDIR, CHAINSTORE_ENOTDIR, "not a directory"},
+      {ECONNREFUSED, CHAINSTORE_ECONNREFUSED, "connection refused"},
+      {EADDRINUSE, CHAINSTORE_EADDRINUSE, "address already in use"},
+      {EACCES, CHAINSTORE_EACCES, "permission denied"},
+      {ENOENT, CHAINSTORE_ENOENT, "no such file or entry"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    assert_int_equal(chainstore_error_from_errno(cases[i].e), cases[i].code);
+    assert_int_equal(chainstore_error_from_errno(-cases[i].e), cases[i].code); /* libuv's sign */
+    assert_string_equal(chainstore_strerror(cases[i].code), cases[i].text);
+  }
+  assert_int_equal(chainstore_error_from_errno(0), 0);
+  assert_int_equal(chainstore_error_from_errno(EBADF), CHAINSTORE_EIO);
 }
 
 static void profiles_parse_and_name(void **state) {
@@ -48,6 +74,7 @@ static void discovery_keys_match_vectors(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(strerror_names_every_code),
+      cmocka_unit_test(errno_causes_are_kept),
       cmocka_unit_test(profiles_parse_and_name),
       cmocka_unit_test(discovery_keys_match_vectors),
   };

@@ -42,6 +42,7 @@
 #define KILLS_JS 3 /* each also copies the store and starts node */
 #define MAX_ATTEMPTS 12
 #define APPEND_DEADLINE_S 60.0
+#define MAX_BATCH 1024u /* the largest --batch the test uses */
 
 static const char *cli;
 static uint64_t prng_state;
@@ -231,9 +232,13 @@ static void check_js(const char *dir, const char *store, const char *key, const 
   assert_non_null(c);
   if (!cJSON_IsTrue(tv_get(c, "ok")))
     fail_msg("JS cannot open the crashed chain: %s", json);
+  /* hypercore trusts the bitfield: killed after a batch's signature but
+   * before its bitfield write, the JS sees the length before that batch,
+   * while the C adopts the signed tail (issue 14). Never more. */
   uint64_t js_length = (uint64_t)tv_num(c, "length");
-  if (js_length != length)
+  if (js_length > length || length - js_length > MAX_BATCH)
     fail_msg("JS sees length %llu, C %llu", (unsigned long long)js_length, (unsigned long long)length);
+  length = js_length;
   if (length > 0) {
     const cJSON *sig = tv_get(c, "headSignature");
     if (!cJSON_IsTrue(tv_get(sig, "ok")))

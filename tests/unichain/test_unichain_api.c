@@ -252,7 +252,7 @@ static void overwrite_and_keyless_bitfield(void **state) {
   uc_kept_free(k);
 }
 
-static void head_without_signature_is_not_live(void **state) {
+static void head_without_signature_disagrees(void **state) {
   (void)state;
   uc_kept_t *k = uc_kept_new(UC_RAM);
   unichain_t *chain = uc_open_writer(k);
@@ -263,9 +263,21 @@ static void head_without_signature_is_not_live(void **state) {
   assert_int_equal(k->inner.ops->write(k->inner.ctx, UNICHAIN_FILE_SIGNATURES, 32 + 64 * 2, zero, 64), 0);
   chain = uc_open_writer(k);
   assert_int_equal(unichain_length(chain), 3);
-  assert_false(unichain_live(chain));
-  uint64_t bad = 0;
-  assert_int_equal(unichain_audit(chain, &bad, NULL, NULL), 0);
+  /* A chain that signed its heads lost its head signature: it cannot be
+   * served, and an unsigned append would follow. Refused until repaired. */
+  assert_non_null(unichain_disagreement(chain));
+  assert_non_null(strstr(unichain_disagreement(chain), "no signature for the head"));
+  assert_false(unichain_writable(chain));
+  assert_int_equal(unichain_append(chain, "x", 1, NULL), CHAINSTORE_EDISAGREE);
+  uint64_t findings = 0;
+  assert_int_equal(unichain_check(chain, NULL, NULL, &findings, NULL), 0);
+  assert_true(findings >= 2); /* the files, and the head */
+  assert_int_equal(unichain_repair(chain, NULL, NULL), 0);
+  assert_int_equal(unichain_length(chain), 2);
+  assert_true(unichain_live(chain));
+  assert_int_equal(unichain_append(chain, "x", 1, NULL), 0);
+  assert_int_equal(unichain_check(chain, NULL, NULL, &findings, NULL), 0);
+  assert_int_equal(findings, 0);
   unichain_close(chain);
   uc_kept_free(k);
 }
@@ -284,7 +296,14 @@ static void missing_root_retries_once(void **state) {
   assert_int_equal(unichain_length(chain), 2);
   assert_int_equal(unichain_byte_length(chain), 12);
   assert_true(unichain_live(chain));
-  /* Appending continues from there. */
+  /* Slot 2 still signs length 3: appending there would sign a second
+   * history. Refused until verify --repair drops it. */
+  assert_non_null(unichain_disagreement(chain));
+  assert_non_null(strstr(unichain_disagreement(chain), "lacks its roots"));
+  assert_int_equal(unichain_append(chain, "again", 5, NULL), CHAINSTORE_EDISAGREE);
+  assert_int_equal(unichain_repair(chain, NULL, NULL), 0);
+  assert_null(unichain_disagreement(chain));
+  assert_int_equal(unichain_length(chain), 2);
   assert_int_equal(unichain_append(chain, "again", 5, NULL), 0);
   assert_int_equal(unichain_length(chain), 3);
   uint64_t bad = 1;
@@ -486,7 +505,7 @@ int main(void) {
       cmocka_unit_test(key_rules),
       cmocka_unit_test(store_secret_key_false),
       cmocka_unit_test(overwrite_and_keyless_bitfield),
-      cmocka_unit_test(head_without_signature_is_not_live),
+      cmocka_unit_test(head_without_signature_disagrees),
       cmocka_unit_test(missing_root_retries_once),
       cmocka_unit_test(bad_page_size_is_corrupt),
       cmocka_unit_test(append_and_get_errors),
