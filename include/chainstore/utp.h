@@ -55,7 +55,10 @@ typedef struct utp_conn_s utp_conn_t;
 
 typedef enum {
   UTP_STATE_CONNECT = 1,   /* an outgoing connection got its SYN-ACK */
-  UTP_STATE_WRITABLE = 2,  /* a write that was cut short may go on */
+  /* A write that was cut short may go on; for an incoming connection also
+   * the moment it may write at all: libutp lets the acceptor write only once
+   * the initiator's first DATA (or FIN) arrived. */
+  UTP_STATE_WRITABLE = 2,
   UTP_STATE_EOF = 3,       /* the peer's FIN and all data before it arrived */
   UTP_STATE_DESTROYING = 4 /* last callback; the handle is freed after it */
 } utp_state_t;
@@ -66,7 +69,10 @@ typedef struct {
 } utp_iovec_t;
 
 /* Set once when the context is created. `user` is the context's user
- * pointer; a connection has its own (utp_conn_set_user). */
+ * pointer; a connection has its own (utp_conn_set_user). Callbacks may call
+ * the utp_conn_* functions; they must not call utp_ctx_process_udp,
+ * utp_ctx_check_timeouts or utp_ctx_destroy, and sendto must not feed a
+ * datagram back into a context before it returns. */
 typedef struct {
   /* Required: send one datagram. */
   void (*sendto)(void *user, const uint8_t *buf, size_t len, const utp_addr_t *to);
