@@ -24,6 +24,13 @@ static void transfer(const sim_link_t *link, uint64_t a_to_b, uint64_t b_to_a, u
                 (unsigned long long)a_to_b, (unsigned long long)b_to_a,
                 (double)(s.now_us - 1000000) / 1e6, (unsigned long long)s.delivered,
                 (unsigned long long)s.dropped);
+  if (s.end[0].conn) {
+    utp_conn_stats_t st;
+    utp_conn_stats(s.end[0].conn, &st);
+    print_message("  sender: %llu resent (%llu fast), rtt %u ms, rto %u ms, cwnd %zu\n",
+                  (unsigned long long)st.retransmits, (unsigned long long)st.fast_retransmits,
+                  st.rtt_ms, st.rto_ms, st.cwnd);
+  }
   assert_true(ok);
   assert_false(s.end[0].bad_byte);
   assert_false(s.end[1].bad_byte);
@@ -196,6 +203,65 @@ static void a_connect_answered_by_reset_is_refused(void **state) {
   sim_free(&s);
 }
 
+static bool stalled(sim_t *s) {
+  utp_conn_stats_t st;
+  if (!s->end[0].conn)
+    return false;
+  utp_conn_stats(s->end[0].conn, &st);
+  return st.peer_window == 0 && st.packets_in_flight == 0;
+}
+
+static void a_zero_window_is_probed_every_15_s(void **state) {
+  (void)state;
+  static sim_t s;
+  utp_options_t o;
+  utp_options_init(&o);
+  /* A window of exactly 100 full packets closes to 0, not to a sliver. */
+  o.recv_buffer = 100 * (UTP_DEFAULT_PACKET_SIZE - UTP_HEADER_SIZE);
+  sim_link_t link = {.delay_us = 10000, .seed = 12};
+  sim_init(&s, &link, &o);
+  s.end[1].paused = true;
+  sim_connect(&s, 1 * MIB, 0);
+  assert_true(sim_run(&s, stalled, 30000000));
+  uint64_t at_zero = s.end[1].received;
+  assert_int_equal(at_zero, o.recv_buffer);
+  assert_false(sim_run(&s, b_got_all, 46000000));
+  /* One probe packet per 15 s (libutp), each acked with window 0 again. */
+  uint64_t probes = (s.end[1].received - at_zero) / (UTP_DEFAULT_PACKET_SIZE - UTP_HEADER_SIZE);
+  print_message("  %llu probe packets in 46 s of zero window\n", (unsigned long long)probes);
+  assert_true(probes >= 2 && probes <= 4);
+  sim_resume(&s.end[1]);
+  assert_true(sim_run(&s, b_got_all, 120000000));
+  assert_false(s.end[1].bad_byte);
+  assert_int_equal(s.end[1].received, 1 * MIB);
+  assert_int_equal(s.end[0].error, 0);
+  sim_free(&s);
+}
+
+static bool never(sim_t *s) {
+  (void)s;
+  return false;
+}
+
+static void an_idle_connection_sends_keep_alives_every_29_s(void **state) {
+  (void)state;
+  static sim_t s;
+  sim_link_t link = {.delay_us = 10000, .seed = 13};
+  sim_init(&s, &link, NULL);
+  sim_connect(&s, 100, 100);
+  assert_true(sim_run(&s, both_received, 5000000));
+  uint64_t a0 = s.end[0].datagrams_sent, b0 = s.end[1].datagrams_sent;
+  sim_run(&s, never, 90000000);
+  /* 90 s idle: three keep-alives each, and nothing else. */
+  assert_int_equal(s.end[0].datagrams_sent - a0, 3);
+  assert_int_equal(s.end[1].datagrams_sent - b0, 3);
+  assert_int_equal(s.end[0].error, 0);
+  assert_int_equal(s.end[1].error, 0);
+  assert_non_null(s.end[0].conn);
+  assert_non_null(s.end[1].conn);
+  sim_free(&s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(four_mib_arrive_intact_without_loss),
@@ -204,6 +270,8 @@ int main(void) {
       cmocka_unit_test(duplicated_packets_are_delivered_once),
       cmocka_unit_test(loss_reordering_and_duplicates_together),
       cmocka_unit_test(a_paused_reader_closes_the_window_and_resuming_reopens_it),
+      cmocka_unit_test(a_zero_window_is_probed_every_15_s),
+      cmocka_unit_test(an_idle_connection_sends_keep_alives_every_29_s),
       cmocka_unit_test(a_peer_that_vanishes_times_out_with_an_error),
       cmocka_unit_test(a_connect_to_nobody_times_out_after_three_syns),
       cmocka_unit_test(fin_both_ways_ends_both_streams_and_frees_both),

@@ -91,6 +91,7 @@ static void on_sendto(void *user, const uint8_t *buf, size_t len, const utp_addr
   sim_end_t *e = user;
   sim_t *s = e->sim;
   int dst = -1;
+  e->datagrams_sent++;
   for (int i = 0; i < 2; i++)
     if (s->end[i].addr.port == to->port && memcmp(s->end[i].addr.ip, to->ip, 4) == 0)
       dst = i;

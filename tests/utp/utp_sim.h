@@ -39,6 +39,7 @@ typedef struct {
   bool mute;             /* everything it sends is lost (a vanished peer) */
   uint64_t rng;
   unsigned accepts;
+  uint64_t datagrams_sent;
   uint8_t chunk[65536]; /* the pattern from chunk_off, chunk_len bytes */
   uint64_t chunk_off;
   size_t chunk_len;
