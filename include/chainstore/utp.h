@@ -23,7 +23,15 @@
  *   packets and recv_buffer bytes; data delivered but not yet consumed
  *   (utp_conn_consume) beyond recv_buffer + 64 KiB is dropped unacked;
  * - RESET bookkeeping: at most 1000 records of 10 s each (libutp's).
- * Memory held by a context is reported by utp_ctx_stats(). */
+ * Memory held by a context is reported by utp_ctx_stats().
+ *
+ * Where this differs from libutp (all invisible on the wire to a libutp
+ * peer): a retransmitted SYN is answered again while the connection is
+ * half-open (libutp stays silent, so a lost SYN-ACK fails the connect); the
+ * half-open timeout above; the acceptor gets WRITABLE when it may first
+ * write; no path-MTU probing: every packet fits packet_size, libutp's
+ * ceiling and starting point; data sent past our window beyond the slack
+ * is dropped unacked. */
 #ifndef CHAINSTORE_UTP_H
 #define CHAINSTORE_UTP_H
 

@@ -217,9 +217,15 @@ static void accept_syn(utp_ctx_t *ctx, const utp_addr_t *from, const utp_packet_
   const uint16_t id = p->h.conn_id;
   if (!ctx->cb.on_accept)
     return;
-  /* A retransmitted SYN for a connection we have: libutp stays silent. */
-  if (utp__lookup(ctx, from, (uint16_t)(id + 1))) {
-    ctx->datagrams_dropped++;
+  utp_conn_t *old = utp__lookup(ctx, from, (uint16_t)(id + 1));
+  if (old) {
+    /* A retransmitted SYN: libutp stays silent, so a lost SYN-ACK fails
+     * the connect (21 s). Ours answers again while still half-open; to a
+     * libutp initiator that is the SYN-ACK it missed, or a duplicate ack. */
+    if (old->state == UTP_CS_SYN_RECV && old->conn_id_send == id && old->ack_nr == p->h.seq)
+      utp__conn_send_ack(old);
+    else
+      ctx->datagrams_dropped++;
     return;
   }
   if (ctx->n_conns >= ctx->opts.max_connections || ctx->n_half_open >= ctx->opts.max_half_open ||

@@ -15,13 +15,11 @@ typedef struct sim_pkt_s {
 static uint64_t order_counter;
 
 static uint64_t rng_next(uint64_t *s) {
-  /* xorshift64*: deterministic for a seed. */
-  uint64_t x = *s;
-  x ^= x >> 12;
-  x ^= x << 25;
-  x ^= x >> 27;
-  *s = x;
-  return x * 2685821657736338717ull;
+  /* splitmix64: deterministic for a seed, every bit usable. */
+  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
 }
 
 uint8_t sim_pattern(uint64_t offset) {
@@ -194,6 +192,8 @@ static void on_accept(void *user, utp_conn_t *conn, const utp_addr_t *from) {
 
 static uint32_t on_random(void *user) {
   sim_end_t *e = user;
+  if (e->used_fixed < e->n_fixed)
+    return e->fixed_random[e->used_fixed++];
   return (uint32_t)(rng_next(&e->rng) >> 32);
 }
 

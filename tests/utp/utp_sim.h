@@ -40,6 +40,8 @@ typedef struct {
   uint64_t rng;
   unsigned accepts;
   uint64_t datagrams_sent;
+  uint32_t fixed_random[4]; /* handed out first (ids, first seq_nr) */
+  int n_fixed, used_fixed;
   uint8_t chunk[65536]; /* the pattern from chunk_off, chunk_len bytes */
   uint64_t chunk_off;
   size_t chunk_len;
