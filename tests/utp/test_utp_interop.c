@@ -19,7 +19,8 @@
 
 #include "chainstore/utp.h"
 
-#define TOTAL (8u * 1024u * 1024u)
+/* CHAINSTORE_UTP_INTEROP_MIB=n moves n MiB each way instead of 8. */
+static uint32_t TOTAL = 8u * 1024u * 1024u;
 
 static uint8_t pat(uint64_t i) { return (uint8_t)((i * 7) ^ (i / 512)); }
 
@@ -143,7 +144,7 @@ static void run(bool c_connects) {
   size_t line_len = 0;
   bool js_ready = !c_connects, js_done = false;
   char js_result[512] = "";
-  uint64_t start = now_us(), deadline = start + 90000000;
+  uint64_t start = now_us(), deadline = start + 90000000 + (uint64_t)TOTAL * 2;
 
   while (now_us() < deadline && !(js_done && p.eof && p.sent == TOTAL)) {
     if (js_ready && c_connects && !p.conn && !p.error) {
@@ -233,6 +234,9 @@ int main(void) {
     return 77;
   }
   signal(SIGPIPE, SIG_IGN);
+  const char *mib = getenv("CHAINSTORE_UTP_INTEROP_MIB");
+  if (mib)
+    TOTAL = (uint32_t)strtoul(mib, NULL, 10) * 1024u * 1024u;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(c_dials_a_libutp_peer_and_both_streams_arrive),
       cmocka_unit_test(a_libutp_peer_dials_c_and_both_streams_arrive),

@@ -16,9 +16,20 @@ function run (conn, socket) {
     for (let k = 0; k < d.length; k++) if (d[k] !== pat(got + k)) bad = true
     got += d.length
   })
+  let ended = false
+  let finished = false
+  // Exits once both directions are done: its own data flushed, theirs ended.
+  const maybeExit = () => {
+    if (ended && finished) setTimeout(() => process.exit(0), 1000)
+  }
   conn.on('end', () => {
     console.log(JSON.stringify({ received: got, bad }))
-    setTimeout(() => process.exit(0), 1000)
+    ended = true
+    maybeExit()
+  })
+  conn.on('finish', () => {
+    finished = true
+    maybeExit()
   })
   conn.on('error', (e) => {
     console.log(JSON.stringify({ error: e.message }))
