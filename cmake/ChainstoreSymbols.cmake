@@ -3,7 +3,7 @@
 # static library's partial link and the test that checks both
 # (tests/boundaries) are made from it. A new public module adds its prefix
 # here.
-set(CHAINSTORE_PUBLIC_PREFIXES chainstore unichain bitprotocol bitswarm networker)
+set(CHAINSTORE_PUBLIC_PREFIXES chainstore unichain bitprotocol bitswarm networker utp)
 
 set(CHAINSTORE_VERSION_SCRIPT ${PROJECT_BINARY_DIR}/libchainstore.map)
 set(_globals "")

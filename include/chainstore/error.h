@@ -84,6 +84,9 @@ extern "C" {
   XX(EREJECTED, -308, "remote peer rejected by authentication")                       \
   XX(EIDLE, -309, "remote timed out")                                                 \
   XX(EDESTROYED, -310, "stream destroyed")                                            \
+  /* utp (uTP connections) */                                                        \
+  XX(EUTPRESET, -600, "uTP connection reset by the peer")                             \
+  XX(EUTPREFUSED, -601, "uTP connection refused by the peer")                         \
   /* dht */                                                                           \
   XX(EDHTMSG, -400, "malformed DHT message")                                          \
   XX(EDHTTOKEN, -401, "invalid DHT roundtrip token")                                  \
