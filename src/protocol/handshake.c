@@ -5,6 +5,7 @@
 
 #include <sodium.h>
 
+#include "chainstore/budget.h"
 #include "chainstore/error.h"
 #include "protocol/stream_internal.h"
 
@@ -179,10 +180,12 @@ void proto_handshake_resume(bitprotocol_t *p, int result) {
 }
 
 void proto_handshake_recv(bitprotocol_t *p, const uint8_t *bytes, size_t len) {
-  /* While the application decides on the remote key the remote may already
-   * send frames; keep at most one maximal frame of them. */
-  if (p->hsbuf.len + len > p->max_frame_size + NOISE_MAX_MESSAGE + 16) {
-    proto_destroy(p, CHAINSTORE_EFRAMESIZE);
+  /* A peer not yet authenticated gets a small fixed budget: a Noise
+   * message, and the frames it may send early while the application
+   * decides on its key (BITPROTOCOL_MAX_PREAUTH_BYTES). */
+  if (len > BITPROTOCOL_MAX_PREAUTH_BYTES - p->hsbuf.len) {
+    chainstore_budget_hit(CHAINSTORE_BUDGET_PREAUTH);
+    proto_destroy(p, CHAINSTORE_ELIMIT);
     return;
   }
   if (proto_buf_reserve(&p->hsbuf, len) != 0) {
