@@ -548,8 +548,10 @@ size_t proto_msg_count_repeated(int type, const uint8_t *body, size_t len, size_
       if (type == BITPROTOCOL_MSG_OPTIONS) {
         rc = pbwire_bytes(body, len, &off, &data, &dlen);
       } else {
+        bitprotocol_node_t node;
         rc = pbwire_submessage(body, len, &off, &sub_end);
-        off = sub_end;
+        if (rc == 0)
+          rc = decode_node(body, len, off, sub_end, &node, &off, NULL);
       }
     } else if (type == BITPROTOCOL_MSG_OPTIONS && tag == 2) {
       (void)pbwire_bool(body, len, &off);
