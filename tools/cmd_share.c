@@ -36,7 +36,8 @@ static const char usage[] =
     "\n"
     "Memory: replies wait for a peer that does not read them only up to 1 MiB\n"
     "per connection and 32 MiB for all of them (plus one block each); then\n"
-    "the peer's requests wait, within 256, until it reads.\n";
+    "the peer's requests wait, within 256, until it reads. On exit it prints\n"
+    "'budget NAME: N' for each budget that was reached (chainstore/budget.h).\n";
 
 static uv_loop_t loop;
 static cli_share_t *share;
@@ -157,7 +158,7 @@ static int run(int argc, char **argv) {
              (double)cli_share_uploaded_bytes(share) / 1048576.0);
       for (int b = 0; b < CHAINSTORE_BUDGET_COUNT; b++)
         if (chainstore_budget_hits((chainstore_budget_t)b) > 0)
-          fprintf(stderr, "chainstore: share: budget %s reached %llu times\n", chainstore_budget_name((chainstore_budget_t)b),
+          printf("budget %s: %llu\n", chainstore_budget_name((chainstore_budget_t)b),
                   (unsigned long long)chainstore_budget_hits((chainstore_budget_t)b));
       if (cli_share_refused(share) > 0)
         printf("refused %u connection%s (--max-peers)\n", cli_share_refused(share), cli_share_refused(share) == 1 ? "" : "s");
