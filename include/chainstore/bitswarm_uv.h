@@ -87,6 +87,7 @@ int bitswarm_udp_remove_consumer(bitswarm_udp_t *udp, const bitswarm_udp_consume
 
 /* Sends a datagram (copied when it must wait). CHAINSTORE_EIO when the
  * kernel refuses it (e.g. unreachable: UDP is best effort),
+ * CHAINSTORE_ELIMIT when it was dropped at the send-queue bound,
  * CHAINSTORE_ECLOSED when the socket is unbound or closing. */
 int bitswarm_udp_send(bitswarm_udp_t *udp, const bitswarm_addr_t *to, const uint8_t *buf, size_t len);
 /* Datagrams dropped because the send queue was at its bound. */
