@@ -33,8 +33,9 @@ typedef struct bitprotocol_uv_s bitprotocol_uv_t;
  *    of their write queues (default BITPROTOCOL_UV_DEFAULT_PROCESS_QUEUE);
  *    above it every stream sharing it stops serving until the sum fell to
  *    3/4.
- * Checked before serving, so a stream's queue exceeds its mark by at most
- * one reply (a block and its proof, <= BITPROTOCOL_DEFAULT_MAX_FRAME_SIZE).
+ * Checked before serving, so a stream's queue exceeds its mark, and the
+ * process's total its budget, by at most one reply per stream (a block and
+ * its proof, <= BITPROTOCOL_DEFAULT_MAX_FRAME_SIZE).
  * Each pause counts CHAINSTORE_BUDGET_OUTPUT_PAUSE (chainstore/budget.h);
  * max_write_queue stays the hard bound (CHAINSTORE_ELIMIT). */
 #define BITPROTOCOL_UV_DEFAULT_PROCESS_QUEUE (32u * 1024 * 1024)

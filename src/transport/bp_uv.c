@@ -101,6 +101,16 @@ static void pressure(bitprotocol_uv_t *t, bool may_unblock) {
     b->used = b->used - t->accounted + q;
     t->accounted = q;
   }
+  if (b && !was_over && budget_over(b)) {
+    /* Every stream sharing it stops serving, not only the one that sent. */
+    for (bitprotocol_uv_t *o = b->streams; o; o = o->b_next) {
+      if (o != t && !o->blocked && !o->closing) {
+        o->blocked = true;
+        chainstore_budget_hit(CHAINSTORE_BUDGET_OUTPUT_PAUSE);
+        bitprotocol_set_output_blocked(o->p, true);
+      }
+    }
+  }
   if (!t->closing && (q > t->high_water || budget_over(b))) {
     if (!t->blocked) {
       t->blocked = true;
