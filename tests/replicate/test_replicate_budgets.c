@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "bp_harness.h"
 #include "chainstore/budget.h"
 #include "encoding/bitfield_rle.h"
 #include "repl_harness.h"
@@ -212,11 +215,70 @@ static void remote_bitfields_share_one_budget(void **st) {
   unichain_close(c2);
 }
 
+/* The same over a BitProtocol stream: the channels' peers charge the
+ * stream's remote-state budget (bitprotocol.h max_remote_state). */
+static void remote_bitfields_charge_the_stream(void **st) {
+  (void)st;
+  bp_pair_t pair;
+  bitprotocol_options_t ob;
+  bitprotocol_options_init(&ob);
+  ob.max_remote_state = 10 * (1024 + 64);
+  bp_pair_init(&pair, NULL, &ob);
+  bp_pair_start(&pair);
+  bp_pump(&pair);
+  assert_true(bitprotocol_is_established(pair.b.p));
+
+  unichain_t *c[2];
+  unichain_replicator_t *r[2];
+  bitprotocol_channel_t *ch[2];
+  for (int i = 0; i < 2; i++) {
+    uint8_t pk[32], sk[64];
+    crypto_sign_keypair(pk, sk);
+    c[i] = rh_open_chain(pk, NULL, false);
+    r[i] = new_repl(c[i]);
+    unichain_peer_options_t o;
+    unichain_peer_options_init(&o);
+    o.live = true;
+    assert_int_equal(unichain_replicate(r[i], pair.b.p, &o, NULL), 0);
+    assert_int_equal(bitprotocol_channel_open(pair.a.p, NULL, pk, &bp_logging_handlers, &pair.a, &ch[i]), 0);
+  }
+  bp_pump(&pair);
+
+  /* 6 pages on the first channel fit; 6 more on the second do not. */
+  size_t bytes = 6 * 1024;
+  uint8_t *bits = malloc(bytes), *enc = malloc(bitfield_rle_encoding_length(bits, bytes) + 1);
+  memset(bits, 0xff, bytes);
+  bitprotocol_msg_have_t h;
+  memset(&h, 0, sizeof h);
+  h.bitfield.base = enc;
+  h.bitfield.len = bitfield_rle_encode(bits, bytes, enc);
+  assert_int_equal(bitprotocol_send_have(ch[0], &h), 0);
+  bp_pump(&pair);
+  assert_false(pair.b.closed);
+  assert_true(bitprotocol_remote_state_bytes(pair.b.p) >= bytes);
+  uint64_t before = chainstore_budget_hits(CHAINSTORE_BUDGET_REMOTE_STATE);
+  assert_int_equal(bitprotocol_send_have(ch[1], &h), 0);
+  bp_pump(&pair);
+  assert_true(pair.b.closed);
+  assert_int_equal(pair.b.close_err, CHAINSTORE_ELIMIT);
+  assert_int_equal(chainstore_budget_hits(CHAINSTORE_BUDGET_REMOTE_STATE), before + 1);
+  /* Every channel closed: what they charged was given back. */
+  assert_int_equal(bitprotocol_remote_state_bytes(pair.b.p), 0);
+  free(bits);
+  free(enc);
+  bp_pair_free(&pair);
+  for (int i = 0; i < 2; i++) {
+    unichain_replicator_free(r[i]);
+    unichain_close(c[i]);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(deferred_while_blocked_served_in_order),
       cmocka_unit_test(deferred_limit_destroys_that_stream),
       cmocka_unit_test(remote_bitfields_share_one_budget),
+      cmocka_unit_test(remote_bitfields_charge_the_stream),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
