@@ -62,7 +62,9 @@
  *   unread: bitprotocol_output_blocked) are not served but deferred, in
  *   order, until it drained (unichain_peer_resume); at most
  *   UNICHAIN_REPL_MAX_DEFERRED_REQUESTS per peer, beyond which the stream is
- *   destroyed with CHAINSTORE_ELIMIT (chainstore/budget.h counts both)
+ *   destroyed with CHAINSTORE_ELIMIT (chainstore/budget.h counts both); the
+ *   queue (~12 KiB, made on first use) is charged like a remote bitfield, so
+ *   many channels of one stream cannot multiply it past the stream's budget
  *
  * Where this differs from hypercore 9 (none of it changes a message an
  * honest JS peer sees, except that fewer duplicate Requests are sent):

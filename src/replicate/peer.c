@@ -115,6 +115,8 @@ void repl_peer_free(unichain_peer_t *peer) {
   /* The remote bitfield gives its charge back through the io. */
   rbits_free(peer->wants);
   rbits_free(peer->remote_bits);
+  if (peer->deferred != NULL && peer->io.charge)
+    peer->io.charge(peer->io_user, -(int64_t)(UNICHAIN_REPL_MAX_DEFERRED_REQUESTS * sizeof *peer->deferred));
   if (peer->io.release) peer->io.release(peer->io_user);
   free(peer->inflight);
   free(peer->deferred);

@@ -159,8 +159,15 @@ static int defer(unichain_peer_t *peer, const bitprotocol_msg_request_t *m) {
     chainstore_budget_hit(CHAINSTORE_BUDGET_DEFERRED_REQUESTS);
     return CHAINSTORE_ELIMIT;
   }
-  if (peer->deferred == NULL && (peer->deferred = malloc(cap * sizeof *peer->deferred)) == NULL)
-    return CHAINSTORE_ENOMEM;
+  if (peer->deferred == NULL) {
+    /* A stream may carry many channels: their queues count in its budget. */
+    if (peer->io.charge && peer->io.charge(peer->io_user, (int64_t)(cap * sizeof *peer->deferred)) != 0)
+      return CHAINSTORE_ELIMIT;
+    if ((peer->deferred = malloc(cap * sizeof *peer->deferred)) == NULL) {
+      if (peer->io.charge) peer->io.charge(peer->io_user, -(int64_t)(cap * sizeof *peer->deferred));
+      return CHAINSTORE_ENOMEM;
+    }
+  }
   peer->deferred[(peer->deferred_head + peer->n_deferred) % cap] = *m;
   peer->n_deferred++;
   return 0;

@@ -14,25 +14,6 @@
 #include "protocol/messages.h"
 #include "protocol/stream_internal.h"
 
-static void established(bp_pair_t *pair) {
-  bp_pair_init(pair, NULL, NULL);
-  bp_pair_start(pair);
-  bp_pump(pair);
-  assert_true(bitprotocol_is_established(pair->a.p));
-  assert_true(bitprotocol_is_established(pair->b.p));
-}
-
-/* Plaintext bytes from `from` to its peer, through from's cipher. */
-static int inject(bp_side_t *from, const uint8_t *plain, size_t len) {
-  uint8_t *buf = malloc(len ? len : 1);
-  memcpy(buf, plain, len);
-  if (from->p->mode == BITPROTOCOL_MODE_ENCRYPTED)
-    xor_stream_apply(&from->p->sec->tx, buf, buf, len);
-  int rc = bitprotocol_recv(from->peer->p, buf, len);
-  free(buf);
-  return rc;
-}
-
 /* A frame on channel `ch`, type `type`, around body[0..len): malloc'd. */
 static uint8_t *frame(uint32_t ch, int type, const uint8_t *body, size_t len, size_t *out_len) {
   uint8_t hdr[10];
@@ -69,8 +50,8 @@ static void test_options_names_counted_before_decoding(void **state) {
   /* An 8 MiB frame of empty names: ~4 million names, refused from the
    * count, before the arena sees one. */
   bp_pair_t pair, other;
-  established(&pair);
-  established(&other);
+  bp_pair_establish(&pair, NULL, NULL);
+  bp_pair_establish(&other, NULL, NULL);
   size_t n = (8u << 20) / 2 - 8, flen;
   uint8_t *body = malloc(2 * n);
   for (size_t i = 0; i < n; i++) {
@@ -81,7 +62,7 @@ static void test_options_names_counted_before_decoding(void **state) {
   uint8_t *f = frame(0, BITPROTOCOL_MSG_OPTIONS, body, 2 * n, &flen);
   uint64_t before = chainstore_budget_hits(CHAINSTORE_BUDGET_OPTIONS_NAMES);
   pbwire_arena_t arena = pair.b.p->arena;
-  assert_int_equal(inject(&pair.a, f, flen), CHAINSTORE_EEXTENSIONS);
+  assert_int_equal(bp_inject(&pair.a, f, flen), CHAINSTORE_EEXTENSIONS);
   expect_destroyed(&pair.b, CHAINSTORE_EEXTENSIONS);
   assert_int_equal(chainstore_budget_hits(CHAINSTORE_BUDGET_OPTIONS_NAMES), before + 1);
   /* Nothing was decoded: the arena is as it was. */
@@ -91,7 +72,7 @@ static void test_options_names_counted_before_decoding(void **state) {
   /* At the limit exactly: accepted. */
   assert_pair_works(&other);
   f = frame(0, BITPROTOCOL_MSG_OPTIONS, body, 2 * 256, &flen);
-  assert_int_equal(inject(&other.a, f, flen), 0);
+  assert_int_equal(bp_inject(&other.a, f, flen), 0);
   assert_false(other.b.closed);
   free(f);
   free(body);
@@ -123,12 +104,12 @@ static uint8_t *data_body(size_t n, size_t *len) {
 
 static void test_data_nodes_capped(void **state) {
   bp_pair_t pair;
-  established(&pair);
+  bp_pair_establish(&pair, NULL, NULL);
   size_t blen, flen;
   /* What a proof can hold passes (on an unopened channel: decoded, ignored). */
   uint8_t *body = data_body(BITPROTOCOL_MAX_DATA_NODES, &blen);
   uint8_t *f = frame(1, BITPROTOCOL_MSG_DATA, body, blen, &flen);
-  assert_int_equal(inject(&pair.a, f, flen), 0);
+  assert_int_equal(bp_inject(&pair.a, f, flen), 0);
   assert_false(pair.b.closed);
   free(f);
   free(body);
@@ -136,7 +117,7 @@ static void test_data_nodes_capped(void **state) {
   uint64_t before = chainstore_budget_hits(CHAINSTORE_BUDGET_DATA_NODES);
   body = data_body(BITPROTOCOL_MAX_DATA_NODES + 1, &blen);
   f = frame(1, BITPROTOCOL_MSG_DATA, body, blen, &flen);
-  assert_int_equal(inject(&pair.a, f, flen), CHAINSTORE_ELIMIT);
+  assert_int_equal(bp_inject(&pair.a, f, flen), CHAINSTORE_ELIMIT);
   expect_destroyed(&pair.b, CHAINSTORE_ELIMIT);
   assert_int_equal(chainstore_budget_hits(CHAINSTORE_BUDGET_DATA_NODES), before + 1);
   free(f);
@@ -147,7 +128,7 @@ static void test_data_nodes_capped(void **state) {
 static void test_preauth_bytes_bounded(void **state) {
   /* B waits for its application to accept A's key; A, done, sends frames. */
   bp_pair_t pair, other;
-  established(&other);
+  bp_pair_establish(&other, NULL, NULL);
   bp_pair_init(&pair, NULL, NULL);
   pair.b.defer_auth = true;
   bp_pair_start(&pair);
@@ -159,14 +140,14 @@ static void test_preauth_bytes_bounded(void **state) {
   size_t chunk = 16 * 1024;
   uint8_t *zeros = calloc(1, chunk);
   for (int i = 0; i < 3; i++)
-    assert_int_equal(inject(&pair.a, zeros, chunk), 0);
+    assert_int_equal(bp_inject(&pair.a, zeros, chunk), 0);
   assert_false(pair.b.closed);
   assert_true(pair.b.p->hsbuf.len <= BITPROTOCOL_MAX_PREAUTH_BYTES);
   /* ...and past BITPROTOCOL_MAX_PREAUTH_BYTES the stream is destroyed. */
   uint64_t before = chainstore_budget_hits(CHAINSTORE_BUDGET_PREAUTH);
   int rc = 0;
   for (int i = 0; i < 16 && rc == 0; i++)
-    rc = inject(&pair.a, zeros, chunk);
+    rc = bp_inject(&pair.a, zeros, chunk);
   assert_int_equal(rc, CHAINSTORE_ELIMIT);
   expect_destroyed(&pair.b, CHAINSTORE_ELIMIT);
   assert_int_equal(chainstore_budget_hits(CHAINSTORE_BUDGET_PREAUTH), before + 1);
@@ -225,7 +206,7 @@ static void on_writable(bitprotocol_t *p, void *user) {
 
 static void test_output_blocked_signal(void **state) {
   bp_pair_t pair;
-  established(&pair);
+  bp_pair_establish(&pair, NULL, NULL);
   static const bitprotocol_observer_t obs = {.on_writable = on_writable};
   assert_int_equal(bitprotocol_observe(pair.b.p, &obs, NULL, NULL), 0);
   writable_calls = 0;

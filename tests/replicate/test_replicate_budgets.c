@@ -36,6 +36,7 @@ static int t_send(void *user, bitprotocol_msg_type_t type, const void *msg) {
 static bool t_blocked(void *user) { return ((io_t *)user)->blocked; }
 static int t_charge(void *user, int64_t delta) {
   shared_t *s = ((io_t *)user)->shared;
+  if (s == NULL) return 0;
   if (delta < 0) {
     s->used -= (size_t)-delta;
     return 0;

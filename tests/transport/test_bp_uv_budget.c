@@ -129,6 +129,8 @@ static void shared_budget_stops_and_resumes_both(void **state) {
   assert_false(blocked(2));
   assert_true(bitprotocol_uv_budget_used(budget) <= limit / 4 * 3);
 
+  /* A paused reader would not see its transport reset. */
+  assert_int_equal(bitprotocol_uv_resume(q[3].s), 0);
   for (int i = 0; i < 4; i += 2) bitprotocol_destroy(bitprotocol_uv_protocol(q[i].s), CHAINSTORE_EIO);
   run_until(all_closed, NULL, 10000, "the streams to end");
   assert_int_equal(bitprotocol_uv_budget_used(budget), 0);
