@@ -172,6 +172,32 @@ static void test_preauth_bytes_bounded(void **state) {
   bp_pair_free(&other);
 }
 
+static void test_preauth_budget_spares_a_fast_peer(void **state) {
+  /* An honest initiator's message 3 and the 256 KiB of frames it queued
+   * during the handshake arrive in one read: the responder, which accepts
+   * keys at once, takes them as frames, not as pre-authentication bytes. */
+  bp_pair_t pair;
+  bp_pair_init(&pair, NULL, NULL);
+  static const uint8_t key[32] = {6};
+  static uint8_t bits[64 * 1024];
+  bitprotocol_channel_t *ca;
+  assert_int_equal(bitprotocol_channel_open(pair.a.p, NULL, key, &bp_logging_handlers, &pair.a, &ca), 0);
+  bitprotocol_msg_have_t h = {0};
+  h.bitfield.base = bits;
+  h.bitfield.len = sizeof bits;
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(bitprotocol_send_have(ca, &h), 0);
+  bp_pair_start(&pair);
+  bp_deliver_coalesced(&pair.a); /* message 1 */
+  bp_deliver_coalesced(&pair.b); /* message 2 */
+  bp_deliver_coalesced(&pair.a); /* message 3 and the frames, in one recv */
+  assert_false(pair.b.closed);
+  assert_true(bitprotocol_is_established(pair.b.p));
+  assert_true(bitprotocol_bytes_received(pair.b.p) > 4 * sizeof bits);
+  assert_true(bp_has(&pair.b, "dk:"));
+  bp_pair_free(&pair);
+}
+
 static void test_remote_state_charge(void **state) {
   bp_pair_t pair;
   bitprotocol_options_t o;
@@ -228,6 +254,7 @@ int main(void) {
       cmocka_unit_test(test_options_names_counted_before_decoding),
       cmocka_unit_test(test_data_nodes_capped),
       cmocka_unit_test(test_preauth_bytes_bounded),
+      cmocka_unit_test(test_preauth_budget_spares_a_fast_peer),
       cmocka_unit_test(test_remote_state_charge),
       cmocka_unit_test(test_output_blocked_signal),
   };
