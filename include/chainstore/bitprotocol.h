@@ -43,9 +43,11 @@
  *                       frames sent early while on_authenticate decides)
  *   Data.nodes          BITPROTOCOL_MAX_DATA_NODES (128) per Data, counted
  *                       before decoding
- *   remote state        16 MiB per stream (max_remote_state) that the layers
+ *   remote state        17 MiB per stream (max_remote_state) that the layers
  *                       above keep for the remote (the remote bitfields of
- *                       all its channels), through bitprotocol_charge
+ *                       all its channels, with their page headers: one
+ *                       channel's largest, 2^27 blocks, fits), through
+ *                       bitprotocol_charge
  *   Noise message       65535 bytes (fixed by Noise)
  *   channels            65536 channel states per stream (locally or
  *                       remotely opened, not yet closed); local ids are
@@ -118,7 +120,7 @@ extern "C" {
  * maximal Noise message with its length, and 64 KiB of frames sent early
  * (Opens and Options that follow the last handshake message). */
 #define BITPROTOCOL_MAX_PREAUTH_BYTES (65535u + 3u + 64u * 1024)
-#define BITPROTOCOL_DEFAULT_MAX_REMOTE_STATE (16u * 1024 * 1024)
+#define BITPROTOCOL_DEFAULT_MAX_REMOTE_STATE (17u * 1024 * 1024)
 #define BITPROTOCOL_DEFAULT_MAX_CHANNELS 65536u
 #define BITPROTOCOL_DEFAULT_MAX_EXTENSIONS 256u
 /* Channel ids stay below 2^27: the reference builds the frame header with
@@ -269,7 +271,7 @@ typedef struct {
   uint32_t max_channels;   /* 0 = default */
   uint32_t max_extensions; /* 0 = default */
   /* Bytes the layers above may keep for the remote on this stream
-   * (bitprotocol_charge); 0 = default 16 MiB. */
+   * (bitprotocol_charge); 0 = default 17 MiB. */
   size_t max_remote_state;
   /* Live streams stay up with no channels; others end their outgoing side
    * once the last channel is closed (as the reference). */

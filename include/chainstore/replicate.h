@@ -52,7 +52,7 @@
  *                                 destroyed with CHAINSTORE_ELIMIT
  *                                 and all channels of one stream together
  *                                 at most the stream's remote-state budget
- *                                 (bitprotocol.h max_remote_state, 16 MiB;
+ *                                 (bitprotocol.h max_remote_state, 17 MiB;
  *                                 charged before each 1 KiB page is
  *                                 allocated): CHAINSTORE_ELIMIT
  *   one Have bitfield             decodes to at most
