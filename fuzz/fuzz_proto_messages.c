@@ -1,6 +1,7 @@
 /* Each message decoder: byte 0 selects the type (0..10, 15, and the Noise
  * payload), the rest is the body. A body that decodes must re-encode, and
- * its encoding must be a fixed point of decode + encode. */
+ * its encoding must be a fixed point of decode + encode, and the names or
+ * nodes counted before decoding (the budgets) must be those decoded. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int type = types[sel];
   proto_msg_t m;
   if (proto_msg_decode(type, data, size, &arena, &m, NULL) == 0) {
+    /* The budgets count names and nodes before decoding: the count must be
+     * the decoder's. */
+    size_t n = type == 1 ? m.options.n_extensions : type == 9 ? m.data.n_nodes : 0;
+    if (proto_msg_count_repeated(type, data, size, SIZE_MAX - 1) != n)
+      abort();
     proto_buf_t a = {0}, b = {0};
     if (proto_frame_append(&a, 1, type, &m, SIZE_MAX) == 0) {
       /* skip varint(L) and the one-byte header */

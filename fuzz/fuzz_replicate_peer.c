@@ -70,7 +70,7 @@ static void io_destroy(void *u, int err) {
   (void)err;
   ((io_state_t *)u)->gone = true;
 }
-static const unichain_peer_io_t fuzz_io = {io_send, io_send_ext, io_close, io_destroy, NULL};
+static const unichain_peer_io_t fuzz_io = {io_send, io_send_ext, io_close, io_destroy, NULL, NULL, NULL};
 
 static uint64_t now_ms;
 static uint64_t clock_now(void *u) {

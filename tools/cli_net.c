@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "chainstore/budget.h"
 #include "cli_util.h"
 
 /* ---- addresses ------------------------------------------------------------ */
@@ -130,6 +131,8 @@ struct cli_share_s {
   chainstore_stream_t **streams; /* open connections */
   size_t n_streams, cap_streams;
   unsigned connections; /* accepted so far */
+  unsigned refused;     /* closed at once: max_peers were connected */
+  bitprotocol_uv_budget_t *budget; /* the output of every stream */
   uint64_t up_blocks, up_bytes;
   bool stopping, server_closed;
 };
@@ -138,6 +141,7 @@ static void share_maybe_free(cli_share_t *s) { (void)s; /* cli_share_free */ }
 
 void cli_share_free(cli_share_t *s) {
   if (s == NULL) return;
+  bitprotocol_uv_budget_free(s->budget);
   free(s->only);
   free(s->streams);
   free(s);
@@ -173,9 +177,28 @@ static void share_closed(void *user, chainstore_stream_t *st, int err) {
   share_maybe_free(s);
 }
 
+static void refused_closed(uv_handle_t *h) { free(h); }
+
+/* At max_peers: take the connection off the backlog and close it. */
+static void refuse(cli_share_t *s, uv_stream_t *server) {
+  uv_tcp_t *c = malloc(sizeof *c);
+  if (c == NULL) return;
+  uv_tcp_init(s->loop, c);
+  if (uv_accept(server, (uv_stream_t *)c) == 0) {
+    s->refused++;
+    chainstore_budget_hit(CHAINSTORE_BUDGET_PEERS);
+    if (!s->o.quiet) fprintf(stderr, "chainstore: share: refused a peer: %u connected (--max-peers)\n", s->o.max_peers);
+  }
+  uv_close((uv_handle_t *)c, refused_closed);
+}
+
 static void on_connection(uv_stream_t *server, int status) {
   cli_share_t *s = server->data;
   if (status < 0 || s->stopping) return;
+  if (s->n_streams >= s->o.max_peers) {
+    refuse(s, server);
+    return;
+  }
   chainstore_replicate_options_t ro;
   bitprotocol_options_t bp;
   chainstore_replicate_options_init(&ro);
@@ -185,6 +208,7 @@ static void on_connection(uv_stream_t *server, int status) {
   ro.on_close = share_closed;
   ro.user = s;
   ro.keypool = s->keypool;
+  ro.output_budget = s->budget;
   cli_stream_options(&s->o.timeouts, true, &bp);
   if (s->n_streams == s->cap_streams) {
     size_t cap = s->cap_streams ? 2 * s->cap_streams : 8;
@@ -210,6 +234,11 @@ int cli_share_start(cli_share_t **out, uv_loop_t *loop, const struct sockaddr *a
   if (s == NULL) return CHAINSTORE_ENOMEM;
   s->loop = loop;
   s->o = *o;
+  if (s->o.max_peers == 0) s->o.max_peers = CLI_SHARE_DEFAULT_MAX_PEERS;
+  if (bitprotocol_uv_budget_new(&s->budget, 0) != 0) {
+    free(s);
+    return CHAINSTORE_ENOMEM;
+  }
   if (o->n_only > 0) {
     s->only = malloc(o->n_only * 32);
     if (s->only == NULL) {
@@ -263,6 +292,7 @@ void cli_share_stop(cli_share_t *s) {
 }
 
 unsigned cli_share_connections(const cli_share_t *s) { return s->connections; }
+unsigned cli_share_refused(const cli_share_t *s) { return s->refused; }
 uint64_t cli_share_uploaded_blocks(const cli_share_t *s) { return s->up_blocks; }
 uint64_t cli_share_uploaded_bytes(const cli_share_t *s) { return s->up_bytes; }
 

@@ -44,7 +44,17 @@ typedef struct {
   size_t n_only;
   cli_timeouts_t timeouts;
   bool quiet; /* no connection log on stderr */
+  /* Connections served at once (--max-peers); beyond it a new connection is
+   * closed at once. 0 = CLI_SHARE_DEFAULT_MAX_PEERS. */
+  unsigned max_peers;
 } cli_share_options_t;
+
+/* As the swarm's maxPeers (spec/swarm.md). With it, and the output budgets
+ * of every stream (1 MiB high-water mark each, plus one reply) and of the
+ * process (BITPROTOCOL_UV_DEFAULT_PROCESS_QUEUE, shared), what peers can
+ * make share queue is bounded. */
+#define CLI_SHARE_DEFAULT_MAX_PEERS 24u
+#define CLI_SHARE_MAX_PEERS_LIMIT 65536u
 
 /* Listens on addr and replicates the store (live) to every connection. The
  * bound address is in *bound (may be NULL). */
@@ -56,6 +66,8 @@ void cli_share_stop(cli_share_t *s);
  * failed cli_share_start, which sets *out). NULL: no-op. */
 void cli_share_free(cli_share_t *s);
 unsigned cli_share_connections(const cli_share_t *s);
+/* Connections closed at once because max_peers were connected. */
+unsigned cli_share_refused(const cli_share_t *s);
 uint64_t cli_share_uploaded_blocks(const cli_share_t *s);
 uint64_t cli_share_uploaded_bytes(const cli_share_t *s);
 

@@ -5,13 +5,14 @@
 
 #include <sodium.h>
 
+#include "chainstore/budget.h"
 #include "cli.h"
 #include "cli_net.h"
 #include "cli_util.h"
 
 static const char usage[] =
     "usage: chainstore share DIR [KEY...] --listen HOST:PORT [--profile P]\n"
-    "                        [--timeout MS] [--request-timeout MS]\n"
+    "                        [--timeout MS] [--request-timeout MS] [--max-peers N]\n"
     "\n"
     "Serves the store in DIR to every peer that connects to HOST:PORT (port 0:\n"
     "any free port), each over one encrypted BitProtocol stream that carries\n"
@@ -32,7 +33,14 @@ static const char usage[] =
     "  --profile P            the store must be of network profile P\n"
     "  --timeout MS           drop a peer silent for MS ms (default 20000)\n"
     "  --request-timeout MS   drop a peer that leaves a request unanswered\n"
-    "                         for MS ms (default 20000)\n";
+    "                         for MS ms (default 20000)\n"
+    "  --max-peers N          serve at most N connections at once; more are\n"
+    "                         closed at once (default 24, as the swarm's)\n"
+    "\n"
+    "Memory: replies wait for a peer that does not read them only up to 1 MiB\n"
+    "per connection and 32 MiB for all of them (plus one block each); then\n"
+    "the peer's requests wait, within 256, until it reads. On exit it prints\n"
+    "'budget NAME: N' for each budget that was reached (chainstore/budget.h).\n";
 
 static uv_loop_t loop;
 static cli_share_t *share;
@@ -48,6 +56,7 @@ static int run(int argc, char **argv) {
                                            {"profile", required_argument, NULL, 'p'},
                                            {"timeout", required_argument, NULL, 't'},
                                            {"request-timeout", required_argument, NULL, 'r'},
+                                           {"max-peers", required_argument, NULL, 'm'},
                                            {"help", no_argument, NULL, 'h'},
                                            {NULL, 0, NULL, 0}};
   cli_store_options_t so = {0};
@@ -55,6 +64,7 @@ static int run(int argc, char **argv) {
   struct sockaddr_storage addr;
   const char *listen = NULL;
   uint64_t v;
+  unsigned max_peers = 0;
   int c;
 
   while ((c = cli_getopt(argc, argv, "share", ":h", longopts, NULL)) != -1) {
@@ -68,6 +78,11 @@ static int run(int argc, char **argv) {
         continue;
       case 'p':
         if (!cli_parse_profile("share", optarg, &so)) return CLI_EXIT_USAGE;
+        continue;
+      case 'm':
+        if (!cli_parse_u64(optarg, 1, CLI_SHARE_MAX_PEERS_LIMIT, &v))
+          return cli_usage("share", "--max-peers must be 1..%u, not '%s'", CLI_SHARE_MAX_PEERS_LIMIT, optarg);
+        max_peers = (unsigned)v;
         continue;
       case 't':
       case 'r':
@@ -127,6 +142,7 @@ static int run(int argc, char **argv) {
     o.only = (const uint8_t(*)[32])dks;
     o.n_only = n_keys;
     o.timeouts = to;
+    o.max_peers = max_peers;
     int err = cli_share_start(&share, &loop, (const struct sockaddr *)&addr, &o, &bound);
     if (err != 0) {
       cli_errorf("share: cannot listen on %s: %s", listen, chainstore_strerror(err));
@@ -148,6 +164,12 @@ static int run(int argc, char **argv) {
       printf("stopped: %u connection%s, %llu blocks (%.1f MiB) uploaded\n", cli_share_connections(share),
              cli_share_connections(share) == 1 ? "" : "s", (unsigned long long)cli_share_uploaded_blocks(share),
              (double)cli_share_uploaded_bytes(share) / 1048576.0);
+      for (int b = 0; b < CHAINSTORE_BUDGET_COUNT; b++)
+        if (chainstore_budget_hits((chainstore_budget_t)b) > 0)
+          printf("budget %s: %llu\n", chainstore_budget_name((chainstore_budget_t)b),
+                  (unsigned long long)chainstore_budget_hits((chainstore_budget_t)b));
+      if (cli_share_refused(share) > 0)
+        printf("refused %u connection%s (--max-peers)\n", cli_share_refused(share), cli_share_refused(share) == 1 ? "" : "s");
     }
   }
   chainstore_close(store);

@@ -31,18 +31,36 @@
  * deferred until the outermost call returns. Pointers handed to callbacks
  * (bytes, decoded messages) are valid only during the callback.
  *
- * Limits (all documented defaults, all options):
- *   frame body          8 MiB (BITPROTOCOL_DEFAULT_MAX_FRAME_SIZE), as the JS
+ * Limits and budgets (documented defaults; each checked before the memory
+ * it bounds is allocated; refusals counted in chainstore/budget.h):
+ *   frame body          8 MiB + 16 KiB (BITPROTOCOL_DEFAULT_MAX_FRAME_SIZE):
+ *                       room for the largest block (UNICHAIN_MAX_BLOCK_BYTES,
+ *                       8 MiB) with its proof. The JS stack refuses frames
+ *                       over 8 MiB (BITPROTOCOL_JS_MAX_FRAME_SIZE), so blocks
+ *                       within ~8 KiB of 8 MiB replicate C<->C only
+ *   pre-authentication  BITPROTOCOL_MAX_PREAUTH_BYTES (~128 KiB) buffered
+ *                       before the handshake completed (Noise messages, and
+ *                       frames sent early while on_authenticate decides)
+ *   Data.nodes          BITPROTOCOL_MAX_DATA_NODES (128) per Data, counted
+ *                       before decoding
+ *   remote state        17 MiB per stream (max_remote_state) that the layers
+ *                       above keep for the remote (the remote bitfields of
+ *                       all its channels, with their page headers: one
+ *                       channel's largest, 2^27 blocks, fits), through
+ *                       bitprotocol_charge
  *   Noise message       65535 bytes (fixed by Noise)
  *   channels            65536 channel states per stream (locally or
  *                       remotely opened, not yet closed); local ids are
  *                       never reused, at most 2^27 - 1 per stream
- *   extension names     256 names in one remote Options (stream or channel)
+ *   extension names     256 names in one remote Options (stream or channel),
+ *                       counted before decoding (an 8 MiB frame of empty
+ *                       names costs no arena)
  *   timeout             20000 ms without receiving a byte; keep-alive ping
  *                       after ceil(timeout / 2) ms without sending
  * A remote peer exceeding a limit gets its stream destroyed with a specific
  * code: CHAINSTORE_EFRAMESIZE, CHAINSTORE_ECHANNELS, CHAINSTORE_EEXTENSIONS,
- * CHAINSTORE_EIDLE.
+ * CHAINSTORE_EIDLE, CHAINSTORE_ELIMIT (pre-authentication bytes, Data.nodes,
+ * remote state).
  *
  * What remote bytes can do (the stream is destroyed with the code, or the
  * input is ignored as the reference ignores it; never more):
@@ -88,7 +106,21 @@ extern "C" {
 #define BITPROTOCOL_HANDSHAKE_HASH_BYTES 64 /* final Noise h (BLAKE2b-512) */
 
 #define BITPROTOCOL_DEFAULT_TIMEOUT_MS 20000
-#define BITPROTOCOL_DEFAULT_MAX_FRAME_SIZE (8u * 1024 * 1024)
+/* The largest block (8 MiB) plus its proof: at most BITPROTOCOL_MAX_DATA_NODES
+ * nodes of <= 58 bytes, a 66-byte signature, index and framing (< 8 KiB). */
+#define BITPROTOCOL_DEFAULT_MAX_FRAME_SIZE (8u * 1024 * 1024 + 16u * 1024)
+/* simple-message-channels 1.x (under hypercore-protocol 8 / simple-hypercore-
+ * protocol 2) destroys a stream whose frame length (header + body) exceeds
+ * its maxSize, 8 MiB: what a JS peer accepts from us. */
+#define BITPROTOCOL_JS_MAX_FRAME_SIZE (8u * 1024 * 1024)
+/* A proof holds at most one node per tree level on the path (64) and one per
+ * root (64). */
+#define BITPROTOCOL_MAX_DATA_NODES 128u
+/* Bytes a peer can make us buffer before the handshake completed: one
+ * maximal Noise message with its length, and 64 KiB of frames sent early
+ * (Opens and Options that follow the last handshake message). */
+#define BITPROTOCOL_MAX_PREAUTH_BYTES (65535u + 3u + 64u * 1024)
+#define BITPROTOCOL_DEFAULT_MAX_REMOTE_STATE (17u * 1024 * 1024)
 #define BITPROTOCOL_DEFAULT_MAX_CHANNELS 65536u
 #define BITPROTOCOL_DEFAULT_MAX_EXTENSIONS 256u
 /* Channel ids stay below 2^27: the reference builds the frame header with
@@ -238,6 +270,9 @@ typedef struct {
   uint32_t max_frame_size; /* 0 = default */
   uint32_t max_channels;   /* 0 = default */
   uint32_t max_extensions; /* 0 = default */
+  /* Bytes the layers above may keep for the remote on this stream
+   * (bitprotocol_charge); 0 = default 17 MiB. */
+  size_t max_remote_state;
   /* Live streams stay up with no channels; others end their outgoing side
    * once the last channel is closed (as the reference). */
   bool live;
@@ -354,6 +389,20 @@ size_t bitprotocol_channel_count(const bitprotocol_t *p);
 /* Bytes received and sent so far (transport bytes, handshake included). */
 uint64_t bitprotocol_bytes_received(const bitprotocol_t *p);
 uint64_t bitprotocol_bytes_sent(const bitprotocol_t *p);
+
+/* Backpressure. The host (the libuv glue does it) says when the bytes it
+ * holds for this stream exceed their budget; layers that answer the
+ * remote's requests (replication) check bitprotocol_output_blocked before
+ * serving and wait for the observers' on_writable. Unblocking emits it. */
+void bitprotocol_set_output_blocked(bitprotocol_t *p, bool blocked);
+bool bitprotocol_output_blocked(const bitprotocol_t *p);
+
+/* The remote-state budget (options.max_remote_state): a layer charges
+ * bytes before allocating them for the remote (delta > 0) and gives them
+ * back when freed (delta < 0). CHAINSTORE_ELIMIT (nothing charged) when the
+ * stream's total would pass the budget. */
+int bitprotocol_charge(bitprotocol_t *p, int64_t delta);
+size_t bitprotocol_remote_state_bytes(const bitprotocol_t *p);
 
 /* capability(key) = BLAKE2b-256("hypercore capability" || tx || key, key = rx)
  * and the value the remote should send (rx/tx swapped); only after the
@@ -498,6 +547,8 @@ typedef struct {
   void (*on_extensions)(bitprotocol_t *p, const bitprotocol_buf_t *names, size_t n, void *user);
   /* Exactly once, after the creator's on_close. */
   void (*on_close)(bitprotocol_t *p, int err, void *user);
+  /* The output is no longer blocked (bitprotocol_set_output_blocked). */
+  void (*on_writable)(bitprotocol_t *p, void *user);
 } bitprotocol_observer_t;
 
 /* Adds an observer (the table must outlive the registration). *out (may

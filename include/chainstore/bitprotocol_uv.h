@@ -23,6 +23,30 @@ extern "C" {
 
 typedef struct bitprotocol_uv_s bitprotocol_uv_t;
 
+/* Output budgets. Replies to a peer that does not read pile up in the
+ * stream's write queue; two budgets stop that before it costs memory:
+ *  - per stream: above high_water_mark (default 1 MiB) the stream's core is
+ *    told its output is blocked (bitprotocol_set_output_blocked), so the
+ *    replication layer stops serving Requests (it defers them, within
+ *    UNICHAIN_REPL_MAX_DEFERRED_REQUESTS) until the queue drained to half;
+ *  - per process: a bitprotocol_uv_budget_t shared by streams bounds the sum
+ *    of their write queues (default BITPROTOCOL_UV_DEFAULT_PROCESS_QUEUE);
+ *    above it every stream sharing it stops serving until the sum fell to
+ *    3/4.
+ * Checked before serving, so a stream's queue exceeds its mark, and the
+ * process's total its budget, by at most one reply per stream (a block and
+ * its proof, <= BITPROTOCOL_DEFAULT_MAX_FRAME_SIZE).
+ * Each pause counts CHAINSTORE_BUDGET_OUTPUT_PAUSE (chainstore/budget.h);
+ * max_write_queue stays the hard bound (CHAINSTORE_ELIMIT). */
+#define BITPROTOCOL_UV_DEFAULT_PROCESS_QUEUE (32u * 1024 * 1024)
+typedef struct bitprotocol_uv_budget_s bitprotocol_uv_budget_t;
+/* max_bytes 0 = the default. Free it after the streams that use it ended
+ * (or they go on without it). */
+int bitprotocol_uv_budget_new(bitprotocol_uv_budget_t **out, size_t max_bytes);
+void bitprotocol_uv_budget_free(bitprotocol_uv_budget_t *b);
+/* Bytes queued now by the streams sharing it. */
+size_t bitprotocol_uv_budget_used(const bitprotocol_uv_budget_t *b);
+
 typedef struct {
   /* Write-queue size (bytes gathered or queued in the transport) above
    * which bitprotocol_uv_writable() turns false; on_drain fires when it
@@ -38,6 +62,8 @@ typedef struct {
    * one as it starts, if one is ready (chainstore/bitprotocol_keypool.h).
    * NULL: the stream makes its own. */
   bitprotocol_keypool_t *keypool;
+  /* The process-wide output budget this stream counts in (NULL: none). */
+  bitprotocol_uv_budget_t *budget;
 } bitprotocol_uv_options_t;
 
 /* (A core run by this glue is freed by the glue: end it with
@@ -91,6 +117,7 @@ typedef struct {
   /* Disable Nagle's algorithm (default on: handshakes are ping-pong). */
   bool keep_nagle;
   bitprotocol_keypool_t *keypool; /* as bitprotocol_uv_options_t */
+  bitprotocol_uv_budget_t *budget; /* as bitprotocol_uv_options_t */
 } bitprotocol_tcp_options_t;
 
 /* bitprotocol_uv_start over chainstore_transport_tcp_open(tcp): `tcp` is an

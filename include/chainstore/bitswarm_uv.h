@@ -35,7 +35,11 @@ extern "C" {
  * datagrams; up to BITSWARM_UDP_SEND_BATCH datagrams of at most
  * BITSWARM_UDP_SEND_SLOT bytes wait for a batch's end (one more, or a
  * longer one, sends the waiting ones first); a datagram the kernel does not
- * take at once waits, copied, in libuv's queue, without a bound of its own.
+ * take at once waits, copied, in libuv's queue, within
+ * BITSWARM_UDP_MAX_SEND_QUEUE bytes (checked before the copy is made): past
+ * it the datagram is dropped (UDP is best effort; the DHT retries its
+ * requests) and counted (bitswarm_udp_dropped, and
+ * CHAINSTORE_BUDGET_DHT_SEND_QUEUE of chainstore/budget.h).
  *
  * The socket binds one address; choosing the port (the preferred-port
  * fallback of spec/swarm.md §1) is the swarm's, which binds TCP on the same
@@ -44,6 +48,8 @@ extern "C" {
 #define BITSWARM_UDP_MAX_CONSUMERS 4
 #define BITSWARM_UDP_SEND_BATCH 32
 #define BITSWARM_UDP_SEND_SLOT 2048
+/* 1 MiB: ~700 full datagrams; a socket that stays full longer drops. */
+#define BITSWARM_UDP_MAX_SEND_QUEUE (1024u * 1024)
 
 typedef struct bitswarm_udp bitswarm_udp_t;
 
@@ -81,8 +87,13 @@ int bitswarm_udp_remove_consumer(bitswarm_udp_t *udp, const bitswarm_udp_consume
 
 /* Sends a datagram (copied when it must wait). CHAINSTORE_EIO when the
  * kernel refuses it (e.g. unreachable: UDP is best effort),
+ * CHAINSTORE_ELIMIT when it was dropped at the send-queue bound,
  * CHAINSTORE_ECLOSED when the socket is unbound or closing. */
 int bitswarm_udp_send(bitswarm_udp_t *udp, const bitswarm_addr_t *to, const uint8_t *buf, size_t len);
+/* Datagrams dropped because the send queue was at its bound. */
+uint64_t bitswarm_udp_dropped(const bitswarm_udp_t *udp);
+/* Bytes waiting in libuv's send queue now. */
+size_t bitswarm_udp_send_queue_size(const bitswarm_udp_t *udp);
 
 /* Closes the socket and frees it, then calls on_closed (may be NULL).
  * CHAINSTORE_EBUSY while consumers are registered: end the borrowers

@@ -380,6 +380,9 @@ typedef struct {
   /* Ephemeral key pairs made ahead on the stream's loop, for its handshake
    * (chainstore/bitprotocol_keypool.h); NULL: the stream makes its own. */
   bitprotocol_keypool_t *keypool;
+  /* TCP streams: the process-wide output budget they count in
+   * (chainstore/bitprotocol_uv.h); NULL: only each stream's own. */
+  bitprotocol_uv_budget_t *output_budget;
 } chainstore_replicate_options_t;
 
 void chainstore_replicate_options_init(chainstore_replicate_options_t *opts);

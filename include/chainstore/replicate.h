@@ -50,9 +50,21 @@
  *   remote bitfield per peer      UNICHAIN_REPL_MAX_REMOTE_BITFIELD_BYTES;
  *                                 a peer announcing more has its stream
  *                                 destroyed with CHAINSTORE_ELIMIT
+ *                                 and all channels of one stream together
+ *                                 at most the stream's remote-state budget
+ *                                 (bitprotocol.h max_remote_state, 17 MiB;
+ *                                 charged before each 1 KiB page is
+ *                                 allocated): CHAINSTORE_ELIMIT
  *   one Have bitfield             decodes to at most
  *                                 UNICHAIN_REPL_MAX_HAVE_BITFIELD_BYTES
  *                                 (larger ones are ignored)
+ *   requests while the stream's output is over its budget (its replies wait
+ *   unread: bitprotocol_output_blocked) are not served but deferred, in
+ *   order, until it drained (unichain_peer_resume); at most
+ *   UNICHAIN_REPL_MAX_DEFERRED_REQUESTS per peer, beyond which the stream is
+ *   destroyed with CHAINSTORE_ELIMIT (chainstore/budget.h counts both); the
+ *   queue (~12 KiB, made on first use) is charged like a remote bitfield, so
+ *   many channels of one stream cannot multiply it past the stream's budget
  *
  * Where this differs from hypercore 9 (none of it changes a message an
  * honest JS peer sees, except that fewer duplicate Requests are sent):
@@ -96,6 +108,9 @@ extern "C" {
 #define UNICHAIN_REPL_WANT_WINDOW (UINT64_C(1) << 20)
 /* 16 MiB of bits = 2^27 blocks a peer may announce to us. */
 #define UNICHAIN_REPL_MAX_REMOTE_BITFIELD_BYTES (16u * 1024u * 1024u)
+/* Requests deferred per peer while its stream's output is blocked: 8 times
+ * what an honest peer keeps in flight (hypercore: 16 + 16 urgent). */
+#define UNICHAIN_REPL_MAX_DEFERRED_REQUESTS 256u
 /* One window's bits (2^20 / 8 = 128 KiB) times 8. */
 #define UNICHAIN_REPL_MAX_HAVE_BITFIELD_BYTES (1024u * 1024u)
 /* `end` of a download that follows the remote length and never completes. */
@@ -338,6 +353,12 @@ typedef struct {
   void (*destroy)(void *io_user, int err);
   /* Optional: the peer is being freed and will not use io_user again. */
   void (*release)(void *io_user);
+  /* Optional: the channel's output is over its budget; Requests are
+   * deferred until unichain_peer_resume. */
+  bool (*output_blocked)(void *io_user);
+  /* Optional: charges (delta > 0; non-zero refuses) or gives back (delta <
+   * 0) the memory of the remote bitfield against a budget of the stream. */
+  int (*charge)(void *io_user, int64_t delta);
 } unichain_peer_io_t;
 
 /* Creates a peer on r for a channel whose local Open is sent (hypercore
@@ -357,6 +378,11 @@ void unichain_peer_recv_extension(unichain_peer_t *peer, uint64_t id, const uint
  * err): the peer leaves, on_close runs, and it is freed (at once, or when
  * the call in progress on it returns). The io is not used any more. */
 void unichain_peer_closed(unichain_peer_t *peer, int err);
+/* The output is no longer blocked (io.output_blocked): serves the deferred
+ * Requests, in order, while it stays unblocked. */
+void unichain_peer_resume(unichain_peer_t *peer);
+/* Requests deferred now (waiting for unichain_peer_resume). */
+size_t unichain_peer_deferred_requests(const unichain_peer_t *peer);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "chainstore/bitswarm_uv.h"
+#include "chainstore/budget.h"
 #include "chainstore/error.h"
 
 /* libuv gives each datagram of a recvmmsg a 64 KiB slot and reads at most
@@ -43,7 +44,12 @@ struct bitswarm_udp {
   uint8_t *recv_buf; /* RECV_BUF bytes */
   void (*on_closed)(void *user);
   void *closed_user;
+  uint64_t dropped; /* at the send-queue bound */
 };
+
+uint64_t bitswarm_udp_dropped(const bitswarm_udp_t *udp) { return udp->dropped; }
+
+size_t bitswarm_udp_send_queue_size(const bitswarm_udp_t *udp) { return udp->handle.send_queue_size; }
 
 int bitswarm_udp_create(uv_loop_t *loop, bitswarm_udp_t **out) {
   if (loop == NULL || out == NULL)
@@ -82,6 +88,13 @@ static void on_sent(uv_udp_send_t *req, int status) {
 
 /* Behind libuv's queue (the socket was full): a copy goes out later. */
 static int send_queued(bitswarm_udp_t *udp, const struct sockaddr_in *sa, const uint8_t *buf, size_t len) {
+  if (len > BITSWARM_UDP_MAX_SEND_QUEUE - (udp->handle.send_queue_size < BITSWARM_UDP_MAX_SEND_QUEUE
+                                               ? udp->handle.send_queue_size
+                                               : BITSWARM_UDP_MAX_SEND_QUEUE)) {
+    udp->dropped++;
+    chainstore_budget_hit(CHAINSTORE_BUDGET_DHT_SEND_QUEUE);
+    return CHAINSTORE_ELIMIT;
+  }
   send_req_t *r = malloc(sizeof *r + len);
   if (r == NULL)
     return CHAINSTORE_ENOMEM;

@@ -5,6 +5,7 @@
 
 #include <sodium.h>
 
+#include "chainstore/budget.h"
 #include "chainstore/error.h"
 #include "encoding/varint.h"
 #include "protocol/stream_internal.h"
@@ -173,17 +174,29 @@ void proto_handshake_resume(bitprotocol_t *p, int result) {
 }
 
 void proto_handshake_recv(bitprotocol_t *p, const uint8_t *bytes, size_t len) {
-  /* While the application decides on the remote key the remote may already
-   * send frames; keep at most one maximal frame of them. */
-  if (p->hsbuf.len + len > p->max_frame_size + NOISE_MAX_MESSAGE + 16) {
-    proto_destroy(p, CHAINSTORE_EFRAMESIZE);
-    return;
+  /* Bytes are taken a slice at a time, so that what follows the last
+   * handshake message goes straight to the frame reader once the handshake
+   * completes, and only a peer not yet authenticated fills the small fixed
+   * budget of BITPROTOCOL_MAX_PREAUTH_BYTES (a Noise message, and the frames
+   * it may send early while the application decides on its key). */
+  const size_t slice = 16 * 1024;
+  while (len > 0 && (p->state == PROTO_HANDSHAKE || p->state == PROTO_AUTH_WAIT)) {
+    size_t take = len < slice ? len : slice;
+    if (take > BITPROTOCOL_MAX_PREAUTH_BYTES - p->hsbuf.len) {
+      chainstore_budget_hit(CHAINSTORE_BUDGET_PREAUTH);
+      proto_destroy(p, CHAINSTORE_ELIMIT);
+      return;
+    }
+    if (proto_buf_reserve(&p->hsbuf, take) != 0) {
+      proto_destroy(p, CHAINSTORE_ENOMEM);
+      return;
+    }
+    memcpy(p->hsbuf.base + p->hsbuf.len, bytes, take);
+    p->hsbuf.len += take;
+    bytes += take;
+    len -= take;
+    process(p);
   }
-  if (proto_buf_reserve(&p->hsbuf, len) != 0) {
-    proto_destroy(p, CHAINSTORE_ENOMEM);
-    return;
-  }
-  memcpy(p->hsbuf.base + p->hsbuf.len, bytes, len);
-  p->hsbuf.len += len;
-  process(p);
+  if (len > 0 && p->state == PROTO_OPEN)
+    proto_transport_recv(p, bytes, len);
 }

@@ -518,6 +518,47 @@ static int decode_options(const uint8_t *body, size_t len, pbwire_arena_t *arena
   return 0;
 }
 
+size_t proto_msg_count_repeated(int type, const uint8_t *body, size_t len, size_t limit) {
+  int64_t rep = type == BITPROTOCOL_MSG_OPTIONS ? 1 : type == BITPROTOCOL_MSG_DATA ? 3 : 0;
+  size_t off = 0, n = 0;
+  if (!rep || !body)
+    return 0;
+  /* Each field is stepped over as the decoder reads it (by the schema's type,
+   * whatever the wire type says), so the count is the decoder's. */
+  while (off < len && n <= limit) {
+    int64_t tag;
+    int wt, rc;
+    const uint8_t *data;
+    size_t dlen, sub_end;
+    uint64_t v;
+    if (pbwire_key(body, len, &off, &tag, &wt) != 0)
+      break;
+    if (tag == rep) {
+      n++;
+      if (type == BITPROTOCOL_MSG_OPTIONS) {
+        rc = pbwire_bytes(body, len, &off, &data, &dlen);
+      } else {
+        bitprotocol_node_t node;
+        rc = pbwire_submessage(body, len, &off, &sub_end);
+        if (rc == 0)
+          rc = decode_node(body, len, off, sub_end, &node, &off, NULL);
+      }
+    } else if (type == BITPROTOCOL_MSG_OPTIONS && tag == 2) {
+      (void)pbwire_bool(body, len, &off);
+      rc = 0;
+    } else if (type == BITPROTOCOL_MSG_DATA && tag == 1) {
+      rc = pbwire_varint_fast(body, len, &off, &v);
+    } else if (type == BITPROTOCOL_MSG_DATA && (tag == 2 || tag == 4)) {
+      rc = pbwire_bytes(body, len, &off, &data, &dlen);
+    } else {
+      rc = pbwire_skip(body, len, &off, wt, NULL);
+    }
+    if (rc != 0)
+      break; /* malformed: the decoder reports it */
+  }
+  return n;
+}
+
 int proto_msg_decode(int type, const uint8_t *body, size_t len, pbwire_arena_t *arena,
                      proto_msg_t *out, int *wire_type) {
   static const uint8_t empty[1] = {0};

@@ -56,6 +56,11 @@ int proto_frame_append(proto_buf_t *out, uint32_t channel, int type, const void 
 int proto_msg_decode(int type, const uint8_t *body, size_t len, pbwire_arena_t *arena,
                      proto_msg_t *out, int *wire_type);
 
+/* How many names (Options) or nodes (Data) body holds, counted without
+ * decoding or allocating; the count stops once it passes `limit`. Other
+ * types: 0. For the budgets checked before decoding. */
+size_t proto_msg_count_repeated(int type, const uint8_t *body, size_t len, size_t limit);
+
 /* The Noise handshake payload NoisePayload{nonce}: 26 bytes for a 24-byte
  * nonce. */
 #define PROTO_PAYLOAD_BYTES 26

@@ -3,6 +3,7 @@
  * registration, so no layer replaces another's callbacks. */
 #include <stdlib.h>
 
+#include "chainstore/budget.h"
 #include "chainstore/error.h"
 #include "protocol/stream_internal.h"
 
@@ -105,3 +106,43 @@ void proto_emit_close(bitprotocol_t *p, int err) {
       o->o->on_close(p, err, o->user);
   }
 }
+
+void proto_emit_writable(bitprotocol_t *p) {
+  EACH_OBSERVER(p, o, false) {
+    if (o->o && o->o->on_writable)
+      o->o->on_writable(p, o->user);
+    if (p->output_blocked) /* an observer filled it again: the rest wait */
+      break;
+  }
+}
+
+void bitprotocol_set_output_blocked(bitprotocol_t *p, bool blocked) {
+  if (!p || p->output_blocked == blocked)
+    return;
+  p->output_blocked = blocked;
+  if (blocked || p->state == PROTO_CLOSED)
+    return;
+  proto_enter(p);
+  proto_emit_writable(p);
+  proto_leave(p);
+}
+
+bool bitprotocol_output_blocked(const bitprotocol_t *p) { return p && p->output_blocked; }
+
+int bitprotocol_charge(bitprotocol_t *p, int64_t delta) {
+  if (!p)
+    return CHAINSTORE_EINVAL;
+  if (delta < 0) {
+    size_t back = (size_t)-delta;
+    p->remote_state = back > p->remote_state ? 0 : p->remote_state - back;
+    return 0;
+  }
+  if ((uint64_t)delta > p->max_remote_state - p->remote_state) {
+    chainstore_budget_hit(CHAINSTORE_BUDGET_REMOTE_STATE);
+    return CHAINSTORE_ELIMIT;
+  }
+  p->remote_state += (size_t)delta;
+  return 0;
+}
+
+size_t bitprotocol_remote_state_bytes(const bitprotocol_t *p) { return p ? p->remote_state : 0; }

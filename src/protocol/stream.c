@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "chainstore/budget.h"
 #include "chainstore/error.h"
 #include "protocol/capability.h"
 #include "protocol/secrets.h"
@@ -20,6 +21,7 @@ void bitprotocol_options_init(bitprotocol_options_t *o) {
   o->max_frame_size = BITPROTOCOL_DEFAULT_MAX_FRAME_SIZE;
   o->max_channels = BITPROTOCOL_DEFAULT_MAX_CHANNELS;
   o->max_extensions = BITPROTOCOL_DEFAULT_MAX_EXTENSIONS;
+  o->max_remote_state = BITPROTOCOL_DEFAULT_MAX_REMOTE_STATE;
 }
 
 bool proto_uses_noise(const bitprotocol_t *p) { return p->mode != BITPROTOCOL_MODE_PLAINTEXT; }
@@ -180,6 +182,8 @@ int bitprotocol_init(bitprotocol_t **out, const bitprotocol_callbacks_t *callbac
                                           : BITPROTOCOL_DEFAULT_MAX_CHANNELS;
   p->max_extensions = options->max_extensions ? options->max_extensions
                                               : BITPROTOCOL_DEFAULT_MAX_EXTENSIONS;
+  p->max_remote_state = options->max_remote_state ? options->max_remote_state
+                                                  : BITPROTOCOL_DEFAULT_MAX_REMOTE_STATE;
   p->armed = BITPROTOCOL_NO_DEADLINE;
   p->next_local_id = 1;
   p->ext.changes = 1; /* never announced yet */
@@ -544,6 +548,16 @@ static int dispatch(void *ctx, uint64_t header, const uint8_t *body, size_t len)
 
   if (type >= 11 && type <= 14)
     return 0;
+  /* Budgets counted before decoding: the arena grows with the count. */
+  if (type == BITPROTOCOL_MSG_OPTIONS || type == BITPROTOCOL_MSG_DATA) {
+    size_t cap = type == BITPROTOCOL_MSG_OPTIONS ? p->max_extensions : BITPROTOCOL_MAX_DATA_NODES;
+    if (proto_msg_count_repeated(type, body, len, cap) > cap) {
+      bool names = type == BITPROTOCOL_MSG_OPTIONS;
+      chainstore_budget_hit(names ? CHAINSTORE_BUDGET_OPTIONS_NAMES : CHAINSTORE_BUDGET_DATA_NODES);
+      proto_destroy(p, names ? CHAINSTORE_EEXTENSIONS : CHAINSTORE_ELIMIT);
+      return 1;
+    }
+  }
   pbwire_arena_reset(&p->arena);
   int rc = proto_msg_decode(type, body, len, &p->arena, &m, NULL);
   if (rc != 0) {

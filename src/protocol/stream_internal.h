@@ -109,6 +109,8 @@ struct bitprotocol_s {
   chainstore_profile_t profile;
   uint32_t timeout_ms, keepalive_ms; /* 0 = off */
   size_t max_frame_size, max_channels, max_extensions;
+  size_t max_remote_state, remote_state; /* bitprotocol_charge */
+  bool output_blocked;
 
   proto_state_t state;
   bool started, ended_local, ended_remote;
@@ -180,6 +182,7 @@ void proto_emit_discovery_key(bitprotocol_t *p, const uint8_t dk[32]);
 void proto_emit_channel_close(bitprotocol_t *p, const uint8_t dk[32]);
 void proto_emit_extensions(bitprotocol_t *p, const bitprotocol_buf_t *names, size_t n);
 void proto_emit_close(bitprotocol_t *p, int err);
+void proto_emit_writable(bitprotocol_t *p);
 /* Frees removed registrations (outermost level), or all of them. */
 void proto_observers_sweep(bitprotocol_t *p, bool all);
 

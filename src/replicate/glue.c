@@ -9,6 +9,8 @@ typedef struct {
   unichain_peer_t *peer;     /* NULL once the peer is freed */
   bitprotocol_channel_t *ch; /* NULL once the channel closed */
   bool ch_gone;
+  bitprotocol_observation_t *obs; /* on_writable of the stream */
+  size_t charged;                 /* remote-state bytes charged to the stream */
 } link_t;
 
 /* ---- peer -> channel ---- */
@@ -56,13 +58,41 @@ static void io_destroy(void *user, int err) {
   if (l->ch != NULL) bitprotocol_destroy(bitprotocol_channel_stream(l->ch), err);
 }
 
+static bool io_output_blocked(void *user) {
+  link_t *l = user;
+  return l->ch != NULL && bitprotocol_output_blocked(bitprotocol_channel_stream(l->ch));
+}
+
+static int io_charge(void *user, int64_t delta) {
+  link_t *l = user;
+  if (delta < 0) {
+    size_t back = (size_t)-delta > l->charged ? l->charged : (size_t)-delta;
+    l->charged -= back;
+    if (l->ch != NULL) bitprotocol_charge(bitprotocol_channel_stream(l->ch), -(int64_t)back);
+    return 0;
+  }
+  if (l->ch == NULL) return CHAINSTORE_ECLOSED;
+  int err = bitprotocol_charge(bitprotocol_channel_stream(l->ch), delta);
+  if (err == 0) l->charged += (size_t)delta;
+  return err;
+}
+
 static void io_release(void *user) {
   link_t *l = user;
   l->peer = NULL;
   if (l->ch_gone) free(l);
 }
 
-static const unichain_peer_io_t link_io = {io_send, io_send_extension, io_close, io_destroy, io_release};
+static const unichain_peer_io_t link_io = {io_send,    io_send_extension, io_close,  io_destroy,
+                                           io_release, io_output_blocked, io_charge};
+
+static void obs_writable(bitprotocol_t *p, void *user) {
+  link_t *l = user;
+  (void)p;
+  if (l->peer) unichain_peer_resume(l->peer);
+}
+
+static const bitprotocol_observer_t link_observer = {.on_writable = obs_writable};
 
 /* ---- channel -> peer ---- */
 
@@ -100,7 +130,12 @@ static void ch_extension(bitprotocol_channel_t *ch, uint64_t id, const uint8_t *
 
 static void ch_close(bitprotocol_channel_t *ch, void *user) {
   link_t *l = user;
-  (void)ch;
+  bitprotocol_t *stream = bitprotocol_channel_stream(ch);
+  /* The stream outlives the peer's pages: give their charge back now. */
+  if (l->charged) bitprotocol_charge(stream, -(int64_t)l->charged);
+  l->charged = 0;
+  bitprotocol_unobserve(l->obs);
+  l->obs = NULL;
   l->ch = NULL;
   l->ch_gone = true;
   if (l->peer != NULL)
@@ -151,7 +186,10 @@ int unichain_replicate(unichain_replicator_t *r, bitprotocol_t *stream, const un
     repl_leave(r);
     return err;
   }
-  if (!l->ch_gone) l->ch = ch;
+  if (!l->ch_gone) {
+    l->ch = ch;
+    (void)bitprotocol_observe(stream, &link_observer, l, &l->obs);
+  }
   if (out != NULL) *out = l->peer;
   repl_leave(r);
   return 0;

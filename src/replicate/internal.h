@@ -91,6 +91,10 @@ struct unichain_peer_s {
   char **remote_ext; /* the remote's extension names (latest Options) */
   size_t remote_ext_count;
   unichain_peer_stats_t stats;
+  /* Requests deferred while the output is blocked: a ring of
+   * UNICHAIN_REPL_MAX_DEFERRED_REQUESTS, allocated on first use. */
+  bitprotocol_msg_request_t *deferred;
+  size_t deferred_head, n_deferred;
 
   bool first;       /* no Have received yet (hypercore _first) */
   bool ended;       /* end() ran once (hypercore _closed) */
@@ -217,6 +221,7 @@ void repl_peer_on_data(unichain_peer_t *peer, const bitprotocol_msg_data_t *m);
 
 void repl_peer_on_want(unichain_peer_t *peer, const bitprotocol_msg_want_t *m);
 void repl_peer_on_request(unichain_peer_t *peer, const bitprotocol_msg_request_t *m);
+void repl_peer_serve_deferred(unichain_peer_t *peer);
 
 /* ---- proofcheck.c ---- */
 

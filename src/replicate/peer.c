@@ -88,6 +88,7 @@ int unichain_peer_new(unichain_peer_t **out, unichain_replicator_t *r, const uni
 
   if ((err = rbits_new(&peer->wants, 0)) != 0) goto fail;
   if ((err = rbits_new(&peer->remote_bits, UNICHAIN_REPL_MAX_REMOTE_BITFIELD_BYTES)) != 0) goto fail;
+  if (peer->io.charge) rbits_set_charge(peer->remote_bits, peer->io.charge, peer->io_user);
   if ((err = repl_push((void ***)&r->owned, &r->n_owned, &r->cap_owned, peer)) != 0) goto fail;
 
   repl_enter(r);
@@ -111,10 +112,14 @@ fail:
 }
 
 void repl_peer_free(unichain_peer_t *peer) {
-  if (peer->io.release) peer->io.release(peer->io_user);
+  /* The remote bitfield gives its charge back through the io. */
   rbits_free(peer->wants);
   rbits_free(peer->remote_bits);
+  if (peer->deferred != NULL && peer->io.charge)
+    peer->io.charge(peer->io_user, -(int64_t)(UNICHAIN_REPL_MAX_DEFERRED_REQUESTS * sizeof *peer->deferred));
+  if (peer->io.release) peer->io.release(peer->io_user);
   free(peer->inflight);
+  free(peer->deferred);
   if (peer->remote_tree) unichain_remote_tree_free(peer->remote_tree);
   repl_peer_free_remote_extensions(peer);
   free(peer);
@@ -378,6 +383,17 @@ void unichain_peer_recv(unichain_peer_t *peer, bitprotocol_msg_type_t type, cons
   repl_peer_release(peer);
   repl_leave(r);
 }
+
+void unichain_peer_resume(unichain_peer_t *peer) {
+  unichain_replicator_t *r = peer->r;
+  repl_enter(r);
+  repl_peer_hold(peer);
+  if (peer->in_list && !peer->gone) repl_peer_serve_deferred(peer);
+  repl_peer_release(peer);
+  repl_leave(r);
+}
+
+size_t unichain_peer_deferred_requests(const unichain_peer_t *peer) { return peer->n_deferred; }
 
 void unichain_peer_recv_extension(unichain_peer_t *peer, uint64_t id, const uint8_t *payload, size_t len) {
   unichain_replicator_t *r = peer->r;

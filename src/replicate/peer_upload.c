@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chainstore/budget.h"
 #include "encoding/bitfield_rle.h"
 #include "replicate/internal.h"
 
@@ -128,8 +129,11 @@ static void serve(unichain_peer_t *peer, uint64_t index, uint64_t digest, bool h
   free(proof);
 }
 
-void repl_peer_on_request(unichain_peer_t *peer, const bitprotocol_msg_request_t *m) {
-  if (!peer->uploading) return;
+static bool output_blocked(const unichain_peer_t *peer) {
+  return peer->io.output_blocked != NULL && peer->io.output_blocked(peer->io_user);
+}
+
+static void answer(unichain_peer_t *peer, const bitprotocol_msg_request_t *m) {
   if (m->bytes > 0) {
     /* A seek: serve the block holding byte `bytes`. */
     uint64_t index, offset;
@@ -144,5 +148,47 @@ void repl_peer_on_request(unichain_peer_t *peer, const bitprotocol_msg_request_t
     return;
   }
   serve(peer, m->index, m->nodes, m->hash);
+}
+
+/* A peer that sends Requests and does not read the replies would make us
+ * queue them without end: while the stream's output is over its budget the
+ * Requests wait here, a few bytes each, within a fixed number. */
+static int defer(unichain_peer_t *peer, const bitprotocol_msg_request_t *m) {
+  const size_t cap = UNICHAIN_REPL_MAX_DEFERRED_REQUESTS;
+  if (peer->n_deferred >= cap) {
+    chainstore_budget_hit(CHAINSTORE_BUDGET_DEFERRED_REQUESTS);
+    return CHAINSTORE_ELIMIT;
+  }
+  if (peer->deferred == NULL) {
+    /* A stream may carry many channels: their queues count in its budget. */
+    if (peer->io.charge && peer->io.charge(peer->io_user, (int64_t)(cap * sizeof *peer->deferred)) != 0)
+      return CHAINSTORE_ELIMIT;
+    if ((peer->deferred = malloc(cap * sizeof *peer->deferred)) == NULL) {
+      if (peer->io.charge) peer->io.charge(peer->io_user, -(int64_t)(cap * sizeof *peer->deferred));
+      return CHAINSTORE_ENOMEM;
+    }
+  }
+  peer->deferred[(peer->deferred_head + peer->n_deferred) % cap] = *m;
+  peer->n_deferred++;
+  return 0;
+}
+
+void repl_peer_serve_deferred(unichain_peer_t *peer) {
+  while (peer->n_deferred > 0 && peer->uploading && repl_peer_can_send(peer) && !output_blocked(peer)) {
+    bitprotocol_msg_request_t m = peer->deferred[peer->deferred_head];
+    peer->deferred_head = (peer->deferred_head + 1) % UNICHAIN_REPL_MAX_DEFERRED_REQUESTS;
+    peer->n_deferred--;
+    answer(peer, &m);
+  }
+}
+
+void repl_peer_on_request(unichain_peer_t *peer, const bitprotocol_msg_request_t *m) {
+  if (!peer->uploading) return;
+  if (peer->n_deferred > 0 || output_blocked(peer)) {
+    int err = defer(peer, m);
+    if (err != 0) repl_peer_destroy(peer, err);
+    return;
+  }
+  answer(peer, m);
 }
 

@@ -18,7 +18,18 @@ struct rbits_s {
   size_t n, cap;
   size_t max_pages; /* 0 = unlimited */
   uint64_t total;
+  int (*charge)(void *ctx, int64_t delta);
+  void *charge_ctx;
 };
+
+void rbits_set_charge(rbits_t *b, int (*charge)(void *ctx, int64_t delta), void *ctx) {
+  b->charge = charge;
+  b->charge_ctx = ctx;
+}
+
+static void refund(rbits_t *b, size_t pages) {
+  if (b->charge && pages) b->charge(b->charge_ctx, -(int64_t)(pages * sizeof(page_t)));
+}
 
 int rbits_new(rbits_t **out, size_t max_bytes) {
   rbits_t *b = calloc(1, sizeof *b);
@@ -31,6 +42,7 @@ int rbits_new(rbits_t **out, size_t max_bytes) {
 
 void rbits_clear_all(rbits_t *b) {
   for (size_t i = 0; i < b->n; i++) free(b->pages[i]);
+  refund(b, b->n);
   b->n = 0;
   b->total = 0;
 }
@@ -76,8 +88,12 @@ static int insert(rbits_t *b, uint64_t no, page_t **out) {
     b->pages = pages;
     b->cap = cap;
   }
+  if (b->charge && b->charge(b->charge_ctx, (int64_t)sizeof *p) != 0) return CHAINSTORE_ELIMIT;
   p = calloc(1, sizeof *p);
-  if (p == NULL) return CHAINSTORE_ENOMEM;
+  if (p == NULL) {
+    refund(b, 1);
+    return CHAINSTORE_ENOMEM;
+  }
   p->no = no;
   memmove(&b->pages[i + 1], &b->pages[i], (b->n - i) * sizeof *b->pages);
   b->pages[i] = p;
@@ -93,6 +109,7 @@ static void drop_if_empty(rbits_t *b, page_t *p) {
   memmove(&b->pages[i], &b->pages[i + 1], (b->n - i - 1) * sizeof *b->pages);
   b->n--;
   free(p);
+  refund(b, 1);
 }
 
 bool rbits_get(const rbits_t *b, uint64_t bit) {

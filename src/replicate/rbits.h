@@ -20,6 +20,10 @@ typedef struct rbits_s rbits_t;
 /* max_bytes: most bytes of pages (0 = unlimited); beyond, setting a bit in a
  * new page fails with CHAINSTORE_ELIMIT. */
 int rbits_new(rbits_t **out, size_t max_bytes);
+/* A second budget shared with other sets: each page's memory is charged
+ * (charge(ctx, +bytes), which may refuse) before it is allocated and given
+ * back (charge(ctx, -bytes)) when it is freed. */
+void rbits_set_charge(rbits_t *b, int (*charge)(void *ctx, int64_t delta), void *ctx);
 void rbits_free(rbits_t *b);
 void rbits_clear_all(rbits_t *b);
 

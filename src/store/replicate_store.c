@@ -461,7 +461,8 @@ int chainstore_replicate_connect(chainstore_t *store, uv_loop_t *loop, const str
   if (store == NULL || loop == NULL || addr == NULL) return CHAINSTORE_EINVAL;
   if (store_is_closed(store)) return CHAINSTORE_ECLOSED;
   tcp_options(store, bp, opts, true, &o);
-  bitprotocol_tcp_options_t to = {.keypool = opts != NULL ? opts->keypool : NULL};
+  bitprotocol_tcp_options_t to = {.keypool = opts != NULL ? opts->keypool : NULL,
+                                  .budget = opts != NULL ? opts->output_budget : NULL};
   int err = bitprotocol_tcp_connect(&t, loop, addr, &no_callbacks, NULL, &o, &to);
   return err != 0 ? err : tcp_attach(store, t, opts, out);
 }
@@ -475,7 +476,8 @@ int chainstore_replicate_accept(chainstore_t *store, uv_stream_t *server, const 
   if (store == NULL || server == NULL) return CHAINSTORE_EINVAL;
   if (store_is_closed(store)) return CHAINSTORE_ECLOSED;
   tcp_options(store, bp, opts, false, &o);
-  bitprotocol_tcp_options_t to = {.keypool = opts != NULL ? opts->keypool : NULL};
+  bitprotocol_tcp_options_t to = {.keypool = opts != NULL ? opts->keypool : NULL,
+                                  .budget = opts != NULL ? opts->output_budget : NULL};
   int err = bitprotocol_tcp_accept(&t, server, &no_callbacks, NULL, &o, &to);
   return err != 0 ? err : tcp_attach(store, t, opts, out);
 }

@@ -48,6 +48,7 @@ static void run(bitprotocol_tcp_t **out, chainstore_transport_t *tr, uv_loop_t *
     uo.max_write_queue = tcp_options->max_write_queue;
     uo.on_drain = tcp_options->on_drain;
     uo.keypool = tcp_options->keypool;
+    uo.budget = tcp_options->budget;
   }
   tune(chainstore_transport_tcp_handle(tr), options, tcp_options);
   *rc = bitprotocol_uv_start(out, loop, tr, callbacks, user, options, &uo);

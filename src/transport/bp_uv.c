@@ -24,6 +24,7 @@
 #include <sodium.h>
 
 #include "chainstore/bitprotocol_uv.h"
+#include "chainstore/budget.h"
 #include "chainstore/error.h"
 
 #define DEFAULT_HIGH_WATER (1u << 20)
@@ -62,6 +63,17 @@ struct bitprotocol_uv_s {
   bool close_wanted; /* the core is over; close when writes allow */
   bool closing;
   int handles_open;
+  /* Output over budget: the core was told (bitprotocol_set_output_blocked). */
+  bool blocked;
+  bitprotocol_uv_budget_t *budget; /* shared by the process's streams, or NULL */
+  size_t accounted;                /* queue bytes counted in budget->used */
+  bitprotocol_uv_t *b_prev, *b_next;
+};
+
+struct bitprotocol_uv_budget_s {
+  size_t max, used;
+  bitprotocol_uv_t *streams;
+  bool waking;
 };
 
 /* How long an orderly close waits for queued writes to leave. */
@@ -69,6 +81,106 @@ struct bitprotocol_uv_s {
 
 static size_t pending_len(const bitprotocol_uv_t *t) { return t->out ? t->out->len : 0; }
 static size_t queue_size(const bitprotocol_uv_t *t) { return t->inflight + pending_len(t); }
+
+/* ---- output budgets ------------------------------------------------------------ */
+
+static bool budget_over(const bitprotocol_uv_budget_t *b) { return b && b->used > b->max; }
+/* Hysteresis: paused streams resume once the total fell to 3/4. */
+static bool budget_low(const bitprotocol_uv_budget_t *b) { return !b || b->used <= b->max / 4 * 3; }
+
+static void budget_wake(bitprotocol_uv_budget_t *b);
+
+/* Counts the queue in the shared budget and tells the core whether to stop
+ * serving. Unblocking (which lets the core's observers send at once) only
+ * where the core is not inside a send: may_unblock. */
+static void pressure(bitprotocol_uv_t *t, bool may_unblock) {
+  size_t q = t->closing ? 0 : queue_size(t);
+  bitprotocol_uv_budget_t *b = t->budget;
+  bool was_over = budget_over(b);
+  if (b) {
+    b->used = b->used - t->accounted + q;
+    t->accounted = q;
+  }
+  if (b && !was_over && budget_over(b)) {
+    /* Every stream sharing it stops serving, not only the one that sent. */
+    for (bitprotocol_uv_t *o = b->streams; o; o = o->b_next) {
+      if (o != t && !o->blocked && !o->closing) {
+        o->blocked = true;
+        chainstore_budget_hit(CHAINSTORE_BUDGET_OUTPUT_PAUSE);
+        bitprotocol_set_output_blocked(o->p, true);
+      }
+    }
+  }
+  if (!t->closing && (q > t->high_water || budget_over(b))) {
+    if (!t->blocked) {
+      t->blocked = true;
+      chainstore_budget_hit(CHAINSTORE_BUDGET_OUTPUT_PAUSE);
+      bitprotocol_set_output_blocked(t->p, true);
+    }
+  } else if (may_unblock && t->blocked && (t->closing || (q <= t->high_water / 2 && budget_low(b)))) {
+    t->blocked = false;
+    if (!t->closing)
+      bitprotocol_set_output_blocked(t->p, false);
+  }
+  if (may_unblock && b && (was_over || b->used <= b->max / 4 * 3))
+    budget_wake(b);
+}
+
+/* Resumes the streams the shared budget paused, one at a time (each may
+ * fill it again). */
+static void budget_wake(bitprotocol_uv_budget_t *b) {
+  if (b->waking)
+    return;
+  b->waking = true;
+  for (;;) {
+    bitprotocol_uv_t *t = b->streams;
+    while (t && !(t->blocked && queue_size(t) <= t->high_water / 2))
+      t = t->b_next;
+    if (!t || !budget_low(b))
+      break;
+    t->blocked = false;
+    bitprotocol_set_output_blocked(t->p, false);
+  }
+  b->waking = false;
+}
+
+static void budget_leave(bitprotocol_uv_t *t) {
+  bitprotocol_uv_budget_t *b = t->budget;
+  if (!b)
+    return;
+  b->used -= t->accounted;
+  t->accounted = 0;
+  if (t->b_prev)
+    t->b_prev->b_next = t->b_next;
+  else
+    b->streams = t->b_next;
+  if (t->b_next)
+    t->b_next->b_prev = t->b_prev;
+  t->budget = NULL;
+  budget_wake(b);
+}
+
+int bitprotocol_uv_budget_new(bitprotocol_uv_budget_t **out, size_t max_bytes) {
+  if (!out)
+    return CHAINSTORE_EINVAL;
+  bitprotocol_uv_budget_t *b = calloc(1, sizeof *b);
+  if (!b)
+    return CHAINSTORE_ENOMEM;
+  b->max = max_bytes ? max_bytes : BITPROTOCOL_UV_DEFAULT_PROCESS_QUEUE;
+  *out = b;
+  return 0;
+}
+
+void bitprotocol_uv_budget_free(bitprotocol_uv_budget_t *b) {
+  if (!b)
+    return;
+  /* Streams still running go on without it. */
+  while (b->streams)
+    budget_leave(b->streams);
+  free(b);
+}
+
+size_t bitprotocol_uv_budget_used(const bitprotocol_uv_budget_t *b) { return b ? b->used : 0; }
 
 static void release_one(bitprotocol_uv_t *t) {
   if (--t->handles_open > 0)
@@ -97,6 +209,7 @@ static void close_socket(bitprotocol_uv_t *t, bool reset) {
   t->closing = true;
   if (t->out) /* never written: the stream is being torn down */
     t->out->len = 0;
+  budget_leave(t);
   disarm_flush(t);
   uv_timer_stop(&t->timer);
   if (reset)
@@ -116,6 +229,7 @@ static void maybe_close(bitprotocol_uv_t *t) {
 }
 
 static void maybe_drain(bitprotocol_uv_t *t) {
+  pressure(t, true);
   if (t->above_high && queue_size(t) <= t->high_water / 2) {
     t->above_high = false;
     if (t->on_drain && !t->closing)
@@ -201,8 +315,10 @@ static int flush(bitprotocol_uv_t *t, const uint8_t *extra, size_t elen) {
   }
   if (elen > took) {
     size_t rest = elen - took;
-    if (t->inflight + rest > t->max_queue)
+    if (t->inflight + rest > t->max_queue) {
+      chainstore_budget_hit(CHAINSTORE_BUDGET_WRITE_QUEUE);
       return CHAINSTORE_ELIMIT;
+    }
     out_buf_t *e = out_new(t, rest);
     if (!e)
       return CHAINSTORE_ENOMEM;
@@ -214,6 +330,7 @@ static int flush(bitprotocol_uv_t *t, const uint8_t *extra, size_t elen) {
   }
   if (t->inflight > t->high_water)
     t->above_high = true;
+  pressure(t, false);
   return 0;
 }
 /* End of a loop turn (before polling, or after it): write what was gathered. */
@@ -278,6 +395,7 @@ static uint8_t *gather_room(bitprotocol_uv_t *t, size_t len) {
   w->len += len;
   if (queue_size(t) > t->high_water)
     t->above_high = true;
+  pressure(t, false);
   arm_flush(t);
   return room;
 }
@@ -293,8 +411,10 @@ static int io_send(bitprotocol_t *p, const uint8_t *bytes, size_t len, void *io_
     return CHAINSTORE_ECLOSED;
   if (pending_len(t) + len > OUT_MAX) /* too much for one turn: write it all now */
     return flush(t, bytes, len);
-  if (queue_size(t) + len > t->max_queue)
+  if (queue_size(t) + len > t->max_queue) {
+    chainstore_budget_hit(CHAINSTORE_BUDGET_WRITE_QUEUE);
     return CHAINSTORE_ELIMIT;
+  }
   uint8_t *room = gather_room(t, len);
   if (!room)
     return CHAINSTORE_ENOMEM;
@@ -437,6 +557,13 @@ static int create(bitprotocol_uv_t **out, uv_loop_t *loop, chainstore_transport_
     if (uv_options->max_write_queue)
       t->max_queue = uv_options->max_write_queue;
     t->on_drain = uv_options->on_drain;
+    t->budget = uv_options->budget;
+  }
+  if (t->budget) {
+    t->b_next = t->budget->streams;
+    if (t->b_next)
+      t->b_next->b_prev = t;
+    t->budget->streams = t;
   }
   chainstore_transport_set_data(tr, t);
   uv_timer_init(loop, &t->timer);

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "chainstore/error.h"
+#include "protocol/stream_internal.h"
 
 const char *bp_hex(const uint8_t *b, size_t n) {
   static char bufs[8][4096];
@@ -414,4 +415,23 @@ void bp_advance(bp_pair_t *pair, uint64_t ms) {
     if (!ran && pair->clock >= target)
       break;
   }
+}
+
+void bp_pair_establish(bp_pair_t *pair, const bitprotocol_options_t *oa,
+                       const bitprotocol_options_t *ob) {
+  bp_pair_init(pair, oa, ob);
+  bp_pair_start(pair);
+  bp_pump(pair);
+  assert_true(bitprotocol_is_established(pair->a.p));
+  assert_true(bitprotocol_is_established(pair->b.p));
+}
+
+int bp_inject(bp_side_t *from, const uint8_t *plain, size_t len) {
+  uint8_t *buf = malloc(len ? len : 1);
+  memcpy(buf, plain, len);
+  if (from->p->mode == BITPROTOCOL_MODE_ENCRYPTED)
+    xor_stream_apply(&from->p->sec->tx, buf, buf, len);
+  int rc = bitprotocol_recv(from->peer->p, buf, len);
+  free(buf);
+  return rc;
 }

@@ -81,6 +81,14 @@ int bp_find(const bp_side_t *s, const char *prefix, int from);
 bool bp_has(const bp_side_t *s, const char *prefix);
 size_t bp_count(const bp_side_t *s, const char *prefix);
 void bp_dump(const bp_side_t *s);
+/* bp_pair_init, start and pump; both sides must be established. */
+void bp_pair_establish(bp_pair_t *pair, const bitprotocol_options_t *oa,
+                       const bitprotocol_options_t *ob);
+/* Hands plaintext bytes to from's peer as if `from` sent them: through
+ * from's transmit cipher on an encrypted stream, so the bytes are well
+ * encrypted but say anything. Returns the peer's bitprotocol_recv. */
+int bp_inject(bp_side_t *from, const uint8_t *plain, size_t len);
+
 /* Lower-case hex into a static rotating buffer (for log lines). */
 const char *bp_hex(const uint8_t *b, size_t n);
 

@@ -17,30 +17,10 @@
 
 static const uint8_t chain_key[32] = {7, 7, 7};
 
-static void established(bp_pair_t *pair, const bitprotocol_options_t *oa,
-                        const bitprotocol_options_t *ob) {
-  bp_pair_init(pair, oa, ob);
-  bp_pair_start(pair);
-  bp_pump(pair);
-  assert_true(bitprotocol_is_established(pair->a.p));
-  assert_true(bitprotocol_is_established(pair->b.p));
-}
-
-/* Sends plaintext bytes from `from` to its peer through from's cipher. */
-static int inject(bp_side_t *from, const uint8_t *plain, size_t len) {
-  uint8_t *buf = malloc(len ? len : 1);
-  memcpy(buf, plain, len);
-  if (from->p->mode == BITPROTOCOL_MODE_ENCRYPTED)
-    xor_stream_apply(&from->p->sec->tx, buf, buf, len);
-  int rc = bitprotocol_recv(from->peer->p, buf, len);
-  free(buf);
-  return rc;
-}
-
 static int inject_hex(bp_side_t *from, const char *hex) {
   size_t len;
   uint8_t *b = tv_hex(hex, &len);
-  int rc = inject(from, b, len);
+  int rc = bp_inject(from, b, len);
   free(b);
   return rc;
 }
@@ -190,24 +170,24 @@ static void test_wrong_noise_message(void **state) {
 
 static void test_frame_too_long(void **state) {
   bp_pair_t pair;
-  established(&pair, NULL, NULL);
+  bp_pair_establish(&pair, NULL, NULL);
   /* L = 8 MiB + 2: a one-byte header and a body one byte over the limit.
    * Refused as soon as the header is read, before any body byte. */
   uint8_t hdr[8];
   size_t n = proto_varint_encode(BITPROTOCOL_DEFAULT_MAX_FRAME_SIZE + 2, hdr);
   hdr[n++] = 0x13; /* channel 1, Have */
-  assert_int_equal(inject(&pair.a, hdr, n), CHAINSTORE_EFRAMESIZE);
+  assert_int_equal(bp_inject(&pair.a, hdr, n), CHAINSTORE_EFRAMESIZE);
   expect_destroyed(&pair.b, CHAINSTORE_EFRAMESIZE);
   bp_pair_free(&pair);
 
   /* A frame exactly at the limit is fine (an extension on channel 0). */
-  established(&pair, NULL, NULL);
+  bp_pair_establish(&pair, NULL, NULL);
   size_t body = BITPROTOCOL_DEFAULT_MAX_FRAME_SIZE;
   uint8_t *big = calloc(1, body + 16);
   n = proto_varint_encode(body + 1, big);
   big[n++] = 0x0f;
   big[n] = 0x05; /* extension id 5 (unknown: dropped) */
-  assert_int_equal(inject(&pair.a, big, n + body), 0);
+  assert_int_equal(bp_inject(&pair.a, big, n + body), 0);
   assert_false(pair.b.closed);
   free(big);
   bp_pair_free(&pair);
@@ -216,19 +196,19 @@ static void test_frame_too_long(void **state) {
   bitprotocol_options_t ob;
   bitprotocol_options_init(&ob);
   ob.max_frame_size = 1024;
-  established(&pair, NULL, &ob);
+  bp_pair_establish(&pair, NULL, &ob);
   assert_int_equal(inject_hex(&pair.a, "820813"), CHAINSTORE_EFRAMESIZE); /* L = 1026 */
   expect_destroyed(&pair.b, CHAINSTORE_EFRAMESIZE);
   bp_pair_free(&pair);
 
   /* A header longer than L. */
-  established(&pair, NULL, NULL);
+  bp_pair_establish(&pair, NULL, NULL);
   assert_int_equal(inject_hex(&pair.a, "01c301"), CHAINSTORE_EFRAMESIZE);
   expect_destroyed(&pair.b, CHAINSTORE_EFRAMESIZE);
   bp_pair_free(&pair);
 
   /* A varint longer than 8 bytes. */
-  established(&pair, NULL, NULL);
+  bp_pair_establish(&pair, NULL, NULL);
   assert_int_equal(inject_hex(&pair.a, "808080808080808080"), CHAINSTORE_EBADMESSAGE);
   expect_destroyed(&pair.b, CHAINSTORE_EBADMESSAGE);
   bp_pair_free(&pair);
@@ -236,7 +216,7 @@ static void test_frame_too_long(void **state) {
 
 static void test_truncated_frame(void **state) {
   bp_pair_t pair;
-  established(&pair, NULL, NULL);
+  bp_pair_establish(&pair, NULL, NULL);
   /* Half a Have frame: nothing is delivered, the stream waits. */
   assert_int_equal(inject_hex(&pair.a, "101308ac02"), 0);
   assert_false(pair.b.closed);
@@ -246,7 +226,7 @@ static void test_truncated_frame(void **state) {
   bp_pair_free(&pair);
 
   /* Without an end, the idle timeout closes it. */
-  established(&pair, NULL, NULL);
+  bp_pair_establish(&pair, NULL, NULL);
   assert_int_equal(inject_hex(&pair.a, "1013"), 0);
   bitprotocol_destroy(pair.a.p, 0); /* the attacker goes silent */
   bp_advance(&pair, BITPROTOCOL_DEFAULT_TIMEOUT_MS + 1);
@@ -280,7 +260,7 @@ static void test_invalid_protobuf(void **state) {
                                CHAINSTORE_EBADMESSAGE, CHAINSTORE_EBADMESSAGE};
   for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
     bp_pair_t pair;
-    established(&pair, NULL, NULL);
+    bp_pair_establish(&pair, NULL, NULL);
     open_both(&pair);
     int rc = inject_hex(&pair.a, bodies[i]);
     if (expect[i] == 0) {
@@ -296,7 +276,7 @@ static void test_invalid_protobuf(void **state) {
   }
   /* An extension frame with an empty body (the reference throws). */
   bp_pair_t pair;
-  established(&pair, NULL, NULL);
+  bp_pair_establish(&pair, NULL, NULL);
   assert_int_equal(inject_hex(&pair.a, "010f"), CHAINSTORE_EBADMESSAGE);
   expect_destroyed(&pair.b, CHAINSTORE_EBADMESSAGE);
   bp_pair_free(&pair);
@@ -304,7 +284,7 @@ static void test_invalid_protobuf(void **state) {
 
 static void test_unknown_type_ignored(void **state) {
   bp_pair_t pair;
-  established(&pair, NULL, NULL);
+  bp_pair_establish(&pair, NULL, NULL);
   open_both(&pair);
   /* types 11..14 on channel 1 with any body, then a valid Have */
   assert_int_equal(inject_hex(&pair.a, "041bffffff" "021c00" "011d" "031e4b4b" "0313080a"), 0);
@@ -315,7 +295,7 @@ static void test_unknown_type_ignored(void **state) {
 
 static void test_message_on_unopened_channel(void **state) {
   bp_pair_t pair;
-  established(&pair, NULL, NULL);
+  bp_pair_establish(&pair, NULL, NULL);
   open_both(&pair);
   /* Data, Have, Options, extension on channel 5 (never opened), Close too */
   assert_int_equal(inject_hex(&pair.a, "0359080a" "0353080a" "0151" "035f0101" "015a"), 0);
@@ -419,7 +399,7 @@ static void test_channel_open_flood(void **state) {
 
 static void test_extension_names_flood(void **state) {
   bp_pair_t pair;
-  established(&pair, NULL, NULL);
+  bp_pair_establish(&pair, NULL, NULL);
   /* Options on channel 0 with 257 one-letter names */
   size_t n = BITPROTOCOL_DEFAULT_MAX_EXTENSIONS + 1;
   uint8_t *f = malloc(8 + 3 * n);
@@ -430,7 +410,7 @@ static void test_extension_names_flood(void **state) {
     f[o++] = 1;
     f[o++] = 'a';
   }
-  assert_int_equal(inject(&pair.a, f, o), CHAINSTORE_EEXTENSIONS);
+  assert_int_equal(bp_inject(&pair.a, f, o), CHAINSTORE_EEXTENSIONS);
   expect_destroyed(&pair.b, CHAINSTORE_EEXTENSIONS);
   free(f);
   bp_pair_free(&pair);
@@ -443,7 +423,7 @@ static void test_wrong_capability(void **state) {
   bitprotocol_options_init(&oa);
   oa.initiator = true;
   oa.test_wrong_capability = true;
-  established(&pair, &oa, NULL);
+  bp_pair_establish(&pair, &oa, NULL);
   bitprotocol_channel_t *ch;
   assert_int_equal(bitprotocol_channel_open(pair.b.p, NULL, chain_key, &bp_logging_handlers, NULL, &ch), 0);
   bp_pump(&pair);
@@ -459,7 +439,7 @@ static void test_wrong_capability(void **state) {
   bitprotocol_options_t ob;
   bitprotocol_options_init(&ob);
   ob.live = oa.live = true;
-  established(&pair, &oa, &ob);
+  bp_pair_establish(&pair, &oa, &ob);
   assert_int_equal(bitprotocol_channel_open(pair.a.p, NULL, chain_key, &bp_logging_handlers, NULL, &ch), 0);
   bp_pump(&pair);
   uint8_t dk[32];
@@ -476,13 +456,13 @@ static void test_wrong_capability(void **state) {
   bp_pair_free(&pair);
 
   /* A capability of the wrong length never verifies. */
-  established(&pair, NULL, NULL);
+  bp_pair_establish(&pair, NULL, NULL);
   assert_int_equal(bitprotocol_channel_open(pair.b.p, NULL, chain_key, &bp_logging_handlers, NULL, &ch), 0);
   bp_pump(&pair);
   proto_buf_t frame = {0};
   bitprotocol_msg_open_t m = {{dk, 32}, {dk, 31}};
   assert_int_equal(proto_frame_append(&frame, 1, 0, &m, 1 << 20), 0);
-  assert_int_equal(inject(&pair.a, frame.base, frame.len), CHAINSTORE_ECAPABILITY);
+  assert_int_equal(bp_inject(&pair.a, frame.base, frame.len), CHAINSTORE_ECAPABILITY);
   expect_destroyed(&pair.b, CHAINSTORE_ECAPABILITY);
   proto_buf_free(&frame);
   bp_pair_free(&pair);
@@ -493,12 +473,12 @@ static void test_wrong_capability(void **state) {
 static void test_random_frames(void **state) {
   for (int round = 0; round < 200; round++) {
     bp_pair_t pair;
-    established(&pair, NULL, NULL);
+    bp_pair_establish(&pair, NULL, NULL);
     open_both(&pair);
     uint8_t junk[256];
     randombytes_buf(junk, sizeof junk);
     size_t len = 1 + randombytes_uniform(sizeof junk);
-    int rc = inject(&pair.a, junk, len);
+    int rc = bp_inject(&pair.a, junk, len);
     if (pair.b.closed) {
       int e = pair.b.close_err;
       assert_int_equal(rc, e);

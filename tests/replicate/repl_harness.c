@@ -377,7 +377,7 @@ static void rec_destroy(void *user, int err) {
   rh_rec_push(rec, strdup(t));
 }
 
-const unichain_peer_io_t rh_rec_io = {rec_send, rec_send_ext, rec_close, rec_destroy, NULL};
+const unichain_peer_io_t rh_rec_io = {rec_send, rec_send_ext, rec_close, rec_destroy, NULL, NULL, NULL};
 
 /* ---- pipe ---- */
 
@@ -562,7 +562,7 @@ static void pipe_release(void *user) {
   e->peer = NULL;
 }
 
-static const unichain_peer_io_t pipe_io = {pipe_send, pipe_send_ext, pipe_close, pipe_destroy, pipe_release};
+static const unichain_peer_io_t pipe_io = {pipe_send, pipe_send_ext, pipe_close, pipe_destroy, pipe_release, NULL, NULL};
 
 rh_pipe_t *rh_pipe_new(void) {
   rh_pipe_t *p = calloc(1, sizeof *p);
