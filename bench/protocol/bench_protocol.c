@@ -54,7 +54,7 @@
 #include <uv.h>
 
 #include "bench_stats.h"
-#include "chainstore/bitprotocol.h"
+#include "chainstore/bitprotocol_uv.h"
 #include "chainstore/error.h"
 #include "protocol/noise.h"
 #include "protocol/xor_stream.h"

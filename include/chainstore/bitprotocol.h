@@ -14,8 +14,15 @@
  *    comes from the caller's `now` callback. Every entry point runs to
  *    completion synchronously.
  *
- * 2. libuv glue, bitprotocol_tcp_t (end of this file), that runs a core over
- *    a connected uv_tcp_t with backpressure and clean teardown.
+ * 2. libuv glue (chainstore/bitprotocol_uv.h, a header of its own: this one
+ *    needs no event loop) that runs a core over any transport
+ *    (chainstore/transport.h: TCP, an in-memory pair) with batching,
+ *    backpressure and clean teardown.
+ *
+ * Each callback slot has one owner: the stream's creator sets the
+ * callbacks of bitprotocol_init; another layer that needs the stream's
+ * events (replication, a swarm) observes it (bitprotocol_observe) instead of
+ * replacing them.
  *
  * Conventions: functions returning int give 0 or a negative CHAINSTORE_E*
  * code (chainstore/error.h). Callbacks may call back into the API (send
@@ -70,9 +77,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <uv.h>
-
-#include "chainstore/bitprotocol_keypool.h"
 #include "chainstore/profile.h"
 
 #ifdef __cplusplus
@@ -474,78 +478,36 @@ void bitprotocol_extension_unregister(bitprotocol_extension_t *ext);
 bool bitprotocol_extension_remote_supports(const bitprotocol_extension_t *ext);
 const char *bitprotocol_extension_name(const bitprotocol_extension_t *ext);
 
-/* ---- libuv TCP glue ------------------------------------------------------ */
+/* ---- observers: other layers' view of a stream ------------------------------ */
 
-typedef struct bitprotocol_tcp_s bitprotocol_tcp_t;
+typedef struct bitprotocol_observation_s bitprotocol_observation_t;
 
+/* Events of a stream for a layer that did not create it. Each runs after
+ * the creator's callback of the same name, then in registration order;
+ * any may be NULL. An observer never answers on_authenticate (the creator
+ * owns that decision). Once the stream is destroyed inside one of these
+ * events, the later observers of that event are skipped, except for
+ * on_channel_close and on_close, which every observer gets. */
 typedef struct {
-  /* Write-queue size (bytes not yet accepted by the kernel) above which
-   * bitprotocol_tcp_writable() turns false; on_drain fires when it falls to
-   * or below half of it. 0 = 1 MiB. */
-  size_t high_water_mark;
-  /* Hard bound on the write queue: beyond it the stream is destroyed with
-   * CHAINSTORE_ELIMIT. 0 = 64 MiB. */
-  size_t max_write_queue;
-  /* The write queue went from above high_water_mark to at most half of it
-   * (called with the stream's user pointer). */
-  void (*on_drain)(bitprotocol_tcp_t *t, void *user);
-  /* Disable Nagle's algorithm (default on: handshakes are ping-pong). */
-  bool keep_nagle;
-  /* Ephemeral key pairs made ahead of time on this loop: the stream takes
-   * one as it starts, if one is ready (chainstore/bitprotocol_keypool.h).
-   * NULL: the stream makes its own. */
-  bitprotocol_keypool_t *keypool;
-} bitprotocol_tcp_options_t;
+  void (*on_handshake)(bitprotocol_t *p, void *user);
+  /* The remote opened a chain nobody opened here so far (the creator, or
+   * an earlier observer, may have opened or rejected it already: check
+   * bitprotocol_channel_find). */
+  void (*on_discovery_key)(bitprotocol_t *p, const uint8_t discovery_key[32], void *user);
+  void (*on_channel_close)(bitprotocol_t *p, const uint8_t discovery_key[32], void *user);
+  void (*on_extensions)(bitprotocol_t *p, const bitprotocol_buf_t *names, size_t n, void *user);
+  /* Exactly once, after the creator's on_close. */
+  void (*on_close)(bitprotocol_t *p, int err, void *user);
+} bitprotocol_observer_t;
 
-/* (A core run by a transport is freed by the transport: end it with
- * bitprotocol_close or bitprotocol_destroy, never bitprotocol_free.)
- *
- * Runs a new stream over `tcp`, an initialised and connected (or accepted)
- * handle allocated with malloc, whose ownership passes to the transport: the
- * transport reads it, writes it, closes it and frees it. `callbacks` gives the event callbacks (its I/O
- * members are ignored and replaced); `user` is their user pointer. The stream
- * starts at once. When it is over, on_close runs, then the handle is closed
- * and everything freed by the loop: neither the transport nor its core may
- * be used after on_close. tcp_options may be NULL.
- *
- * How the connection ends: bitprotocol_close flushes what is queued and
- * ends it with a FIN (the remote sees an orderly end); bitprotocol_destroy
- * resets it (RST: the remote sees a reset at once, and no TIME_WAIT is left
- * on this side, which matters to a peer that drops many connections). */
-int bitprotocol_tcp_start(bitprotocol_tcp_t **out, uv_tcp_t *tcp,
-                          const bitprotocol_callbacks_t *callbacks, void *user,
-                          const bitprotocol_options_t *options,
-                          const bitprotocol_tcp_options_t *tcp_options);
-/* Connects to addr (on loop) and runs a stream when connected. A failed
- * connection destroys the stream with CHAINSTORE_EIO (on_close, later, from
- * the loop). If the connection cannot even be attempted (bad address) it
- * returns CHAINSTORE_EIO and no callback runs. */
-int bitprotocol_tcp_connect(bitprotocol_tcp_t **out, uv_loop_t *loop,
-                            const struct sockaddr *addr,
-                            const bitprotocol_callbacks_t *callbacks, void *user,
-                            const bitprotocol_options_t *options,
-                            const bitprotocol_tcp_options_t *tcp_options);
-/* Accepts one connection from a listening server handle and runs a stream
- * over it. */
-int bitprotocol_tcp_accept(bitprotocol_tcp_t **out, uv_stream_t *server,
-                           const bitprotocol_callbacks_t *callbacks, void *user,
-                           const bitprotocol_options_t *options,
-                           const bitprotocol_tcp_options_t *tcp_options);
-/* The stream core run by the transport (valid until on_close returns). */
-bitprotocol_t *bitprotocol_tcp_protocol(const bitprotocol_tcp_t *t);
-/* The transport running a core, or NULL if it is not run by one. */
-bitprotocol_tcp_t *bitprotocol_tcp_of(const bitprotocol_t *p);
-/* Stop / resume reading from the socket (the application is slow). While
- * paused, the remote's bytes are not read, so the idle timeout may fire. */
-int bitprotocol_tcp_pause(bitprotocol_tcp_t *t);
-int bitprotocol_tcp_resume(bitprotocol_tcp_t *t);
-/* Bytes queued for writing (gathered in this loop turn, or handed to libuv
- * and not yet accepted by the kernel), and whether it is below the
- * high-water mark. The frames of one loop turn leave together at its end
- * (sooner once 256 KiB are waiting), so the size is non-zero right after a
- * send. */
-size_t bitprotocol_tcp_write_queue_size(const bitprotocol_tcp_t *t);
-bool bitprotocol_tcp_writable(const bitprotocol_tcp_t *t);
+/* Adds an observer (the table must outlive the registration). *out (may
+ * be NULL) is the handle for bitprotocol_unobserve. CHAINSTORE_EDESTROYED
+ * once the stream is over. */
+int bitprotocol_observe(bitprotocol_t *p, const bitprotocol_observer_t *observer, void *user,
+                        bitprotocol_observation_t **out);
+/* Removes an observer: none of its callbacks runs after this (safe inside
+ * callbacks). Registrations still there are freed by bitprotocol_free. */
+void bitprotocol_unobserve(bitprotocol_observation_t *o);
 
 #ifdef __cplusplus
 }

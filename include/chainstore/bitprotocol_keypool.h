@@ -3,7 +3,7 @@
  * Every BitProtocol handshake needs a fresh ephemeral X25519 key pair: a
  * fixed-base scalar multiplication, about a fifth of one side's handshake
  * crypto. A pool made on a loop makes them when the loop would otherwise
- * wait for I/O, and a stream given the pool (bitprotocol_tcp_options_t)
+ * wait for I/O, and a stream given the pool (bitprotocol_uv_options_t)
  * takes one instead of making it, so its first Noise message leaves that
  * much sooner. A busy peer spends its idle moments, between bursts of
  * connections, on the next handshakes' keys.
@@ -47,7 +47,7 @@ typedef struct bitprotocol_keypool_s bitprotocol_keypool_t;
 int bitprotocol_keypool_init(bitprotocol_keypool_t **out, uv_loop_t *loop, size_t size);
 
 /* Moves one pair out of the pool into keypair: true if there was one. The
- * caller uses it for one stream and wipes it (bitprotocol_tcp_* do both). */
+ * caller uses it for one stream and wipes it (bitprotocol_uv_start does both). */
 bool bitprotocol_keypool_take(bitprotocol_keypool_t *pool,
                               uint8_t keypair[BITPROTOCOL_KEYPAIR_BYTES]);
 

@@ -46,6 +46,7 @@
 #include "chainstore/profile.h"
 #include "chainstore/unichain.h"
 #include "chainstore/replicate.h" /* replication section */
+#include "chainstore/bitprotocol_uv.h" /* its libuv glue: loops, TCP, key pools */
 
 #ifdef __cplusplus
 extern "C" {
@@ -353,26 +354,21 @@ typedef struct {
 
 void chainstore_replicate_options_init(chainstore_replicate_options_t *opts);
 
-/* Replicates the store over `stream` (see the top of this section). The
- * stream must deliver its on_discovery_key and on_close events to the store:
- * create it with the callbacks of chainstore_replicate_callbacks() and the
- * store handle as user pointer, or call chainstore_replicate_discovery_key()
- * and chainstore_replicate_stream_closed() from your own callbacks. The
- * stream's profile must be the store's. *out (may be NULL) is valid until
- * opts->on_close returns. CHAINSTORE_EEXIST when the stream is registered
- * already; CHAINSTORE_ECLOSED after chainstore_close of the root store. */
+/* Replicates the store over `stream` (see the top of this section), a
+ * stream the caller created over any transport and keeps owning: its
+ * callbacks (on_authenticate, on_handshake, extensions, on_close...) stay
+ * the caller's. The store observes the stream (bitprotocol_observe) for the
+ * remote's Opens and the stream's end. The stream's profile must be the
+ * store's. *out (may be NULL) is valid until opts->on_close returns.
+ * CHAINSTORE_EEXIST when the stream is registered already;
+ * CHAINSTORE_ECLOSED after chainstore_close of the root store. */
 int chainstore_replicate(chainstore_t *store, bitprotocol_t *stream, const chainstore_replicate_options_t *opts,
                          chainstore_stream_t **out);
 
-/* Sets on_discovery_key and on_close of *cb to the store's handlers (user
- * pointer: the chainstore_t handle); other members are left as they are. */
-void chainstore_replicate_callbacks(bitprotocol_callbacks_t *cb);
-void chainstore_replicate_discovery_key(chainstore_t *store, bitprotocol_t *stream, const uint8_t discovery_key[32]);
-void chainstore_replicate_stream_closed(chainstore_t *store, bitprotocol_t *stream, int err);
-
 /* TCP: connects to addr, or accepts a connection from a listening server,
- * and replicates the store over a BitProtocol stream on it (libuv glue of
- * bitprotocol.h). bp may be NULL (defaults); the stream's initiator flag
+ * and replicates the store over a BitProtocol stream on it, one made here
+ * with no callbacks of its own (chainstore/bitprotocol_uv.h); to have
+ * callbacks, make the stream yourself and call chainstore_replicate. bp may be NULL (defaults); the stream's initiator flag
  * (connect: true, accept: false) and profile (the store's) are forced, and
  * bp->live defaults to opts->live. A failed connection is reported through
  * opts->on_close. */

@@ -43,10 +43,10 @@ struct chainstore_stream_s {
   store_repl_t *repl;
   chainstore_t *handle;
   bitprotocol_t *p;
+  bitprotocol_observation_t *obs; /* our view of the stream's events */
   chainstore_replicate_options_t opts;
   bool registered;
   bool over;       /* the stream reported its end */
-  bool tcp;        /* made by chainstore_replicate_connect/accept */
   int close_err;
   size_t peers;    /* peer links alive */
   unsigned busy;   /* calls in progress that use this registration */
@@ -139,6 +139,8 @@ static void stream_over(chainstore_stream_t *s, int err) {
   stream_hold(s);
   s->over = true;
   s->close_err = err;
+  bitprotocol_unobserve(s->obs);
+  s->obs = NULL;
   stream_unlink(s);
   if (s->opts.on_close != NULL) s->opts.on_close(s->opts.user, s, err);
   stream_release(s);
@@ -383,6 +385,23 @@ static void stream_register(chainstore_stream_t *s) {
   stream_release(s);
 }
 
+/* The stream's events, seen by the registration (it never replaces the
+ * stream creator's callbacks). */
+static void obs_discovery_key(bitprotocol_t *p, const uint8_t discovery_key[32], void *user) {
+  (void)p;
+  on_remote_open(user, discovery_key);
+}
+
+static void obs_close(bitprotocol_t *p, int err, void *user) {
+  (void)p;
+  stream_over(user, err);
+}
+
+static const bitprotocol_observer_t stream_observer = {
+    .on_discovery_key = obs_discovery_key,
+    .on_close = obs_close,
+};
+
 int chainstore_replicate(chainstore_t *store, bitprotocol_t *stream, const chainstore_replicate_options_t *opts,
                          chainstore_stream_t **out) {
   if (out != NULL) *out = NULL;
@@ -394,6 +413,11 @@ int chainstore_replicate(chainstore_t *store, bitprotocol_t *stream, const chain
   chainstore_stream_t *s = stream_new(store, opts);
   if (s == NULL) return CHAINSTORE_ENOMEM;
   s->p = stream;
+  int err = bitprotocol_observe(stream, &stream_observer, s, &s->obs);
+  if (err != 0) {
+    free(s);
+    return err;
+  }
   stream_hold(s);
   stream_register(s);
   if (out != NULL) *out = s->over ? NULL : s;
@@ -401,44 +425,10 @@ int chainstore_replicate(chainstore_t *store, bitprotocol_t *stream, const chain
   return 0;
 }
 
-void chainstore_replicate_discovery_key(chainstore_t *store, bitprotocol_t *stream, const uint8_t discovery_key[32]) {
-  if (store == NULL || stream == NULL || discovery_key == NULL) return;
-  chainstore_stream_t *s = find_stream(store_repl_of(store), stream);
-  if (s != NULL) on_remote_open(s, discovery_key);
-}
-
-void chainstore_replicate_stream_closed(chainstore_t *store, bitprotocol_t *stream, int err) {
-  if (store == NULL || stream == NULL) return;
-  chainstore_stream_t *s = find_stream(store_repl_of(store), stream);
-  if (s != NULL) stream_over(s, err);
-}
-
-static void cb_discovery_key(bitprotocol_t *p, const uint8_t discovery_key[32], void *user) {
-  chainstore_replicate_discovery_key(user, p, discovery_key);
-}
-
-static void cb_close(bitprotocol_t *p, int err, void *user) { chainstore_replicate_stream_closed(user, p, err); }
-
-void chainstore_replicate_callbacks(bitprotocol_callbacks_t *cb) {
-  cb->on_discovery_key = cb_discovery_key;
-  cb->on_close = cb_close;
-}
-
 /* ---- TCP -------------------------------------------------------------------- */
 
-/* The stream's events with the registration as user pointer. */
-static void tcp_discovery_key(bitprotocol_t *p, const uint8_t discovery_key[32], void *user) {
-  (void)p;
-  on_remote_open(user, discovery_key);
-}
-
-static void tcp_close(bitprotocol_t *p, int err, void *user) {
-  (void)p;
-  stream_over(user, err);
-}
-
-static void tcp_setup(chainstore_t *store, const bitprotocol_options_t *bp, const chainstore_replicate_options_t *opts,
-                      bool initiator, bitprotocol_options_t *o, bitprotocol_callbacks_t *cb) {
+static void tcp_options(chainstore_t *store, const bitprotocol_options_t *bp, const chainstore_replicate_options_t *opts,
+                        bool initiator, bitprotocol_options_t *o) {
   if (bp != NULL) {
     *o = *bp;
   } else {
@@ -447,67 +437,47 @@ static void tcp_setup(chainstore_t *store, const bitprotocol_options_t *bp, cons
   }
   o->initiator = initiator;
   o->profile = chainstore_profile(store);
-  memset(cb, 0, sizeof *cb);
-  cb->on_discovery_key = tcp_discovery_key;
-  cb->on_close = tcp_close;
 }
 
-/* Registers s once its transport exists; the transport may already have
- * ended it (a connect that failed at once). */
-static int tcp_started(chainstore_stream_t *s, bitprotocol_tcp_t *t, chainstore_stream_t **out) {
-  s->tcp = true;
-  if (!s->over) {
-    s->p = bitprotocol_tcp_protocol(t);
-    stream_register(s);
-  }
-  if (out != NULL) *out = s->over ? NULL : s;
-  stream_release(s);
-  return 0;
+/* The stream has no callbacks of its own: the registration observes it. A
+ * transport that failed at once reports it through the observer, later. */
+static int tcp_attach(chainstore_t *store, bitprotocol_tcp_t *t, const chainstore_replicate_options_t *opts,
+                      chainstore_stream_t **out) {
+  bitprotocol_t *p = bitprotocol_tcp_protocol(t);
+  int err = chainstore_replicate(store, p, opts, out);
+  if (err != 0) bitprotocol_destroy(p, err);
+  return err;
 }
+
+static const bitprotocol_callbacks_t no_callbacks;
 
 int chainstore_replicate_connect(chainstore_t *store, uv_loop_t *loop, const struct sockaddr *addr,
                                  const bitprotocol_options_t *bp, const chainstore_replicate_options_t *opts,
                                  chainstore_stream_t **out) {
   bitprotocol_options_t o;
-  bitprotocol_callbacks_t cb;
   bitprotocol_tcp_t *t;
 
   if (out != NULL) *out = NULL;
   if (store == NULL || loop == NULL || addr == NULL) return CHAINSTORE_EINVAL;
   if (store_is_closed(store)) return CHAINSTORE_ECLOSED;
-  chainstore_stream_t *s = stream_new(store, opts);
-  if (s == NULL) return CHAINSTORE_ENOMEM;
-  tcp_setup(store, bp, opts, true, &o, &cb);
-  stream_hold(s);
+  tcp_options(store, bp, opts, true, &o);
   bitprotocol_tcp_options_t to = {.keypool = opts != NULL ? opts->keypool : NULL};
-  int err = bitprotocol_tcp_connect(&t, loop, addr, &cb, s, &o, &to);
-  if (err != 0) {
-    free(s);
-    return err;
-  }
-  return tcp_started(s, t, out);
+  int err = bitprotocol_tcp_connect(&t, loop, addr, &no_callbacks, NULL, &o, &to);
+  return err != 0 ? err : tcp_attach(store, t, opts, out);
 }
 
 int chainstore_replicate_accept(chainstore_t *store, uv_stream_t *server, const bitprotocol_options_t *bp,
                                 const chainstore_replicate_options_t *opts, chainstore_stream_t **out) {
   bitprotocol_options_t o;
-  bitprotocol_callbacks_t cb;
   bitprotocol_tcp_t *t;
 
   if (out != NULL) *out = NULL;
   if (store == NULL || server == NULL) return CHAINSTORE_EINVAL;
   if (store_is_closed(store)) return CHAINSTORE_ECLOSED;
-  chainstore_stream_t *s = stream_new(store, opts);
-  if (s == NULL) return CHAINSTORE_ENOMEM;
-  tcp_setup(store, bp, opts, false, &o, &cb);
-  stream_hold(s);
+  tcp_options(store, bp, opts, false, &o);
   bitprotocol_tcp_options_t to = {.keypool = opts != NULL ? opts->keypool : NULL};
-  int err = bitprotocol_tcp_accept(&t, server, &cb, s, &o, &to);
-  if (err != 0) {
-    free(s);
-    return err;
-  }
-  return tcp_started(s, t, out);
+  int err = bitprotocol_tcp_accept(&t, server, &no_callbacks, NULL, &o, &to);
+  return err != 0 ? err : tcp_attach(store, t, opts, out);
 }
 
 /* ---- stream handles ---------------------------------------------------------- */
@@ -534,7 +504,7 @@ static void destroy_streams(store_repl_t *repl, chainstore_t *handle) {
     if (s == NULL) return;
     stream_hold(s);
     if (!bitprotocol_is_destroyed(s->p)) bitprotocol_destroy(s->p, CHAINSTORE_ECLOSED);
-    /* A stream not run by our handlers may not report back: end it here. */
+    /* Destroyed already (its end still to be reported): end it here. */
     stream_over(s, CHAINSTORE_ECLOSED);
     stream_release(s);
   }

@@ -250,8 +250,7 @@ void proto_channels_on_open(bitprotocol_t *p, int64_t rid, const bitprotocol_msg
   proto_channels_map_rid(t, ch, rid);
 
   if (!ch->open_local) {
-    if (p->cb.on_discovery_key)
-      p->cb.on_discovery_key(p, dk, p->user);
+    proto_emit_discovery_key(p, dk);
     return;
   }
   if (proto_uses_noise(p) && !verified(p, ch, ch->key)) {
@@ -288,8 +287,7 @@ void proto_channels_on_close(bitprotocol_t *p, int64_t rid, const bitprotocol_ms
     if (p->state == PROTO_CLOSED)
       return;
   }
-  if (p->cb.on_channel_close)
-    p->cb.on_channel_close(p, dk, p->user);
+  proto_emit_channel_close(p, dk);
   if (p->state == PROTO_CLOSED)
     return;
   proto_maybe_finalize(p);
@@ -355,8 +353,7 @@ void proto_channels_destroy_all(bitprotocol_t *p) {
     proto_channels_forget(p, ch);
     if (was_open && ch->h && ch->h->on_close)
       ch->h->on_close(ch, ch->user);
-    if (p->cb.on_channel_close)
-      p->cb.on_channel_close(p, dk, p->user);
+    proto_emit_channel_close(p, dk);
   }
 }
 

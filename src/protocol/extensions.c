@@ -98,8 +98,7 @@ int proto_extensions_remote_update(bitprotocol_t *p, const bitprotocol_msg_optio
   e->n_remote = m->n_extensions;
   e->has_remote = true;
   e->map_valid = false;
-  if (p->cb.on_extensions)
-    p->cb.on_extensions(p, e->remote, e->n_remote, p->user);
+  proto_emit_extensions(p, e->remote, e->n_remote);
   return 0;
 }
 

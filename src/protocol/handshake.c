@@ -68,11 +68,9 @@ static void complete(bitprotocol_t *p) {
   proto_buf_free(&p->remote_payload);
   p->state = PROTO_OPEN;
 
-  if (p->cb.on_handshake) {
-    p->cb.on_handshake(p, p->user);
-    if (p->state == PROTO_CLOSED)
-      return;
-  }
+  proto_emit_handshake(p);
+  if (p->state == PROTO_CLOSED)
+    return;
   /* Bytes that came after the last handshake message are transport data. */
   if (p->hsbuf.len) {
     proto_buf_t overflow = p->hsbuf;

@@ -41,6 +41,7 @@ static void really_free(bitprotocol_t *p) {
   proto_buf_free(&p->hsbuf);
   proto_buf_free(&p->remote_payload);
   pbwire_arena_free(&p->arena);
+  proto_observers_sweep(p, true);
   proto_secrets_free(p->sec); /* wipes */
   free(p);
 }
@@ -51,6 +52,8 @@ void proto_leave(bitprotocol_t *p) {
   if (--p->depth > 0)
     return;
   proto_channels_bury(p);
+  if (p->observers_removed)
+    proto_observers_sweep(p, false);
   if (p->free_pending)
     really_free(p);
 }
@@ -238,8 +241,7 @@ int bitprotocol_start(bitprotocol_t *p) {
     proto_handshake_start(p);
   } else {
     p->state = PROTO_OPEN;
-    if (p->cb.on_handshake)
-      p->cb.on_handshake(p, p->user);
+    proto_emit_handshake(p);
     if (p->state == PROTO_OPEN)
       proto_flush_pending(p);
   }
@@ -267,8 +269,7 @@ void proto_destroy(bitprotocol_t *p, int err) {
   sodium_memzero(p->sec, sizeof *p->sec);
   if (p->cb.close)
     p->cb.close(p, err, p->io_user);
-  if (p->cb.on_close)
-    p->cb.on_close(p, err, p->user);
+  proto_emit_close(p, err);
 }
 
 /* What calls on a stream that is already over return. */

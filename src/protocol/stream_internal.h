@@ -82,6 +82,14 @@ typedef struct {
   bool map_valid;
 } proto_extensions_t;
 
+/* One observer of the stream (bitprotocol_observe). */
+struct bitprotocol_observation_s {
+  struct bitprotocol_observation_s *next;
+  bitprotocol_t *p;
+  const bitprotocol_observer_t *o; /* NULL: removed, freed at the outermost level */
+  void *user;
+};
+
 /* A frame requested before the handshake completed. */
 typedef struct proto_pending_s {
   struct proto_pending_s *next;
@@ -132,6 +140,9 @@ struct bitprotocol_s {
 
   proto_extensions_t ext;
 
+  bitprotocol_observation_t *observers, *observers_tail;
+  bool observers_removed;
+
   uint64_t last_read, keepalive_base, armed;
   uint64_t bytes_received, bytes_sent;
 };
@@ -161,6 +172,16 @@ bool proto_uses_noise(const bitprotocol_t *p);
 int proto_capability(const bitprotocol_t *p, const uint8_t key[32], bool remote, uint8_t out[32]);
 /* Ends the outgoing direction when no channel is left (not live). */
 void proto_maybe_finalize(bitprotocol_t *p);
+
+/* observers.c: each event goes to the creator's callback, then to the
+ * observers (bitprotocol.h). */
+void proto_emit_handshake(bitprotocol_t *p);
+void proto_emit_discovery_key(bitprotocol_t *p, const uint8_t dk[32]);
+void proto_emit_channel_close(bitprotocol_t *p, const uint8_t dk[32]);
+void proto_emit_extensions(bitprotocol_t *p, const bitprotocol_buf_t *names, size_t n);
+void proto_emit_close(bitprotocol_t *p, int err);
+/* Frees removed registrations (outermost level), or all of them. */
+void proto_observers_sweep(bitprotocol_t *p, bool all);
 
 /* handshake.c */
 int proto_handshake_start(bitprotocol_t *p);

@@ -53,11 +53,6 @@ static uint64_t q_now(bitprotocol_t *p, void *io_user) {
   return 0;
 }
 
-static void on_dk(bitprotocol_t *p, const uint8_t dk[32], void *user) {
-  end_t *e = user;
-  chainstore_replicate_discovery_key(e->store, p, dk);
-}
-
 static void on_channel_close(bitprotocol_t *p, const uint8_t dk[32], void *user) {
   end_t *e = user;
   (void)p;
@@ -67,7 +62,6 @@ static void on_channel_close(bitprotocol_t *p, const uint8_t dk[32], void *user)
 static void on_close(bitprotocol_t *p, int err, void *user) {
   end_t *e = user;
   e->closes++;
-  chainstore_replicate_stream_closed(e->store, p, err);
 }
 
 /* Delivers queued bytes both ways until nothing moves. */
@@ -98,7 +92,6 @@ static void start(end_t *e, bool initiator) {
   o.io_user = e;
   cb.send = q_send;
   cb.now = q_now;
-  cb.on_discovery_key = on_dk;
   cb.on_channel_close = on_channel_close;
   cb.on_close = on_close;
   assert_int_equal(bitprotocol_init(&e->p, &cb, e, &o), 0);

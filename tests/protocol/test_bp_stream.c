@@ -1,6 +1,7 @@
 /* Behaviour of the stream core a user relies on: handshake and keys,
  * asynchronous authentication, queueing, channels, stream extensions,
  * keep-alive and idle timeout, orderly close and destroy. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -506,6 +507,48 @@ static void test_free_inside_handler(void **state) {
   bp_pair_free(&pair);
 }
 
+/* Observers: another layer's view of a stream, after the creator's own
+ * callbacks, which stay in place. */
+static void obs_handshake(bitprotocol_t *p, void *user) { bp_logf(user, "obs-handshake"); }
+static void obs_dk(bitprotocol_t *p, const uint8_t dk[32], void *user) { bp_logf(user, "obs-dk"); }
+static void obs_channel_close(bitprotocol_t *p, const uint8_t dk[32], void *user) {
+  bp_logf(user, "obs-channel-close");
+}
+static void obs_close(bitprotocol_t *p, int err, void *user) { bp_logf(user, "obs-close:%d", err); }
+static const bitprotocol_observer_t observer = {.on_handshake = obs_handshake,
+                                                .on_discovery_key = obs_dk,
+                                                .on_channel_close = obs_channel_close,
+                                                .on_close = obs_close};
+static void obs_close_unobserve(bitprotocol_t *p, int err, void *user) {
+  bitprotocol_unobserve(*(bitprotocol_observation_t **)user);
+}
+static const bitprotocol_observer_t unobserving = {.on_close = obs_close_unobserve};
+
+static void test_observers_follow_the_creator(void **state) {
+  bp_pair_t pair;
+  bitprotocol_observation_t *gone, *self;
+  bp_pair_init(&pair, NULL, NULL);
+  assert_int_equal(bitprotocol_observe(pair.b.p, &observer, &pair.b, NULL), 0);
+  assert_int_equal(bitprotocol_observe(pair.b.p, &unobserving, &self, &self), 0);
+  assert_int_equal(bitprotocol_observe(pair.b.p, &observer, &pair.a, &gone), 0);
+  bitprotocol_unobserve(gone); /* never hears anything */
+  bp_pair_start(&pair);
+  bp_pump(&pair);
+  assert_true(bp_find(&pair.b, "handshake", 0) >= 0);
+  assert_true(bp_find(&pair.b, "handshake", 0) < bp_find(&pair.b, "obs-handshake", 0));
+  open_ch(&pair.a, key1);
+  bp_pump(&pair);
+  assert_true(bp_find(&pair.b, "dk:", 0) >= 0);
+  assert_true(bp_find(&pair.b, "dk:", 0) < bp_find(&pair.b, "obs-dk", 0));
+  bitprotocol_destroy(pair.b.p, CHAINSTORE_EIO);
+  assert_int_equal(bp_count(&pair.b, "close:"), 1);
+  assert_int_equal(bp_count(&pair.b, "obs-close:"), 1);
+  assert_true(bp_find(&pair.b, "close:", 0) < bp_find(&pair.b, "obs-close:", 0));
+  assert_int_equal(bp_count(&pair.a, "obs-"), 0);
+  assert_int_equal(bitprotocol_observe(pair.b.p, &observer, &pair.b, NULL), CHAINSTORE_EDESTROYED);
+  bp_pair_free(&pair);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_handshake),
@@ -521,6 +564,7 @@ int main(void) {
       cmocka_unit_test(test_destroy),
       cmocka_unit_test(test_plaintext_modes),
       cmocka_unit_test(test_free_inside_handler),
+      cmocka_unit_test(test_observers_follow_the_creator),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

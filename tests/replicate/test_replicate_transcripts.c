@@ -9,6 +9,7 @@
  * answers requests in storage-callback order, the C at once). Open frames
  * are made by the transport, not the peer core, and are skipped; their
  * arrival is what starts the peer (unichain_peer_remote_open). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -19,7 +19,7 @@
 
 #include "test_support.h"
 
-#include "chainstore/bitprotocol.h"
+#include "chainstore/bitprotocol_uv.h"
 #include "chainstore/error.h"
 
 #define C_ADDR "10.77.0.1"

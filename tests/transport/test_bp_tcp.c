@@ -9,7 +9,7 @@
 
 #include "test_support.h"
 
-#include "chainstore/bitprotocol.h"
+#include "chainstore/bitprotocol_uv.h"
 #include "chainstore/error.h"
 
 typedef struct peer {
