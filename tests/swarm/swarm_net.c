@@ -74,7 +74,10 @@ static void proto_handshake(bitprotocol_t *p, void *user) {
 static void proto_close(bitprotocol_t *p, int err, void *user) {
   (void)p;
   (void)err;
-  free(user);
+  proto_ctx_t *ctx = user;
+  if (ctx->conn)
+    bitswarm_swarm_conn_set_data(ctx->conn, NULL);
+  free(ctx);
 }
 
 static void start_protocol(net_swarm_t *s, bitswarm_swarm_conn_t *conn, chainstore_transport_t *t, bool client) {
@@ -200,8 +203,10 @@ static void flush_done(bitswarm_swarm_t *sw, const bitswarm_core_flush_result_t 
   net_swarm_t *s = user;
   s->flush = *res;
   s->flush.unflushed = NULL;
-  (void)sw;
   s->flush_ms = uv_now(&s->net->loop);
+  bitswarm_core_stats_t st;
+  bitswarm_swarm_stats(sw, &st);
+  s->flush_clients = (int)st.client_sockets; /* the core's count: on_connection of the last may follow */
   s->flushed++;
 }
 

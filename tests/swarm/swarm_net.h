@@ -25,6 +25,7 @@ typedef struct {
   int flushed, updated;
   bitswarm_core_flush_result_t flush;
   uint64_t flush_ms; /* loop time when the flush ended */
+  int flush_clients; /* the core's client sockets when it ended */
   /* When set, each connection gets a BitProtocol stream with this static key. */
   bool protocol;
   uint8_t pk[32], sk[32];
