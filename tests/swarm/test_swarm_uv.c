@@ -201,6 +201,66 @@ static void test_flush_unreachable_dht(void **state) {
   flush_alone(false);
 }
 
+typedef struct {
+  net_swarm_t *s;
+  int forgotten; /* set once the swarm holds no record and no socket */
+  int saw_backoff;
+} watch_t;
+
+static void poll_stats(uv_timer_t *t) {
+  watch_t *w = t->data;
+  bitswarm_core_stats_t st;
+  bitswarm_swarm_stats(w->s->sw, &st);
+  if (st.backing_off > 0)
+    w->saw_backoff = 1;
+  if (w->saw_backoff && st.records == 0 && st.client_sockets == 0)
+    w->forgotten = 1;
+}
+
+/* Faults: the DHT gives a refused port (announce_port 1) and a LAN address
+ * where nothing answers (packets vanish: the dial times out). The joiner
+ * backs off, retries, forgets both, opens no connection, and its fds come
+ * back to baseline. */
+static void test_faults_refused_and_silent(void **state) {
+  (void)state;
+  if (!net_enter())
+    return;
+  skipped_all = false;
+  net_t net;
+  int base = net_fd_count();
+  net_start(&net, true);
+  bitswarm_swarm_options_t o;
+  net_options(&o, BITSWARM_SWARM_DHT_ONLY);
+  o.announce_port = 1;
+  o.local_address = "10.77.0.99";
+  net_swarm_t *a = net_swarm(&net, &o);
+  net_options(&o, BITSWARM_SWARM_DHT_ONLY);
+  o.local_address = "10.77.0.2";
+  o.dial_timeout_ms = 800;
+  o.core.requeue_ms[0] = 100;
+  o.core.requeue_ms[1] = 200;
+  o.core.requeue_ms[2] = 300;
+  o.core.forget_unresponsive_ms = 500;
+  net_swarm_t *b = net_swarm(&net, &o);
+  uint8_t topic[32];
+  topic_of(topic, "faults");
+  assert_int_equal(bitswarm_swarm_join(a->sw, topic, true, false), 0);
+  assert_true(net_run_until(&net, &a->updated, 1, 10000));
+  assert_int_equal(bitswarm_swarm_join(b->sw, topic, false, true), 0);
+  assert_true(net_run_until(&net, &b->peers_dht, 1, 10000));
+  assert_true(net_run_until(&net, &b->peers_local, 1, 10000));
+  watch_t w = {b, 0, 0};
+  uv_timer_t poll;
+  uv_timer_init(&net.loop, &poll);
+  poll.data = &w;
+  uv_timer_start(&poll, poll_stats, 100, 100);
+  assert_true(net_run_until(&net, &w.forgotten, 1, 20000));
+  uv_close((uv_handle_t *)&poll, NULL);
+  assert_int_equal(b->connections, 0);
+  net_stop(&net);
+  assert_int_equal(net_fd_count(), base);
+}
+
 int main(void) {
   /* libuv's process-wide signal pipe and libsodium's setup open fds once:
    * before the baselines */
@@ -215,6 +275,7 @@ int main(void) {
       cmocka_unit_test(test_flush_three_peers),
       cmocka_unit_test(test_flush_no_peer),
       cmocka_unit_test(test_flush_unreachable_dht),
+      cmocka_unit_test(test_faults_refused_and_silent),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   return skipped_all && rc == 0 ? 77 : rc;
