@@ -165,7 +165,7 @@ static int start_discovery(bitswarm_swarm_t *sw) {
     if (bitswarm_addr_parse(spec, &sw->local) == 0)
       sw->has_local = true;
   }
-  if (sw->opts.mode != BITSWARM_SWARM_LOCAL_ONLY) {
+  if (sw->opts.mode != BITSWARM_SWARM_LOCAL_ONLY && sw->dht == NULL) {
     bitswarm_dht_options_t o;
     bitswarm_dht_options_init(&o);
     o.bootstrap = sw->opts.bootstrap ? sw->opts.bootstrap : chainstore_profile_bootstrap(sw->opts.profile);
@@ -175,7 +175,7 @@ static int start_discovery(bitswarm_swarm_t *sw) {
     if (rc != 0)
       return rc;
   }
-  if (sw->opts.mode != BITSWARM_SWARM_DHT_ONLY) {
+  if (sw->opts.mode != BITSWARM_SWARM_DHT_ONLY && sw->mdns == NULL) {
     bitswarm_mdns_uv_options_t o;
     bitswarm_mdns_uv_options_init(&o);
     o.core.profile = sw->opts.profile;

@@ -19,6 +19,11 @@ static void topic_of(uint8_t topic[32], const char *name) {
   crypto_generichash(topic, 32, (const uint8_t *)name, strlen(name), NULL, 0);
 }
 
+static void on_left(bitswarm_swarm_t *sw, void *user) {
+  (void)sw;
+  (*(int *)user)++;
+}
+
 /* A announces, B looks up: B dials A; one connection on each side. */
 static void find_each_other(bitswarm_swarm_mode_t mode, bool bootstrap, const char *name) {
   if (!net_enter())
@@ -55,6 +60,23 @@ static void find_each_other(bitswarm_swarm_mode_t mode, bool bootstrap, const ch
   net_flush(b);
   assert_true(net_run_until(&net, &b->flushed, 1, 10000));
   assert_int_equal(b->flush.status, 0);
+  if (mode == BITSWARM_SWARM_DHT_ONLY) {
+    /* ban: both sides see the end, and B never dials A again */
+    bitswarm_swarm_conn_t *c = NULL;
+    for (int i = 0; i < NET_MAX_CONNS; i++)
+      if (b->conns[i])
+        c = b->conns[i];
+    assert_non_null(c);
+    bitswarm_swarm_conn_ban(c);
+    assert_true(net_run_until(&net, &b->disconnections, 1, 5000));
+    assert_true(net_run_until(&net, &a->disconnections, 1, 5000));
+    /* leave unannounces, then reports */
+    int left = 0;
+    assert_int_equal(bitswarm_swarm_leave(a->sw, topic, on_left, &left), 0);
+    assert_true(net_run_until(&net, &left, 1, 10000));
+    assert_int_equal(bitswarm_swarm_leave(a->sw, topic, on_left, &left), CHAINSTORE_ENOENT);
+    assert_int_equal(b->connections, 1);
+  }
   net_stop(&net);
   assert_int_equal(net_fd_count(), base);
 }
