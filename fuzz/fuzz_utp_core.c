@@ -150,7 +150,7 @@ static size_t aimed(const uint8_t *d, size_t n, uint8_t *out) {
   h.wnd = (d[4] & 0x80) ? 0 : ((uint32_t)d[4] << 12);
   h.seq = (uint16_t)(c->ack_nr + (int8_t)d[5]);
   h.ack = (uint16_t)(c->seq_nr - 1 - (d[6] % 8) + ((d[6] & 0x80) ? 100 : 0));
-  utp_header_encode(&h, out);
+  cs__utp_header_encode(&h, out);
   size_t len = d[7] % 64 + (d[8] & 1 ? 1300 : 0);
   if (len > n - 9)
     len = n - 9;

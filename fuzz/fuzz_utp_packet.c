@@ -10,8 +10,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   utp_packet_t p;
-  int is = utp_packet_is_utp(data, size);
-  if (utp_packet_decode(data, size, &p) != 0) {
+  int is = cs__utp_packet_is_utp(data, size);
+  if (cs__utp_packet_decode(data, size, &p) != 0) {
     if (size >= UTP_HEADER_SIZE && data[1] == 0)
       abort(); /* no extension: only a short datagram can fail */
     return 0;
@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (is != ((p.h.version == 1) && p.h.type <= UTP_ST_SYN && p.h.ext <= UTP_EXT_BITS))
     abort();
   uint8_t out[UTP_HEADER_SIZE];
-  utp_header_encode(&p.h, out);
+  cs__utp_header_encode(&p.h, out);
   if (memcmp(out, data, UTP_HEADER_SIZE) != 0)
     abort();
   return 0;

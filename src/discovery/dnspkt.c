@@ -3,19 +3,7 @@
 #include <string.h>
 
 #include "chainstore/error.h"
-
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
-static uint32_t rd32(const uint8_t *p) {
-  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-static void wr16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
-static void wr32(uint8_t *p, uint32_t v) {
-  wr16(p, (uint16_t)(v >> 16));
-  wr16(p + 2, (uint16_t)v);
-}
+#include "encoding/big_endian.h"
 
 /* ---- reading ---- */
 
@@ -79,10 +67,10 @@ int dnspkt_reader_init(dnspkt_reader_t *r, const uint8_t *buf, size_t len) {
     return CHAINSTORE_EBADMESSAGE;
   r->buf = buf;
   r->len = len;
-  r->header.id = rd16(buf);
-  r->header.flags = rd16(buf + 2);
+  r->header.id = big_endian_read16(buf);
+  r->header.flags = big_endian_read16(buf + 2);
   for (int i = 0; i < 4; i++)
-    r->header.count[i] = rd16(buf + 4 + 2 * i);
+    r->header.count[i] = big_endian_read16(buf + 4 + 2 * i);
   r->off = DNSPKT_HEADER_BYTES;
   r->section = 0;
   r->left = r->header.count[0];
@@ -106,9 +94,9 @@ static int read_rdata(const dnspkt_reader_t *r, dnspkt_record_t *rec) {
   case DNSPKT_TYPE_SRV: {
     if (n < 7)
       return CHAINSTORE_EBADMESSAGE;
-    rec->data.srv.priority = rd16(p);
-    rec->data.srv.weight = rd16(p + 2);
-    rec->data.srv.port = rd16(p + 4);
+    rec->data.srv.priority = big_endian_read16(p);
+    rec->data.srv.weight = big_endian_read16(p + 2);
+    rec->data.srv.port = big_endian_read16(p + 4);
     size_t start = (size_t)(p - r->buf);
     size_t off = start + 6;
     /* The target's own bytes must stay inside the rdata; a pointer may
@@ -156,8 +144,8 @@ int dnspkt_reader_next(dnspkt_reader_t *r, dnspkt_record_t *rec) {
   if (rec->section == DNSPKT_QUESTION) {
     if (r->len - off < 4)
       goto bad;
-    rec->type = rd16(r->buf + off);
-    rec->klass = rd16(r->buf + off + 2);
+    rec->type = big_endian_read16(r->buf + off);
+    rec->klass = big_endian_read16(r->buf + off + 2);
     rec->ttl = 0;
     rec->rdata = NULL;
     rec->rdlen = 0;
@@ -166,10 +154,10 @@ int dnspkt_reader_next(dnspkt_reader_t *r, dnspkt_record_t *rec) {
   } else {
     if (r->len - off < 10)
       goto bad;
-    rec->type = rd16(r->buf + off);
-    rec->klass = rd16(r->buf + off + 2);
-    rec->ttl = rd32(r->buf + off + 4);
-    rec->rdlen = rd16(r->buf + off + 8);
+    rec->type = big_endian_read16(r->buf + off);
+    rec->klass = big_endian_read16(r->buf + off + 2);
+    rec->ttl = big_endian_read32(r->buf + off + 4);
+    rec->rdlen = big_endian_read16(r->buf + off + 8);
     off += 10;
     if (rec->rdlen > r->len - off)
       goto bad;
@@ -255,8 +243,8 @@ void dnspkt_writer_init(dnspkt_writer_t *w, uint8_t *buf, size_t cap, uint16_t i
     return;
   }
   memset(buf, 0, DNSPKT_HEADER_BYTES);
-  wr16(buf, id);
-  wr16(buf + 2, flags);
+  big_endian_write16(buf, id);
+  big_endian_write16(buf + 2, flags);
   w->len = DNSPKT_HEADER_BYTES;
 }
 
@@ -275,17 +263,17 @@ static int begin_record(dnspkt_writer_t *w, unsigned section, const char *name, 
   uint8_t *p = w->buf + w->len;
   write_name(p, name);
   p += nl;
-  wr16(p, type);
-  wr16(p + 2, klass);
+  big_endian_write16(p, type);
+  big_endian_write16(p + 2, klass);
   if (section != DNSPKT_QUESTION) {
-    wr32(p + 4, ttl);
-    wr16(p + 8, (uint16_t)rdlen);
+    big_endian_write32(p + 4, ttl);
+    big_endian_write16(p + 8, (uint16_t)rdlen);
     *rdata = p + 10;
   }
   w->len += need;
   w->section = section;
   w->count[section]++;
-  wr16(w->buf + 4 + 2 * section, w->count[section]);
+  big_endian_write16(w->buf + 4 + 2 * section, w->count[section]);
   return 0;
 }
 
@@ -304,9 +292,9 @@ int dnspkt_write_srv(dnspkt_writer_t *w, dnspkt_section_t section, const char *n
   int err = begin_record(w, section, name, DNSPKT_TYPE_SRV, klass, ttl, 6 + tl, &rd);
   if (err != 0)
     return err;
-  wr16(rd, priority);
-  wr16(rd + 2, weight);
-  wr16(rd + 4, port);
+  big_endian_write16(rd, priority);
+  big_endian_write16(rd + 2, weight);
+  big_endian_write16(rd + 4, port);
   write_name(rd + 6, target);
   return 0;
 }

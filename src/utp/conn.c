@@ -23,13 +23,13 @@ static bool ring_ensure(utp_ctx_t *ctx, utp_ring_t *r, size_t item, size_t index
   do
     size *= 2;
   while (index >= size);
-  void **buf = utp__calloc(ctx, size * sizeof(void *));
+  void **buf = cs__utp_calloc(ctx, size * sizeof(void *));
   if (!buf)
     return false;
   size_t new_mask = size - 1;
   for (size_t i = 0; i <= r->mask; i++)
     buf[(item - index + i) & new_mask] = r->elements[(item - index + i) & r->mask];
-  utp__free(ctx, r->elements);
+  cs__utp_free(ctx, r->elements);
   r->elements = buf;
   r->mask = new_mask;
   return true;
@@ -51,7 +51,7 @@ static void notify_state(utp_conn_t *c, utp_state_t st) {
     c->ctx->cb.on_state_change(c->ctx->user, c, st);
 }
 
-void utp__conn_error(utp_conn_t *c, int err) {
+void cs__utp_conn_error(utp_conn_t *c, int err) {
   bool notify = live(c);
   c->state = c->close_requested ? UTP_CS_DESTROY : UTP_CS_RESET;
   if (c->half_open) {
@@ -100,17 +100,17 @@ static void maybe_decay_win(utp_conn_t *c) {
 
 /* ---- create / free ------------------------------------------------------- */
 
-utp_conn_t *utp__conn_create(utp_ctx_t *ctx, const utp_addr_t *addr, uint16_t recv_id,
+utp_conn_t *cs__utp_conn_create(utp_ctx_t *ctx, const utp_addr_t *addr, uint16_t recv_id,
                              uint16_t send_id) {
-  utp_conn_t *c = utp__calloc(ctx, sizeof(*c));
+  utp_conn_t *c = cs__utp_calloc(ctx, sizeof(*c));
   if (!c)
     return NULL;
-  c->inbuf.elements = utp__calloc(ctx, 16 * sizeof(void *));
-  c->outbuf.elements = utp__calloc(ctx, 16 * sizeof(void *));
+  c->inbuf.elements = cs__utp_calloc(ctx, 16 * sizeof(void *));
+  c->outbuf.elements = cs__utp_calloc(ctx, 16 * sizeof(void *));
   if (!c->inbuf.elements || !c->outbuf.elements) {
-    utp__free(ctx, c->inbuf.elements);
-    utp__free(ctx, c->outbuf.elements);
-    utp__free(ctx, c);
+    cs__utp_free(ctx, c->inbuf.elements);
+    cs__utp_free(ctx, c->outbuf.elements);
+    cs__utp_free(ctx, c);
     return NULL;
   }
   c->inbuf.mask = c->outbuf.mask = 15;
@@ -135,24 +135,24 @@ utp_conn_t *utp__conn_create(utp_ctx_t *ctx, const utp_addr_t *addr, uint16_t re
   c->last_sent_packet = now;
   c->average_sample_time = now + 5000;
   c->last_rwin_decay = (int64_t)now - UTP_MAX_WINDOW_DECAY_MS;
-  utp_delay_hist_clear(&c->our_hist, now);
-  utp_delay_hist_clear(&c->their_hist, now);
-  utp_delay_hist_clear(&c->rtt_hist, now);
+  cs__utp_delay_hist_clear(&c->our_hist, now);
+  cs__utp_delay_hist_clear(&c->their_hist, now);
+  cs__utp_delay_hist_clear(&c->rtt_hist, now);
   /* One packet fits in the window when the connection starts. */
   c->max_window = c->packet_size;
   return c;
 }
 
-void utp__conn_free(utp_conn_t *c) {
+void cs__utp_conn_free(utp_conn_t *c) {
   utp_ctx_t *ctx = c->ctx;
   ack_list_remove(c);
   for (size_t i = 0; i <= c->inbuf.mask; i++)
-    utp__free(ctx, c->inbuf.elements[i]);
+    cs__utp_free(ctx, c->inbuf.elements[i]);
   for (size_t i = 0; i <= c->outbuf.mask; i++)
-    utp__free(ctx, c->outbuf.elements[i]);
-  utp__free(ctx, c->inbuf.elements);
-  utp__free(ctx, c->outbuf.elements);
-  utp__free(ctx, c);
+    cs__utp_free(ctx, c->outbuf.elements[i]);
+  cs__utp_free(ctx, c->inbuf.elements);
+  cs__utp_free(ctx, c->outbuf.elements);
+  cs__utp_free(ctx, c);
 }
 
 /* ---- sending ------------------------------------------------------------- */
@@ -164,7 +164,7 @@ static void fill_header(utp_conn_t *c, uint8_t *b, uint8_t type, uint16_t seq) {
                     .wnd = (uint32_t)c->last_rcv_win,
                     .seq = seq,
                     .ack = c->ack_nr};
-  utp_header_encode(&h, b);
+  cs__utp_header_encode(&h, b);
 }
 
 static void put32(uint8_t *p, uint32_t v) {
@@ -179,11 +179,11 @@ static void send_data(utp_conn_t *c, uint8_t *b, size_t len) {
   put32(b + 4, (uint32_t)c->ctx->now_us);
   put32(b + 8, c->reply_micro);
   c->last_sent_packet = c->ctx->current_ms;
-  utp__send_to(c->ctx, b, len, &c->addr);
+  cs__utp_send_to(c->ctx, b, len, &c->addr);
   ack_list_remove(c);
 }
 
-void utp__conn_send_ack(utp_conn_t *c) {
+void cs__utp_conn_send_ack(utp_conn_t *c) {
   uint8_t b[UTP_HEADER_SIZE + 6];
   size_t len = UTP_HEADER_SIZE;
   c->last_rcv_win = get_rcv_window(c);
@@ -209,7 +209,7 @@ void utp__conn_send_ack(utp_conn_t *c) {
 
 static void send_keep_alive(utp_conn_t *c) {
   c->ack_nr--;
-  utp__conn_send_ack(c);
+  cs__utp_conn_send_ack(c);
   c->ack_nr++;
 }
 
@@ -260,7 +260,7 @@ static bool flush_packets(utp_conn_t *c) {
   return false;
 }
 
-void utp__conn_flush(utp_conn_t *c) { flush_packets(c); }
+void cs__utp_conn_flush(utp_conn_t *c) { flush_packets(c); }
 
 typedef struct {
   const utp_iovec_t *iov;
@@ -301,7 +301,7 @@ static bool write_outgoing_packet(utp_conn_t *c, size_t payload, uint8_t type, i
       /* Fill the last unsent packet first. */
       added = min_sz(payload + pkt->payload, max_sz(packet_size, pkt->payload)) - pkt->payload;
       utp_outpkt_t *np =
-          utp__realloc(c->ctx, pkt, sizeof(*pkt) + UTP_HEADER_SIZE + pkt->payload + added);
+          cs__utp_realloc(c->ctx, pkt, sizeof(*pkt) + UTP_HEADER_SIZE + pkt->payload + added);
       if (!np)
         return false;
       pkt = np;
@@ -311,7 +311,7 @@ static bool write_outgoing_packet(utp_conn_t *c, size_t payload, uint8_t type, i
       if (!ring_ensure(c->ctx, &c->outbuf, c->seq_nr, c->cur_window_packets))
         return false;
       added = payload;
-      pkt = utp__alloc(c->ctx, sizeof(*pkt) + UTP_HEADER_SIZE + added);
+      pkt = cs__utp_alloc(c->ctx, sizeof(*pkt) + UTP_HEADER_SIZE + added);
       if (!pkt)
         return false;
       pkt->payload = 0;
@@ -339,7 +339,7 @@ static bool write_outgoing_packet(utp_conn_t *c, size_t payload, uint8_t type, i
 
 /* ---- timeouts ------------------------------------------------------------ */
 
-void utp__conn_check_timeouts(utp_conn_t *c) {
+void cs__utp_conn_check_timeouts(utp_conn_t *c) {
   utp_ctx_t *ctx = c->ctx;
   if (c->state != UTP_CS_DESTROY)
     flush_packets(c);
@@ -355,7 +355,7 @@ void utp__conn_check_timeouts(utp_conn_t *c) {
   /* Ours: libutp keeps a half-open socket until the application writes;
    * a flood of SYNs from spoofed ids must not hold slots forever. */
   if (c->state == UTP_CS_SYN_RECV && ctx->current_ms - c->created_ms >= UTP_HALF_OPEN_TIMEOUT_MS) {
-    utp__conn_error(c, CHAINSTORE_ETIMEDOUT);
+    cs__utp_conn_error(c, CHAINSTORE_ETIMEDOUT);
     c->state = UTP_CS_DESTROY;
     return;
   }
@@ -366,12 +366,12 @@ void utp__conn_check_timeouts(utp_conn_t *c) {
   if ((int64_t)(ctx->current_ms - c->rto_timeout) >= 0 && c->rto_timeout > 0) {
     uint32_t new_timeout = c->retransmit_timeout * 2;
     if (c->state == UTP_CS_SYN_RECV) {
-      utp__conn_error(c, CHAINSTORE_ETIMEDOUT);
+      cs__utp_conn_error(c, CHAINSTORE_ETIMEDOUT);
       c->state = UTP_CS_DESTROY;
       return;
     }
     if (c->retransmit_count >= 4 || (c->state == UTP_CS_SYN_SENT && c->retransmit_count >= 2)) {
-      utp__conn_error(c, CHAINSTORE_ETIMEDOUT);
+      cs__utp_conn_error(c, CHAINSTORE_ETIMEDOUT);
       return;
     }
     c->retransmit_timeout = new_timeout;
@@ -428,7 +428,7 @@ static int ack_packet(utp_conn_t *c, uint16_t seq) {
       const int delta = (int)c->rtt - (int)ertt;
       c->rtt_var = (uint32_t)((int)c->rtt_var + (abs(delta) - (int)c->rtt_var) / 4);
       c->rtt = c->rtt - c->rtt / 8 + ertt / 8;
-      utp_delay_hist_add(&c->rtt_hist, ertt, c->ctx->current_ms);
+      cs__utp_delay_hist_add(&c->rtt_hist, ertt, c->ctx->current_ms);
     }
     c->rto = c->rtt + c->rtt_var * 4;
     if (c->rto < 1000)
@@ -438,7 +438,7 @@ static int ack_packet(utp_conn_t *c, uint16_t seq) {
   c->rto_timeout = c->ctx->current_ms + c->rto;
   if (!pkt->need_resend)
     c->cur_window -= pkt->payload;
-  utp__free(c->ctx, pkt);
+  cs__utp_free(c->ctx, pkt);
   c->retransmit_count = 0;
   return 0;
 }
@@ -536,7 +536,7 @@ static void selective_ack(utp_conn_t *c, uint32_t base, const uint8_t *mask, uin
 }
 
 static void apply_ccontrol(utp_conn_t *c, size_t bytes_acked, int64_t min_rtt) {
-  int64_t our_delay = utp_delay_hist_value(&c->our_hist);
+  int64_t our_delay = cs__utp_delay_hist_value(&c->our_hist);
   if (min_rtt < our_delay)
     our_delay = min_rtt;
   int64_t target = (int64_t)c->target_delay;
@@ -624,7 +624,7 @@ static void deliver(utp_conn_t *c, const uint8_t *data, size_t count) {
 
 static size_t read_budget(const utp_conn_t *c) { return c->opt_rcvbuf + UTP_READ_SLACK; }
 
-void utp__conn_process(utp_conn_t *c, const utp_packet_t *p, size_t len, bool syn) {
+void cs__utp_conn_process(utp_conn_t *c, const utp_packet_t *p, size_t len, bool syn) {
   (void)len;
   utp_ctx_t *ctx = c->ctx;
   const uint16_t pk_seq_nr = p->h.seq;
@@ -636,8 +636,8 @@ void utp__conn_process(utp_conn_t *c, const utp_packet_t *p, size_t len, bool sy
       (uint16_t)(c->cur_window_packets + UTP_ACK_NR_ALLOWED_WINDOW);
   /* An ack for a packet never sent, or far behind: spoofed or hostile. */
   if ((pk_flags != UTP_ST_SYN || c->state != UTP_CS_SYN_RECV) &&
-      (utp_wrapping_less((uint16_t)(c->seq_nr - 1), pk_ack_nr, SEQ_MASK) ||
-       utp_wrapping_less(pk_ack_nr, (uint16_t)(c->seq_nr - 1 - curr_window), SEQ_MASK))) {
+      (cs__utp_wrapping_less((uint16_t)(c->seq_nr - 1), pk_ack_nr, SEQ_MASK) ||
+       cs__utp_wrapping_less(pk_ack_nr, (uint16_t)(c->seq_nr - 1 - curr_window), SEQ_MASK))) {
     ctx->datagrams_dropped++;
     return;
   }
@@ -689,21 +689,21 @@ void utp__conn_process(utp_conn_t *c, const utp_packet_t *p, size_t len, bool sy
   c->reply_micro = their_delay;
   uint32_t prev_delay_base = c->their_hist.delay_base;
   if (their_delay != 0)
-    utp_delay_hist_add(&c->their_hist, their_delay, ctx->current_ms);
+    cs__utp_delay_hist_add(&c->their_hist, their_delay, ctx->current_ms);
   /* Their base delay going down means our clock drifts: shift ours up. */
   if (prev_delay_base != 0 &&
-      utp_wrapping_less(c->their_hist.delay_base, prev_delay_base, 0xffffffffu) &&
+      cs__utp_wrapping_less(c->their_hist.delay_base, prev_delay_base, 0xffffffffu) &&
       prev_delay_base - c->their_hist.delay_base <= 10000)
-    utp_delay_hist_shift(&c->our_hist, prev_delay_base - c->their_hist.delay_base);
+    cs__utp_delay_hist_shift(&c->our_hist, prev_delay_base - c->their_hist.delay_base);
 
   const uint32_t actual_delay = p->h.ts_diff_us == INT32_MAX ? 0 : p->h.ts_diff_us;
   if (actual_delay != 0) {
-    utp_delay_hist_add(&c->our_hist, actual_delay, ctx->current_ms);
+    cs__utp_delay_hist_add(&c->our_hist, actual_delay, ctx->current_ms);
     track_average_delay(c, actual_delay);
   }
   /* The one-way delay cannot exceed the round trip. */
-  if ((int64_t)utp_delay_hist_value(&c->our_hist) > min_rtt)
-    utp_delay_hist_shift(&c->our_hist, (uint32_t)(utp_delay_hist_value(&c->our_hist) - min_rtt));
+  if ((int64_t)cs__utp_delay_hist_value(&c->our_hist) > min_rtt)
+    cs__utp_delay_hist_shift(&c->our_hist, (uint32_t)(cs__utp_delay_hist_value(&c->our_hist) - min_rtt));
   if (actual_delay != 0 && acked_bytes >= 1)
     apply_ccontrol(c, acked_bytes, min_rtt);
 
@@ -729,7 +729,7 @@ void utp__conn_process(utp_conn_t *c, const utp_packet_t *p, size_t len, bool sy
       if (c->close_requested)
         c->state = UTP_CS_DESTROY;
     }
-    if (utp_wrapping_less(c->fast_resend_seq_nr, (uint16_t)(pk_ack_nr + 1), SEQ_MASK))
+    if (cs__utp_wrapping_less(c->fast_resend_seq_nr, (uint16_t)(pk_ack_nr + 1), SEQ_MASK))
       c->fast_resend_seq_nr = (uint16_t)(pk_ack_nr + 1);
 
     for (int i = 0; i < acks; ++i) {
@@ -797,7 +797,7 @@ void utp__conn_process(utp_conn_t *c, const utp_packet_t *p, size_t len, bool sy
         uint32_t t = c->rto * 3 < 60 ? c->rto * 3 : 60;
         c->rto_timeout = ctx->current_ms + t;
         notify_state(c, UTP_STATE_EOF);
-        utp__conn_send_ack(c);
+        cs__utp_conn_send_ack(c);
         /* Packets past the FIN are ignored. */
         c->reorder_count = 0;
       }
@@ -810,12 +810,12 @@ void utp__conn_process(utp_conn_t *c, const utp_packet_t *p, size_t len, bool sy
       c->reorder_bytes -= ip->len;
       deliver(c, ip->data, ip->len);
       c->ack_nr++;
-      utp__free(ctx, ip);
+      cs__utp_free(ctx, ip);
       c->reorder_count--;
     }
     schedule_ack(c);
   } else {
-    if (c->got_fin && utp_wrapping_less(c->eof_pkt, pk_seq_nr, SEQ_MASK)) {
+    if (c->got_fin && cs__utp_wrapping_less(c->eof_pkt, pk_seq_nr, SEQ_MASK)) {
       ctx->datagrams_dropped++;
       return;
     }
@@ -834,7 +834,7 @@ void utp__conn_process(utp_conn_t *c, const utp_packet_t *p, size_t len, bool sy
       ctx->datagrams_dropped++;
       return;
     }
-    utp_inpkt_t *ip = utp__alloc(ctx, sizeof(*ip) + count);
+    utp_inpkt_t *ip = cs__utp_alloc(ctx, sizeof(*ip) + count);
     if (!ip) {
       ctx->datagrams_dropped++;
       return;
@@ -849,9 +849,9 @@ void utp__conn_process(utp_conn_t *c, const utp_packet_t *p, size_t len, bool sy
   }
 }
 
-void utp__conn_on_reset(utp_conn_t *c) {
+void cs__utp_conn_on_reset(utp_conn_t *c) {
   int err = c->state == UTP_CS_SYN_SENT ? CHAINSTORE_EUTPREFUSED : CHAINSTORE_EUTPRESET;
-  utp__conn_error(c, err);
+  cs__utp_conn_error(c, err);
 }
 
 /* ---- public -------------------------------------------------------------- */
@@ -859,7 +859,7 @@ void utp__conn_on_reset(utp_conn_t *c) {
 size_t utp_conn_writev(utp_conn_t *c, const utp_iovec_t *iov, size_t n, uint64_t now_us) {
   if (!c || !iov || n == 0)
     return 0;
-  utp__set_now(c->ctx, now_us);
+  cs__utp_set_now(c->ctx, now_us);
   size_t bytes = 0, sent = 0;
   for (size_t i = 0; i < n; i++)
     bytes += iov[i].len;
@@ -889,7 +889,7 @@ size_t utp_conn_write(utp_conn_t *c, const void *buf, size_t len, uint64_t now_u
 void utp_conn_consume(utp_conn_t *c, size_t n, uint64_t now_us) {
   if (!c)
     return;
-  utp__set_now(c->ctx, now_us);
+  cs__utp_set_now(c->ctx, now_us);
   c->read_buffered -= min_sz(n, c->read_buffered);
   if (c->state == UTP_CS_RESET || c->state == UTP_CS_DESTROY)
     return;
@@ -897,7 +897,7 @@ void utp_conn_consume(utp_conn_t *c, size_t n, uint64_t now_us) {
   if (rcvwin > c->last_rcv_win) {
     /* A closed window reopens at once; otherwise with the next ack batch. */
     if (c->last_rcv_win == 0)
-      utp__conn_send_ack(c);
+      cs__utp_conn_send_ack(c);
     else
       schedule_ack(c);
   }
@@ -906,7 +906,7 @@ void utp_conn_consume(utp_conn_t *c, size_t n, uint64_t now_us) {
 void utp_conn_shutdown(utp_conn_t *c, uint64_t now_us) {
   if (!c)
     return;
-  utp__set_now(c->ctx, now_us);
+  cs__utp_set_now(c->ctx, now_us);
   switch (c->state) {
   case UTP_CS_CONNECTED:
   case UTP_CS_CONNECTED_FULL:
@@ -914,7 +914,7 @@ void utp_conn_shutdown(utp_conn_t *c, uint64_t now_us) {
       c->fin_sent = true;
       iov_cursor_t cur = {NULL, 0, 0, 0};
       if (!write_outgoing_packet(c, 0, UTP_ST_FIN, &cur))
-        utp__conn_error(c, CHAINSTORE_ENOMEM);
+        cs__utp_conn_error(c, CHAINSTORE_ENOMEM);
     }
     break;
   case UTP_CS_SYN_SENT: {
@@ -930,7 +930,7 @@ void utp_conn_shutdown(utp_conn_t *c, uint64_t now_us) {
 void utp_conn_close(utp_conn_t *c, uint64_t now_us) {
   if (!c || c->close_requested)
     return;
-  utp__set_now(c->ctx, now_us);
+  cs__utp_set_now(c->ctx, now_us);
   c->read_shutdown = true;
   switch (c->state) {
   case UTP_CS_CONNECTED:

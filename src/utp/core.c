@@ -14,7 +14,7 @@ typedef union {
   max_align_t align;
 } mem_hdr_t;
 
-void *utp__alloc(utp_ctx_t *ctx, size_t n) {
+void *cs__utp_alloc(utp_ctx_t *ctx, size_t n) {
   mem_hdr_t *h = malloc(sizeof(*h) + n);
   if (!h)
     return NULL;
@@ -23,16 +23,16 @@ void *utp__alloc(utp_ctx_t *ctx, size_t n) {
   return h + 1;
 }
 
-void *utp__calloc(utp_ctx_t *ctx, size_t n) {
-  void *p = utp__alloc(ctx, n);
+void *cs__utp_calloc(utp_ctx_t *ctx, size_t n) {
+  void *p = cs__utp_alloc(ctx, n);
   if (p)
     memset(p, 0, n);
   return p;
 }
 
-void *utp__realloc(utp_ctx_t *ctx, void *p, size_t n) {
+void *cs__utp_realloc(utp_ctx_t *ctx, void *p, size_t n) {
   if (!p)
-    return utp__alloc(ctx, n);
+    return cs__utp_alloc(ctx, n);
   mem_hdr_t *h = (mem_hdr_t *)p - 1;
   size_t old = h->size;
   mem_hdr_t *nh = realloc(h, sizeof(*nh) + n);
@@ -43,7 +43,7 @@ void *utp__realloc(utp_ctx_t *ctx, void *p, size_t n) {
   return nh + 1;
 }
 
-void utp__free(utp_ctx_t *ctx, void *p) {
+void cs__utp_free(utp_ctx_t *ctx, void *p) {
   if (!p)
     return;
   mem_hdr_t *h = (mem_hdr_t *)p - 1;
@@ -51,20 +51,20 @@ void utp__free(utp_ctx_t *ctx, void *p) {
   free(h);
 }
 
-uint32_t utp__random(utp_ctx_t *ctx) {
+uint32_t cs__utp_random(utp_ctx_t *ctx) {
   if (ctx->cb.random)
     return ctx->cb.random(ctx->user);
   return randombytes_random();
 }
 
-void utp__set_now(utp_ctx_t *ctx, uint64_t now_us) {
+void cs__utp_set_now(utp_ctx_t *ctx, uint64_t now_us) {
   /* A clock that steps back is held, as libutp's monotonic clock would be. */
   if (now_us > ctx->now_us)
     ctx->now_us = now_us;
   ctx->current_ms = ctx->now_us / 1000;
 }
 
-void utp__send_to(utp_ctx_t *ctx, const uint8_t *buf, size_t len, const utp_addr_t *to) {
+void cs__utp_send_to(utp_ctx_t *ctx, const uint8_t *buf, size_t len, const utp_addr_t *to) {
   ctx->cb.sendto(ctx->user, buf, len, to);
 }
 
@@ -81,7 +81,7 @@ static size_t bucket_of(const utp_addr_t *a, uint16_t id) {
   return h & (UTP_HASH_BUCKETS - 1);
 }
 
-utp_conn_t *utp__lookup(const utp_ctx_t *ctx, const utp_addr_t *addr, uint16_t id) {
+utp_conn_t *cs__utp_lookup(const utp_ctx_t *ctx, const utp_addr_t *addr, uint16_t id) {
   for (utp_conn_t *c = ctx->buckets[bucket_of(addr, id)]; c; c = c->hnext)
     if (c->conn_id_recv == id && addr_eq(&c->addr, addr))
       return c;
@@ -117,7 +117,7 @@ static void destroy_conn(utp_ctx_t *ctx, utp_conn_t *c) {
   ctx->n_conns--;
   if (c->half_open)
     ctx->n_half_open--;
-  utp__conn_free(c);
+  cs__utp_conn_free(c);
 }
 
 void utp_options_init(utp_options_t *o) {
@@ -150,7 +150,7 @@ int utp_ctx_create(const utp_options_t *opts, const utp_callbacks_t *cbs, void *
   ctx->cb = *cbs;
   ctx->user = user;
   ctx->opts = o;
-  ctx->rst_info = utp__alloc(ctx, UTP_RST_INFO_LIMIT * sizeof(utp_rst_info_t));
+  ctx->rst_info = cs__utp_alloc(ctx, UTP_RST_INFO_LIMIT * sizeof(utp_rst_info_t));
   if (!ctx->rst_info) {
     free(ctx);
     return CHAINSTORE_ENOMEM;
@@ -164,7 +164,7 @@ void utp_ctx_destroy(utp_ctx_t *ctx) {
     return;
   while (ctx->conns)
     destroy_conn(ctx, ctx->conns);
-  utp__free(ctx, ctx->rst_info);
+  cs__utp_free(ctx, ctx->rst_info);
   free(ctx);
 }
 
@@ -186,12 +186,12 @@ static void send_rst(utp_ctx_t *ctx, const utp_addr_t *addr, uint16_t conn_id, u
   utp_header_t h = {.type = UTP_ST_RESET,
                     .version = 1,
                     .conn_id = conn_id,
-                    .seq = (uint16_t)utp__random(ctx),
+                    .seq = (uint16_t)cs__utp_random(ctx),
                     .ack = ack_nr};
   uint8_t b[UTP_HEADER_SIZE];
-  utp_header_encode(&h, b);
+  cs__utp_header_encode(&h, b);
   ctx->resets_sent++;
-  utp__send_to(ctx, b, sizeof(b), addr);
+  cs__utp_send_to(ctx, b, sizeof(b), addr);
 }
 
 /* A non-SYN for no connection: RESET once per (addr, id, seq) per 10 s. */
@@ -217,13 +217,13 @@ static void accept_syn(utp_ctx_t *ctx, const utp_addr_t *from, const utp_packet_
   const uint16_t id = p->h.conn_id;
   if (!ctx->cb.on_accept)
     return;
-  utp_conn_t *old = utp__lookup(ctx, from, (uint16_t)(id + 1));
+  utp_conn_t *old = cs__utp_lookup(ctx, from, (uint16_t)(id + 1));
   if (old) {
     /* A retransmitted SYN: libutp stays silent, so a lost SYN-ACK fails
      * the connect (21 s). Ours answers again while still half-open; to a
      * libutp initiator that is the SYN-ACK it missed, or a duplicate ack. */
     if (old->state == UTP_CS_SYN_RECV && old->conn_id_send == id && old->ack_nr == p->h.seq)
-      utp__conn_send_ack(old);
+      cs__utp_conn_send_ack(old);
     else
       ctx->datagrams_dropped++;
     return;
@@ -233,62 +233,62 @@ static void accept_syn(utp_ctx_t *ctx, const utp_addr_t *from, const utp_packet_
     ctx->syns_refused++;
     return;
   }
-  utp_conn_t *c = utp__conn_create(ctx, from, (uint16_t)(id + 1), id);
+  utp_conn_t *c = cs__utp_conn_create(ctx, from, (uint16_t)(id + 1), id);
   if (!c) {
     ctx->syns_refused++;
     return;
   }
   link_conn(ctx, c);
   c->ack_nr = p->h.seq;
-  c->seq_nr = (uint16_t)utp__random(ctx);
+  c->seq_nr = (uint16_t)cs__utp_random(ctx);
   c->fast_resend_seq_nr = c->seq_nr;
   c->state = UTP_CS_SYN_RECV;
   c->accepted = true;
   c->half_open = true;
   ctx->n_half_open++;
-  utp__conn_process(c, p, len, true);
-  utp__conn_send_ack(c);
+  cs__utp_conn_process(c, p, len, true);
+  cs__utp_conn_send_ack(c);
   ctx->cb.on_accept(ctx->user, c, from);
 }
 
 int utp_ctx_process_udp(utp_ctx_t *ctx, const uint8_t *buf, size_t len, const utp_addr_t *from,
                         uint64_t now_us) {
-  if (!ctx || !buf || !from || !utp_packet_is_utp(buf, len))
+  if (!ctx || !buf || !from || !cs__utp_packet_is_utp(buf, len))
     return 0;
-  utp__set_now(ctx, now_us);
+  cs__utp_set_now(ctx, now_us);
   ctx->datagrams_in++;
   utp_packet_t p;
-  utp_header_decode(buf, &p.h);
+  cs__utp_header_decode(buf, &p.h);
   const uint16_t id = p.h.conn_id;
 
   if (p.h.type == UTP_ST_RESET) {
     /* id is our recv id, or our send id (which is recv id +-1). */
-    utp_conn_t *c = utp__lookup(ctx, from, id);
+    utp_conn_t *c = cs__utp_lookup(ctx, from, id);
     if (!c) {
-      c = utp__lookup(ctx, from, (uint16_t)(id + 1));
+      c = cs__utp_lookup(ctx, from, (uint16_t)(id + 1));
       if (c && c->conn_id_send != id)
         c = NULL;
     }
     if (!c) {
-      c = utp__lookup(ctx, from, (uint16_t)(id - 1));
+      c = cs__utp_lookup(ctx, from, (uint16_t)(id - 1));
       if (c && c->conn_id_send != id)
         c = NULL;
     }
     if (c && c->state != UTP_CS_RESET && c->state != UTP_CS_DESTROY)
-      utp__conn_on_reset(c);
+      cs__utp_conn_on_reset(c);
     else
       ctx->datagrams_dropped++;
     return 1;
   }
   if (p.h.type != UTP_ST_SYN) {
-    utp_conn_t *c = utp__lookup(ctx, from, id);
+    utp_conn_t *c = cs__utp_lookup(ctx, from, id);
     if (c) {
       if (c->state == UTP_CS_RESET || c->state == UTP_CS_DESTROY ||
-          utp_packet_decode(buf, len, &p) != 0) {
+          cs__utp_packet_decode(buf, len, &p) != 0) {
         ctx->datagrams_dropped++;
         return 1;
       }
-      utp__conn_process(c, &p, len, false);
+      cs__utp_conn_process(c, &p, len, false);
       return 1;
     }
     reject(ctx, from, &p.h);
@@ -305,9 +305,9 @@ int utp_ctx_process_udp(utp_ctx_t *ctx, const uint8_t *buf, size_t len, const ut
 }
 
 void utp_ctx_issue_deferred_acks(utp_ctx_t *ctx, uint64_t now_us) {
-  utp__set_now(ctx, now_us);
+  cs__utp_set_now(ctx, now_us);
   while (ctx->ack_head)
-    utp__conn_send_ack(ctx->ack_head); /* unlinks it */
+    cs__utp_conn_send_ack(ctx->ack_head); /* unlinks it */
 }
 
 void utp_ctx_check_timeouts(utp_ctx_t *ctx, uint64_t now_us) {
@@ -324,7 +324,7 @@ void utp_ctx_check_timeouts(utp_ctx_t *ctx, uint64_t now_us) {
   }
   utp_conn_t *next;
   for (utp_conn_t *c = ctx->conns; c; c = next) {
-    utp__conn_check_timeouts(c);
+    cs__utp_conn_check_timeouts(c);
     next = c->next;
     if (c->state == UTP_CS_DESTROY)
       destroy_conn(ctx, c);
@@ -343,7 +343,7 @@ uint64_t utp_ctx_next_expiry_us(const utp_ctx_t *ctx) {
 int utp_conn_connect(utp_ctx_t *ctx, const utp_addr_t *to, uint64_t now_us, utp_conn_t **out) {
   if (!ctx || !to || !out)
     return CHAINSTORE_EINVAL;
-  utp__set_now(ctx, now_us);
+  cs__utp_set_now(ctx, now_us);
   if (ctx->n_conns >= ctx->opts.max_connections)
     return CHAINSTORE_ELIMIT;
   uint16_t seed = 0;
@@ -351,14 +351,14 @@ int utp_conn_connect(utp_ctx_t *ctx, const utp_addr_t *to, uint64_t now_us, utp_
   do {
     if (++tries > 64)
       return CHAINSTORE_ELIMIT;
-    seed = (uint16_t)utp__random(ctx);
-  } while (utp__lookup(ctx, to, seed));
-  utp_conn_t *c = utp__conn_create(ctx, to, seed, (uint16_t)(seed + 1));
+    seed = (uint16_t)cs__utp_random(ctx);
+  } while (cs__utp_lookup(ctx, to, seed));
+  utp_conn_t *c = cs__utp_conn_create(ctx, to, seed, (uint16_t)(seed + 1));
   if (!c)
     return CHAINSTORE_ENOMEM;
-  utp_outpkt_t *pkt = utp__alloc(ctx, sizeof(*pkt) + UTP_HEADER_SIZE);
+  utp_outpkt_t *pkt = cs__utp_alloc(ctx, sizeof(*pkt) + UTP_HEADER_SIZE);
   if (!pkt) {
-    utp__conn_free(c);
+    cs__utp_conn_free(c);
     return CHAINSTORE_ENOMEM;
   }
   link_conn(ctx, c);
@@ -366,7 +366,7 @@ int utp_conn_connect(utp_ctx_t *ctx, const utp_addr_t *to, uint64_t now_us, utp_
   c->retransmit_timeout = 3000;
   c->rto_timeout = ctx->current_ms + c->retransmit_timeout;
   c->last_rcv_win = c->opt_rcvbuf;
-  c->seq_nr = (uint16_t)utp__random(ctx);
+  c->seq_nr = (uint16_t)cs__utp_random(ctx);
   c->fast_resend_seq_nr = c->seq_nr;
   /* The SYN carries the initiator's recv id, not its send id. */
   utp_header_t h = {.type = UTP_ST_SYN,
@@ -374,7 +374,7 @@ int utp_conn_connect(utp_ctx_t *ctx, const utp_addr_t *to, uint64_t now_us, utp_
                     .conn_id = c->conn_id_recv,
                     .wnd = (uint32_t)c->last_rcv_win,
                     .seq = c->seq_nr};
-  utp_header_encode(&h, pkt->data);
+  cs__utp_header_encode(&h, pkt->data);
   pkt->transmissions = 0;
   pkt->need_resend = false;
   pkt->length = UTP_HEADER_SIZE;
@@ -382,7 +382,7 @@ int utp_conn_connect(utp_ctx_t *ctx, const utp_addr_t *to, uint64_t now_us, utp_
   c->outbuf.elements[c->seq_nr & c->outbuf.mask] = pkt;
   c->seq_nr++;
   c->cur_window_packets++;
-  utp__conn_flush(c);
+  cs__utp_conn_flush(c);
   *out = c;
   return 0;
 }

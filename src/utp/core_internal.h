@@ -54,11 +54,11 @@ typedef struct {
   bool delay_base_initialized;
 } utp_delay_hist_t;
 
-void utp_delay_hist_clear(utp_delay_hist_t *h, uint64_t now_ms);
-void utp_delay_hist_shift(utp_delay_hist_t *h, uint32_t offset);
-void utp_delay_hist_add(utp_delay_hist_t *h, uint32_t sample, uint64_t now_ms);
-uint32_t utp_delay_hist_value(const utp_delay_hist_t *h);
-bool utp_wrapping_less(uint32_t lhs, uint32_t rhs, uint32_t mask);
+void cs__utp_delay_hist_clear(utp_delay_hist_t *h, uint64_t now_ms);
+void cs__utp_delay_hist_shift(utp_delay_hist_t *h, uint32_t offset);
+void cs__utp_delay_hist_add(utp_delay_hist_t *h, uint32_t sample, uint64_t now_ms);
+uint32_t cs__utp_delay_hist_value(const utp_delay_hist_t *h);
+bool cs__utp_wrapping_less(uint32_t lhs, uint32_t rhs, uint32_t mask);
 
 typedef struct {
   size_t length;  /* header + payload */
@@ -151,25 +151,25 @@ struct utp_ctx_s {
 };
 
 /* core.c */
-void *utp__alloc(utp_ctx_t *ctx, size_t n);
-void *utp__calloc(utp_ctx_t *ctx, size_t n);
-void *utp__realloc(utp_ctx_t *ctx, void *p, size_t n);
-void utp__free(utp_ctx_t *ctx, void *p);
-uint32_t utp__random(utp_ctx_t *ctx);
-void utp__set_now(utp_ctx_t *ctx, uint64_t now_us);
-utp_conn_t *utp__lookup(const utp_ctx_t *ctx, const utp_addr_t *addr, uint16_t id);
-void utp__send_to(utp_ctx_t *ctx, const uint8_t *buf, size_t len, const utp_addr_t *to);
+void *cs__utp_alloc(utp_ctx_t *ctx, size_t n);
+void *cs__utp_calloc(utp_ctx_t *ctx, size_t n);
+void *cs__utp_realloc(utp_ctx_t *ctx, void *p, size_t n);
+void cs__utp_free(utp_ctx_t *ctx, void *p);
+uint32_t cs__utp_random(utp_ctx_t *ctx);
+void cs__utp_set_now(utp_ctx_t *ctx, uint64_t now_us);
+utp_conn_t *cs__utp_lookup(const utp_ctx_t *ctx, const utp_addr_t *addr, uint16_t id);
+void cs__utp_send_to(utp_ctx_t *ctx, const uint8_t *buf, size_t len, const utp_addr_t *to);
 
 /* conn.c */
-utp_conn_t *utp__conn_create(utp_ctx_t *ctx, const utp_addr_t *addr, uint16_t recv_id,
+utp_conn_t *cs__utp_conn_create(utp_ctx_t *ctx, const utp_addr_t *addr, uint16_t recv_id,
                              uint16_t send_id);
-void utp__conn_free(utp_conn_t *c);
-void utp__conn_process(utp_conn_t *c, const utp_packet_t *p, size_t len, bool syn);
-void utp__conn_check_timeouts(utp_conn_t *c);
-void utp__conn_send_ack(utp_conn_t *c);
+void cs__utp_conn_free(utp_conn_t *c);
+void cs__utp_conn_process(utp_conn_t *c, const utp_packet_t *p, size_t len, bool syn);
+void cs__utp_conn_check_timeouts(utp_conn_t *c);
+void cs__utp_conn_send_ack(utp_conn_t *c);
 /* Sends the queued packets the window allows. */
-void utp__conn_flush(utp_conn_t *c);
-void utp__conn_on_reset(utp_conn_t *c);
-void utp__conn_error(utp_conn_t *c, int err);
+void cs__utp_conn_flush(utp_conn_t *c);
+void cs__utp_conn_on_reset(utp_conn_t *c);
+void cs__utp_conn_error(utp_conn_t *c, int err);
 
 #endif

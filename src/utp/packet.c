@@ -4,56 +4,42 @@
 
 #include "chainstore/error.h"
 #include "chainstore/utp.h"
+#include "encoding/big_endian.h"
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
-static uint32_t rd32(const uint8_t *p) {
-  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-static void wr16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
-static void wr32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 24);
-  p[1] = (uint8_t)(v >> 16);
-  p[2] = (uint8_t)(v >> 8);
-  p[3] = (uint8_t)v;
-}
-
-int utp_packet_is_utp(const uint8_t *buf, size_t len) {
+int cs__utp_packet_is_utp(const uint8_t *buf, size_t len) {
   if (len < UTP_HEADER_SIZE)
     return 0;
   return (buf[0] & 0x0f) == 1 && (buf[0] >> 4) <= UTP_ST_SYN && buf[1] <= UTP_EXT_BITS;
 }
 
-void utp_header_decode(const uint8_t *buf, utp_header_t *out) {
+void cs__utp_header_decode(const uint8_t *buf, utp_header_t *out) {
   out->type = buf[0] >> 4;
   out->version = buf[0] & 0x0f;
   out->ext = buf[1];
-  out->conn_id = rd16(buf + 2);
-  out->ts_us = rd32(buf + 4);
-  out->ts_diff_us = rd32(buf + 8);
-  out->wnd = rd32(buf + 12);
-  out->seq = rd16(buf + 16);
-  out->ack = rd16(buf + 18);
+  out->conn_id = big_endian_read16(buf + 2);
+  out->ts_us = big_endian_read32(buf + 4);
+  out->ts_diff_us = big_endian_read32(buf + 8);
+  out->wnd = big_endian_read32(buf + 12);
+  out->seq = big_endian_read16(buf + 16);
+  out->ack = big_endian_read16(buf + 18);
 }
 
-void utp_header_encode(const utp_header_t *h, uint8_t out[20]) {
+void cs__utp_header_encode(const utp_header_t *h, uint8_t out[20]) {
   out[0] = (uint8_t)((h->type << 4) | (h->version & 0x0f));
   out[1] = h->ext;
-  wr16(out + 2, h->conn_id);
-  wr32(out + 4, h->ts_us);
-  wr32(out + 8, h->ts_diff_us);
-  wr32(out + 12, h->wnd);
-  wr16(out + 16, h->seq);
-  wr16(out + 18, h->ack);
+  big_endian_write16(out + 2, h->conn_id);
+  big_endian_write32(out + 4, h->ts_us);
+  big_endian_write32(out + 8, h->ts_diff_us);
+  big_endian_write32(out + 12, h->wnd);
+  big_endian_write16(out + 16, h->seq);
+  big_endian_write16(out + 18, h->ack);
 }
 
-int utp_packet_decode(const uint8_t *buf, size_t len, utp_packet_t *out) {
+int cs__utp_packet_decode(const uint8_t *buf, size_t len, utp_packet_t *out) {
   memset(out, 0, sizeof(*out));
   if (len < UTP_HEADER_SIZE)
     return CHAINSTORE_EPROTO;
-  utp_header_decode(buf, &out->h);
+  cs__utp_header_decode(buf, &out->h);
   size_t off = UTP_HEADER_SIZE;
   uint8_t ext = out->h.ext;
   while (ext != UTP_EXT_NONE) {

@@ -32,12 +32,12 @@ typedef struct {
 
 /* libutp's UTP_Version(): 1 when the datagram is uTP (>= 20 bytes, version 1,
  * type <= ST_SYN, first extension <= 2), else 0. */
-int utp_packet_is_utp(const uint8_t *buf, size_t len);
-void utp_header_decode(const uint8_t *buf, utp_header_t *out);
-void utp_header_encode(const utp_header_t *h, uint8_t out[20]);
+int cs__utp_packet_is_utp(const uint8_t *buf, size_t len);
+void cs__utp_header_decode(const uint8_t *buf, utp_header_t *out);
+void cs__utp_header_encode(const utp_header_t *h, uint8_t out[20]);
 /* Header, then the extension chain. CHAINSTORE_EPROTO on a chain running past
  * the end or an extension-bits header whose length is not 8 (libutp drops
  * both); unknown extensions are skipped by length. */
-int utp_packet_decode(const uint8_t *buf, size_t len, utp_packet_t *out);
+int cs__utp_packet_decode(const uint8_t *buf, size_t len, utp_packet_t *out);
 
 #endif

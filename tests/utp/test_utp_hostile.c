@@ -24,7 +24,7 @@ static uint32_t rnd(void) {
 static void put_header(uint8_t *b, uint8_t type, uint16_t id, uint32_t wnd, uint16_t seq,
                        uint16_t ack) {
   utp_header_t h = {.type = type, .version = 1, .conn_id = id, .wnd = wnd, .seq = seq, .ack = ack};
-  utp_header_encode(&h, b);
+  cs__utp_header_encode(&h, b);
 }
 
 static bool b_got_all(sim_t *s) { return s->end[1].received >= s->end[0].to_send; }

@@ -23,9 +23,9 @@ static void every_captured_packet_decodes_and_encodes_back(void **state) {
     size_t len;
     uint8_t *buf = tv_hex(tv_str(p, "hex"), &len);
     assert_int_equal(len, (size_t)tv_num(p, "len"));
-    assert_int_equal(utp_packet_is_utp(buf, len), 1);
+    assert_int_equal(cs__utp_packet_is_utp(buf, len), 1);
     utp_packet_t pk;
-    assert_int_equal(utp_packet_decode(buf, len, &pk), 0);
+    assert_int_equal(cs__utp_packet_decode(buf, len, &pk), 0);
     assert_string_equal(type_names[pk.h.type], tv_str(p, "type"));
     assert_int_equal(pk.h.version, (int)tv_num(p, "version"));
     assert_int_equal(pk.h.conn_id, (uint16_t)tv_num(p, "connection_id"));
@@ -40,7 +40,7 @@ static void every_captured_packet_decodes_and_encodes_back(void **state) {
     if (text)
       assert_memory_equal(pk.payload, text->valuestring, pk.payload_len);
     uint8_t out[1500];
-    utp_header_encode(&pk.h, out);
+    cs__utp_header_encode(&pk.h, out);
     memcpy(out + UTP_HEADER_SIZE, pk.payload, pk.payload_len);
     assert_bytes_equal(out, buf, len);
     free(buf);
@@ -60,40 +60,40 @@ static void dht_datagrams_are_not_taken_by_utp(void **state) {
   uint8_t dht[40];
   memset(dht, 0, sizeof(dht));
   dht[0] = 0x58; /* dht-rpc messages begin so: low nibble 8 */
-  assert_int_equal(utp_packet_is_utp(dht, sizeof(dht)), 0);
+  assert_int_equal(cs__utp_packet_is_utp(dht, sizeof(dht)), 0);
   uint8_t shortp[19] = {0x41};
-  assert_int_equal(utp_packet_is_utp(shortp, sizeof(shortp)), 0);
+  assert_int_equal(cs__utp_packet_is_utp(shortp, sizeof(shortp)), 0);
   uint8_t bad_type[20] = {0x51};
-  assert_int_equal(utp_packet_is_utp(bad_type, sizeof(bad_type)), 0);
+  assert_int_equal(cs__utp_packet_is_utp(bad_type, sizeof(bad_type)), 0);
   uint8_t bad_ext[20] = {0x41, 3};
-  assert_int_equal(utp_packet_is_utp(bad_ext, sizeof(bad_ext)), 0);
+  assert_int_equal(cs__utp_packet_is_utp(bad_ext, sizeof(bad_ext)), 0);
   uint8_t ok[20] = {0x01, 2};
-  assert_int_equal(utp_packet_is_utp(ok, sizeof(ok)), 1);
+  assert_int_equal(cs__utp_packet_is_utp(ok, sizeof(ok)), 1);
 }
 
 static void extension_chains_are_walked_as_libutp_does(void **state) {
   (void)state;
   uint8_t b[64] = {0};
   utp_header_t h = {.type = 2, .version = 1, .ext = 1, .conn_id = 7};
-  utp_header_encode(&h, b);
+  cs__utp_header_encode(&h, b);
   /* SACK of 8 bytes, then an unknown extension 9 of 3 bytes, then payload. */
   b[20] = 9; b[21] = 8; b[22] = 0x05;
   b[30] = 0; b[31] = 3;
   b[35] = 'x';
   utp_packet_t p;
-  assert_int_equal(utp_packet_decode(b, 36, &p), 0);
+  assert_int_equal(cs__utp_packet_decode(b, 36, &p), 0);
   assert_int_equal(p.sack_len, 8);
   assert_int_equal(p.sack[0], 0x05);
   assert_int_equal(p.n_ext, 2);
   assert_int_equal(p.payload_len, 1);
   assert_int_equal(p.payload[0], 'x');
   /* A chain running past the end is refused. */
-  assert_int_equal(utp_packet_decode(b, 33, &p), CHAINSTORE_EPROTO);
-  assert_int_equal(utp_packet_decode(b, 21, &p), CHAINSTORE_EPROTO);
+  assert_int_equal(cs__utp_packet_decode(b, 33, &p), CHAINSTORE_EPROTO);
+  assert_int_equal(cs__utp_packet_decode(b, 21, &p), CHAINSTORE_EPROTO);
   /* Extension bits must be 8 bytes long. */
   b[1] = 2;
   b[21] = 4;
-  assert_int_equal(utp_packet_decode(b, 36, &p), CHAINSTORE_EPROTO);
+  assert_int_equal(cs__utp_packet_decode(b, 36, &p), CHAINSTORE_EPROTO);
 }
 
 /* ---- replay ------------------------------------------------------------- */
