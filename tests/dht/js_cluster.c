@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "node_child.h"
 
 static void on_exit_cb(uv_process_t *p, int64_t status, int sig) {
   js_cluster_t *js = p->data;
@@ -58,25 +59,9 @@ int js_cluster_start(js_cluster_t *js, uv_loop_t *loop) {
   static char script[4096];
   snprintf(script, sizeof script, "%s/dht/cluster.js", dir);
   char *args[] = {"node", script, NULL};
-  uv_pipe_init(loop, &js->in, 0);
-  uv_pipe_init(loop, &js->out, 0);
-  js->in.data = js->out.data = js->proc.data = js;
-  uv_stdio_container_t stdio[3];
-  stdio[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
-  stdio[0].data.stream = (uv_stream_t *)&js->in;
-  stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-  stdio[1].data.stream = (uv_stream_t *)&js->out;
-  stdio[2].flags = UV_INHERIT_FD;
-  stdio[2].data.fd = 2;
-  uv_process_options_t o;
-  memset(&o, 0, sizeof o);
-  o.file = "node";
-  o.args = args;
-  o.stdio = stdio;
-  o.stdio_count = 3;
-  o.exit_cb = on_exit_cb;
-  if (uv_spawn(loop, &js->proc, &o) != 0)
+  if (test_node_spawn(loop, &js->proc, &js->in, &js->out, args, on_exit_cb) != 0)
     return -1;
+  js->in.data = js->out.data = js->proc.data = js;
   uv_read_start((uv_stream_t *)&js->out, on_alloc, on_read);
   return 0;
 }

@@ -18,6 +18,7 @@
 
 #include "chainstore/bitswarm_mdns_uv.h"
 #include "test_support.h"
+#include "node_child.h"
 
 #define WAIT_MS 15000
 #define MAX_EVENTS 256
@@ -107,23 +108,7 @@ static int js_start(const char *profile) {
   static char script[4096];
   snprintf(script, sizeof script, "%s/mdns/peer.js", dir);
   char *args[] = {"node", script, "--profile", (char *)profile, NULL};
-  uv_pipe_init(&W->loop, &W->in, 0);
-  uv_pipe_init(&W->loop, &W->out, 0);
-  uv_stdio_container_t stdio[3];
-  stdio[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
-  stdio[0].data.stream = (uv_stream_t *)&W->in;
-  stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-  stdio[1].data.stream = (uv_stream_t *)&W->out;
-  stdio[2].flags = UV_INHERIT_FD;
-  stdio[2].data.fd = 2;
-  uv_process_options_t o;
-  memset(&o, 0, sizeof o);
-  o.file = "node";
-  o.args = args;
-  o.stdio = stdio;
-  o.stdio_count = 3;
-  o.exit_cb = on_js_exit;
-  if (uv_spawn(&W->loop, &W->proc, &o) != 0)
+  if (test_node_spawn(&W->loop, &W->proc, &W->in, &W->out, args, on_js_exit) != 0)
     return -1;
   uv_read_start((uv_stream_t *)&W->out, on_alloc, on_read);
   return 0;

@@ -7,6 +7,7 @@
 
 #include "../dht/run_until.h"
 #include "swarm_js.h"
+#include "node_child.h"
 
 static void on_exit_cb(uv_process_t *p, int64_t status, int sig) {
   (void)status;
@@ -104,28 +105,9 @@ bool js_peer_start(js_peer_t *js, uv_loop_t *loop, const char *bootstrap, const 
   if (lookup)
     args[n++] = "--lookup";
   args[n] = NULL;
-  uv_pipe_init(loop, &js->in, 0);
-  uv_pipe_init(loop, &js->out, 0);
-  js->in.data = js->out.data = js->proc.data = js;
-  uv_stdio_container_t stdio[3];
-  stdio[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
-  stdio[0].data.stream = (uv_stream_t *)&js->in;
-  stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-  stdio[1].data.stream = (uv_stream_t *)&js->out;
-  stdio[2].flags = UV_INHERIT_FD;
-  stdio[2].data.fd = 2;
-  uv_process_options_t o;
-  memset(&o, 0, sizeof o);
-  o.file = "node";
-  o.args = args;
-  o.stdio = stdio;
-  o.stdio_count = 3;
-  o.exit_cb = on_exit_cb;
-  if (uv_spawn(loop, &js->proc, &o) != 0) {
-    uv_close((uv_handle_t *)&js->in, NULL);
-    uv_close((uv_handle_t *)&js->out, NULL);
+  if (test_node_spawn(loop, &js->proc, &js->in, &js->out, args, on_exit_cb) != 0)
     return false;
-  }
+  js->in.data = js->out.data = js->proc.data = js;
   uv_read_start((uv_stream_t *)&js->out, on_alloc, on_read);
   return true;
 }
