@@ -62,6 +62,15 @@ typedef struct {
   bool local;               /* a LAN address (same /16 as our local address) */
   bitswarm_addr_t referrer; /* the DHT node that held the record */
   const uint8_t *referrer_id; /* its id, or NULL if it is ephemeral */
+  bool has_to;              /* the answer said how the node saw us */
+  bitswarm_addr_t to;       /* our address as that node saw it */
+  /* The answer this peer came in: the lengths of its two lists (0 for an
+   * absent or invalid one) and this peer's place in them (0 ..
+   * answer_peers + answer_local - 1, remote peers first), so that a caller
+   * can act once per answer: discovery's early flush counts list lengths
+   * per answer (discovery.md section 5). An answer without peers is not
+   * reported; it never counts there. */
+  size_t answer_peers, answer_local, answer_index;
 } bitswarm_dht_peer_t;
 
 typedef struct {

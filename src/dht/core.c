@@ -185,12 +185,17 @@ static void op_result(const dht_peers_result_t *r, void *user) {
   bitswarm_dht_peer_t p;
   p.referrer = dht_addr_to_public(&r->node);
   p.referrer_id = r->node_id;
+  p.has_to = r->has_to;
+  p.to = r->has_to ? dht_addr_to_public(&r->to) : (bitswarm_addr_t){{0}, 0};
+  p.answer_peers = r->n_peers;
+  p.answer_local = r->n_local;
   /* on_peer may end this operation (close, destroy): stop then */
   op->busy++;
   for (size_t i = 0; i < r->n_peers + r->n_local && !op->finished && !core->destroy_due; i++) {
     bool local = i >= r->n_peers;
     p.addr = dht_addr_to_public(local ? &r->local_peers[i - r->n_peers] : &r->peers[i]);
     p.local = local;
+    p.answer_index = i;
     op->on_peer(core, &p, op->user);
   }
   if (--op->busy == 0 && op->finished)

@@ -93,7 +93,7 @@ int store_layout_master_key_load(const char *dir, bool create, uint8_t master_ke
   if (fd < 0) return fs_error_from_errno(errno);
   uint8_t buf[33];
   size_t got = 0;
-  err = read_full(fd, buf, sizeof buf, 0, &got);
+  err = fs_pread_all(fd, 0, buf, sizeof buf, &got);
   close(fd);
   /* corestore replaces a short key with a new random one, which makes every
    * named chain of the store unopenable for good: refuse instead. */

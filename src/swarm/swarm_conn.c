@@ -1,0 +1,269 @@
+/* The swarm's connections (include/chainstore/swarm.h): TCP dials the core
+ * asks for, inbound connections it admits, handing each to the user as a
+ * watched transport, and ending them when the core or close says so. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "chainstore/error.h"
+#include "chainstore/transport_tcp.h"
+#include "chainstore/transport_watch.h"
+#include "swarm/swarm_internal.h"
+
+static void conn_link(bitswarm_swarm_t *sw, bitswarm_swarm_conn_t *c) {
+  c->next = sw->conns;
+  if (sw->conns)
+    sw->conns->prev = c;
+  sw->conns = c;
+}
+
+static void conn_unlink_free(bitswarm_swarm_conn_t *c) {
+  bitswarm_swarm_t *sw = c->sw;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    sw->conns = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  free(c);
+  if (sw->closing)
+    swuv_pending_done(sw);
+}
+
+static bitswarm_swarm_conn_t *conn_new(bitswarm_swarm_t *sw, bitswarm_core_conn_t *cc) {
+  bitswarm_swarm_conn_t *c = calloc(1, sizeof *c);
+  if (c == NULL)
+    return NULL;
+  c->sw = sw;
+  c->cc = cc;
+  c->deadline = BITSWARM_CORE_NEVER;
+  bitswarm_core_conn_set_data(cc, c);
+  conn_link(sw, c);
+  return c;
+}
+
+static void to_sockaddr(const bitswarm_core_addr_t *a, struct sockaddr_storage *ss) {
+  memset(ss, 0, sizeof *ss);
+  if (a->family == 4) {
+    struct sockaddr_in *s = (struct sockaddr_in *)ss;
+    s->sin_family = AF_INET;
+    memcpy(&s->sin_addr, a->ip, 4);
+    s->sin_port = htons(a->port);
+  } else {
+    struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
+    s->sin6_family = AF_INET6;
+    memcpy(&s->sin6_addr, a->ip, 16);
+    s->sin6_port = htons(a->port);
+  }
+}
+
+static bool from_sockaddr(const struct sockaddr_storage *ss, bitswarm_core_addr_t *out) {
+  if (ss->ss_family == AF_INET) {
+    const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
+    bitswarm_core_addr_ip4(out, (const uint8_t *)&s->sin_addr, ntohs(s->sin_port));
+    return true;
+  }
+  if (ss->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ss;
+    bitswarm_core_addr_ip6(out, (const uint8_t *)&s->sin6_addr, ntohs(s->sin6_port));
+    return true;
+  }
+  return false;
+}
+
+static void hand_to_user(bitswarm_swarm_conn_t *c) {
+  bitswarm_swarm_t *sw = c->sw;
+  c->handed = true;
+  if (sw->cb.on_connection == NULL)
+    return;
+  const uint8_t *topics[BITSWARM_CORE_MAX_PEER_TOPICS];
+  size_t n = bitswarm_core_conn_topic_count(c->cc);
+  if (n > BITSWARM_CORE_MAX_PEER_TOPICS)
+    n = BITSWARM_CORE_MAX_PEER_TOPICS;
+  for (size_t i = 0; i < n; i++)
+    topics[i] = bitswarm_core_conn_topic(c->cc, i);
+  bitswarm_swarm_conn_info_t info = {
+      .client = bitswarm_core_conn_client(c->cc),
+      .type = "tcp",
+      .remote = *bitswarm_core_conn_remote(c->cc),
+      .peer = bitswarm_core_conn_peer(c->cc),
+      .n_topics = n,
+      .topics = topics,
+  };
+  sw->cb.on_connection(sw, c, c->t, &info, sw->cb.user);
+}
+
+/* The connection under the watched transport is gone. */
+static void conn_gone(chainstore_transport_t *t, void *user) {
+  bitswarm_swarm_conn_t *c = user;
+  bitswarm_swarm_t *sw = c->sw;
+  bitswarm_core_conn_t *cc = c->cc;
+  c->cc = NULL;
+  if (cc)
+    bitswarm_core_closed(sw->core, cc, swuv_now(sw));
+  if (c->handed && sw->cb.on_disconnection)
+    sw->cb.on_disconnection(sw, c, sw->cb.user);
+  if (!c->handed)
+    chainstore_transport_close(t, NULL); /* nobody else owns it */
+  conn_unlink_free(c);
+  swuv_rearm(sw);
+}
+
+static int watch(bitswarm_swarm_conn_t *c, chainstore_transport_t *raw) {
+  uv_tcp_t *h = chainstore_transport_tcp_handle(raw);
+  if (h)
+    uv_tcp_nodelay(h, 1);
+  return chainstore_transport_watch(&c->t, c->sw->loop, raw, conn_gone, c);
+}
+
+static void dial_closed(chainstore_transport_t *t) { conn_unlink_free(chainstore_transport_get_data(t)); }
+
+/* A dial ended without a connection: the core forgets conn. */
+static void dial_fail(bitswarm_swarm_conn_t *c, int err) {
+  bitswarm_swarm_t *sw = c->sw;
+  bitswarm_core_conn_t *cc = c->cc;
+  c->cc = NULL;
+  c->deadline = BITSWARM_CORE_NEVER;
+  chainstore_transport_t *t = c->dial_t;
+  c->dial_t = NULL;
+  chainstore_transport_set_data(t, c);
+  chainstore_transport_reset(t, dial_closed);
+  if (cc)
+    bitswarm_core_dial_done(sw->core, cc, err, BITSWARM_CORE_TCP, swuv_now(sw));
+}
+
+static void dial_connected(chainstore_transport_t *t, int status) {
+  bitswarm_swarm_conn_t *c = chainstore_transport_get_data(t);
+  bitswarm_swarm_t *sw = c->sw;
+  if (status != 0 || watch(c, t) != 0) {
+    dial_fail(c, status ? status : CHAINSTORE_ENOMEM);
+    swuv_rearm(sw);
+    return;
+  }
+  c->dial_t = NULL;
+  c->deadline = BITSWARM_CORE_NEVER;
+  /* EREJECTED: banned while dialling, the core has asked to end it */
+  if (bitswarm_core_dial_done(sw->core, c->cc, 0, BITSWARM_CORE_TCP, swuv_now(sw)) == 0)
+    hand_to_user(c);
+  swuv_rearm(sw);
+}
+
+void swuv_conn_core_dial(bitswarm_core_t *core, bitswarm_core_conn_t *cc, const bitswarm_core_peer_t *peer,
+                       void *user) {
+  bitswarm_swarm_t *sw = user;
+  bitswarm_swarm_conn_t *c = conn_new(sw, cc);
+  if (c == NULL) {
+    bitswarm_core_dial_done(core, cc, CHAINSTORE_ENOMEM, BITSWARM_CORE_TCP, swuv_now(sw));
+    return;
+  }
+  struct sockaddr_storage ss;
+  to_sockaddr(&peer->addr, &ss);
+  int rc = chainstore_transport_tcp_connect(&c->dial_t, sw->loop, (const struct sockaddr *)&ss);
+  if (rc == 0) {
+    chainstore_transport_set_data(c->dial_t, c);
+    rc = chainstore_transport_wait_connected(c->dial_t, dial_connected);
+    if (rc != 0) {
+      dial_fail(c, rc);
+      return;
+    }
+    c->deadline = swuv_now(sw) + sw->opts.dial_timeout_ms;
+    return;
+  }
+  c->cc = NULL;
+  bitswarm_core_conn_set_data(cc, NULL);
+  conn_unlink_free(c);
+  bitswarm_core_dial_done(core, cc, rc, BITSWARM_CORE_TCP, swuv_now(sw));
+}
+
+void swuv_conn_core_close(bitswarm_core_t *core, bitswarm_core_conn_t *cc, bitswarm_core_close_how_t how,
+                        bitswarm_core_close_reason_t reason, void *user) {
+  (void)core;
+  (void)reason;
+  (void)user;
+  bitswarm_swarm_conn_t *c = bitswarm_core_conn_data(cc);
+  if (c && c->t)
+    chainstore_transport_watch_abort(c->t, how == BITSWARM_CORE_DESTROY);
+}
+
+static void refused_closed(chainstore_transport_t *t) { (void)t; }
+
+void swuv_conn_on_inbound(uv_stream_t *server, int status) {
+  bitswarm_swarm_t *sw = server->data;
+  chainstore_transport_t *raw;
+  if (status != 0 || chainstore_transport_tcp_accept(&raw, server) != 0)
+    return;
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  bitswarm_core_addr_t remote;
+  bool have = chainstore_transport_peername(raw, (struct sockaddr *)&ss, &len) == 0 && from_sockaddr(&ss, &remote);
+  bitswarm_core_conn_t *cc;
+  if (sw->closing || bitswarm_core_accept(sw->core, BITSWARM_CORE_TCP, have ? &remote : NULL, swuv_now(sw), &cc) != 0) {
+    /* swarm full or maxServerSockets: the kernel accepted, we close at once */
+    chainstore_transport_reset(raw, refused_closed);
+    swuv_rearm(sw);
+    return;
+  }
+  bitswarm_swarm_conn_t *c = conn_new(sw, cc);
+  if (c == NULL || watch(c, raw) != 0) {
+    if (c) {
+      c->cc = NULL;
+      conn_unlink_free(c);
+    }
+    chainstore_transport_reset(raw, refused_closed);
+    bitswarm_core_closed(sw->core, cc, swuv_now(sw));
+    swuv_rearm(sw);
+    return;
+  }
+  hand_to_user(c);
+  swuv_rearm(sw);
+}
+
+uint64_t swuv_conn_expire(bitswarm_swarm_t *sw, uint64_t now) {
+  uint64_t next = BITSWARM_CORE_NEVER;
+  bitswarm_swarm_conn_t *c = sw->conns;
+  while (c) {
+    bitswarm_swarm_conn_t *n = c->next;
+    if (c->dial_t && c->cc) {
+      if (now && c->deadline <= now)
+        dial_fail(c, CHAINSTORE_ETIMEDOUT);
+      else if (c->deadline < next)
+        next = c->deadline;
+    }
+    c = n;
+  }
+  return next;
+}
+
+void swuv_conn_close_all(bitswarm_swarm_t *sw) {
+  for (bitswarm_swarm_conn_t *c = sw->conns; c; c = c->next) {
+    sw->pending++;
+    if (c->dial_t) {
+      chainstore_transport_t *t = c->dial_t;
+      c->dial_t = NULL;
+      c->cc = NULL; /* the core is stopped; destroy frees its conns */
+      chainstore_transport_reset(t, dial_closed);
+    } else if (c->t && !chainstore_transport_watch_is_aborted(c->t)) {
+      chainstore_transport_watch_abort(c->t, true);
+    }
+  }
+}
+
+int bitswarm_swarm_conn_handshake(bitswarm_swarm_conn_t *conn, const uint8_t local_key[BITSWARM_SWARM_KEY_BYTES],
+                                  const uint8_t remote_key[BITSWARM_SWARM_KEY_BYTES]) {
+  if (conn == NULL || conn->cc == NULL || conn->sw->closing)
+    return 0;
+  int dup = bitswarm_core_deduplicate(conn->sw->core, conn->cc, local_key, remote_key);
+  swuv_rearm(conn->sw);
+  return dup;
+}
+
+void bitswarm_swarm_conn_ban(bitswarm_swarm_conn_t *conn) {
+  if (conn == NULL || conn->cc == NULL || conn->sw->closing)
+    return;
+  bitswarm_core_ban(conn->sw->core, conn->cc);
+  swuv_rearm(conn->sw);
+}
+
+bitswarm_core_conn_t *bitswarm_swarm_conn_core(const bitswarm_swarm_conn_t *conn) { return conn->cc; }
+chainstore_transport_t *bitswarm_swarm_conn_transport(const bitswarm_swarm_conn_t *conn) { return conn->t; }
+void bitswarm_swarm_conn_set_data(bitswarm_swarm_conn_t *conn, void *data) { conn->data = data; }
+void *bitswarm_swarm_conn_data(const bitswarm_swarm_conn_t *conn) { return conn->data; }
