@@ -115,6 +115,8 @@ int networker_free(networker_t *nw);
 
 const uint8_t *networker_public_key(const networker_t *nw);
 const uint8_t *networker_id(const networker_t *nw);
+/* The user pointer of the options. */
+void *networker_user(const networker_t *nw);
 /* The swarm, NULL before the first listen/configure (or after close). */
 bitswarm_swarm_t *networker_swarm(const networker_t *nw);
 

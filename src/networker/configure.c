@@ -101,6 +101,7 @@ void nw_req_complete(nw_req_t *r, int status) {
 }
 
 void nw_run_queue(networker_t *nw) {
+  nw_close_run(nw);
   nw->in_queue = true;
   while (nw->done_head) {
     nw_req_t *r = nw->done_head;

@@ -83,6 +83,7 @@ int networker_free(networker_t *nw) {
 
 const uint8_t *networker_public_key(const networker_t *nw) { return nw->pk; }
 const uint8_t *networker_id(const networker_t *nw) { return nw->id; }
+void *networker_user(const networker_t *nw) { return nw->opts.user; }
 bitswarm_swarm_t *networker_swarm(const networker_t *nw) { return nw->closed ? NULL : nw->swarm; }
 bool networker_closed(const networker_t *nw) { return nw->closing; }
 
@@ -139,7 +140,7 @@ int networker_listen(networker_t *nw) {
 }
 
 void nw_maybe_closed(networker_t *nw) {
-  if (!nw->closing || nw->in_close || nw->closed || nw->swarm_closing || nw->leaves_pending || nw->n_conns)
+  if (!nw->closing || !nw->close_started || nw->in_close || nw->closed || nw->swarm_closing || nw->leaves_pending || nw->n_conns)
     return;
   nw_reqs_cancel(nw);
   nw->closed = true;
@@ -182,13 +183,33 @@ void networker_close(networker_t *nw, void (*cb)(networker_t *nw, void *user), v
     return;
   }
   nw->closing = true;
+  nw->close_started = false;
+  /* The teardown runs from the loop: a close called from inside a stream's
+   * or a chain's callback must not free what that callback's caller uses. */
+  nw_kick(nw);
+}
+
+/* The swarm closes once every connection it handed over is gone: a
+ * transport that finishes closing after the swarm was freed would report
+ * itself to a freed swarm. */
+void nw_close_swarm(networker_t *nw) {
+  if (!nw->swarm_closing || nw->swarm_close_called || nw->live_swconns > 0)
+    return;
+  nw->swarm_close_called = true;
+  bitswarm_swarm_close(nw->swarm, on_swarm_closed, nw);
+}
+
+void nw_close_run(networker_t *nw) {
+  if (!nw->closing || nw->close_started)
+    return;
+  nw->close_started = true;
   nw->in_close = true; /* streams ending below must not finish the close */
   nw_exts_destroy(nw);
   nw_conns_destroy(nw);
   nw_reqs_cancel(nw);
   if (nw->swarm && nw->own_swarm) {
     nw->swarm_closing = true;
-    bitswarm_swarm_close(nw->swarm, on_swarm_closed, nw);
+    nw_close_swarm(nw);
   } else if (nw->swarm) {
     for (size_t i = 0; i < nw->n_topics; i++) {
       if (!nw->topics[i].joined)
@@ -201,7 +222,6 @@ void networker_close(networker_t *nw, void (*cb)(networker_t *nw, void *user), v
   }
   nw->in_close = false;
   nw_maybe_closed(nw);
-  nw_kick(nw);
 }
 
 void networker_authenticate(networker_auth_t *req, bool accept) {
