@@ -7,6 +7,8 @@
 #include "nw_net.h"
 #include "test_support.h"
 
+chainstore_profile_t nt_profile = CHAINSTORE_PROFILE_BITSPACE;
+
 static void on_boot_ready(bitswarm_dht_t *dht, void *user) {
   (void)dht;
   ((nt_net_t *)user)->boot_ready++;
@@ -132,11 +134,13 @@ void nt_node_options(nt_node_t *n, networker_options_t *o) {
   static bitswarm_swarm_options_t so;
   bitswarm_swarm_options_init(&so);
   so.mode = BITSWARM_SWARM_DHT_ONLY;
+  so.profile = nt_profile;
   so.bootstrap = boot;
   so.role = BITSWARM_DHT_EPHEMERAL;
   so.core.flush_timeout_ms = 8000;
   so.dial_timeout_ms = 3000;
   networker_options_init(o);
+  o->profile = nt_profile;
   o->swarm_options = &so; /* copied by networker_create */
   o->protocol_timeout_ms = 5000;
   o->events.on_peer_add = ev_peer_add;
@@ -153,7 +157,10 @@ static nt_node_t *node_new(nt_net_t *net) {
   nt_node_t *n = &net->nodes[net->n++];
   memset(n, 0, sizeof *n);
   n->net = net;
-  assert_int_equal(chainstore_open(&n->store, NULL, NULL), 0);
+  chainstore_options_t so;
+  chainstore_options_init(&so);
+  so.profile = nt_profile;
+  assert_int_equal(chainstore_open(&n->store, NULL, &so), 0);
   chainstore_replication_config_t rc = {.loop = &net->loop};
   assert_int_equal(chainstore_replication_configure(n->store, &rc), 0);
   return n;

@@ -39,6 +39,9 @@ struct nt_net {
   int n;
 };
 
+/* Network profile of the nodes made from now on (default bitspace). */
+extern chainstore_profile_t nt_profile;
+
 /* Enters a namespace and starts the bootstrap; false (SKIP printed) without root. */
 bool nt_start(nt_net_t *net);
 void nt_stop(nt_net_t *net);
