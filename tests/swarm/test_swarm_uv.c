@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "chainstore/error.h"
+#include "chainstore/transport_tcp.h"
 #include "swarm_net.h"
 #include "test_support.h"
 
@@ -283,6 +284,90 @@ static void test_faults_refused_and_silent(void **state) {
   assert_int_equal(net_fd_count(), base);
 }
 
+/* ---- hostile: connections in a loop, garbage instead of a handshake ---- */
+
+#define HOSTILE_CLIENTS 10
+
+static int hostile_ended, hostile_closed;
+static bool hostile_closing[HOSTILE_CLIENTS]; /* transport data points here */
+
+static void hostile_close(chainstore_transport_t *t);
+
+static void hostile_close_done(chainstore_transport_t *t) {
+  (void)t;
+  hostile_closed++;
+}
+
+static void hostile_close(chainstore_transport_t *t) {
+  *(bool *)chainstore_transport_get_data(t) = true;
+  chainstore_transport_close(t, hostile_close_done);
+}
+
+static void hostile_read(chainstore_transport_t *t, int status, const uint8_t *b, size_t n) {
+  (void)b;
+  (void)n;
+  if (status != 0) {
+    hostile_ended++;
+    hostile_close(t);
+  }
+}
+
+static void hostile_connected(chainstore_transport_t *t, int status) {
+  if (status != 0) { /* the swarm's reset came before the connect was seen */
+    hostile_ended++;
+    hostile_close(t);
+    return;
+  }
+  static const uint8_t junk[] = "GET / HTTP/1.0\r\n\r\n not a noise handshake";
+  chainstore_transport_buf_t buf = {junk, sizeof junk};
+  size_t written;
+  chainstore_transport_try_write(t, &buf, 1, &written);
+  assert_int_equal(chainstore_transport_read_start(t, hostile_read), 0);
+}
+
+/* Ten connections sending garbage to a swarm with maxServerSockets 2: two
+ * are admitted (the user's reader sees the garbage), the rest are closed
+ * at once; once the admitted ones end, the counters are back to 0. */
+static void test_hostile_connection_loop(void **state) {
+  (void)state;
+  if (!net_enter())
+    return;
+  skipped_all = false;
+  net_t net;
+  int base = net_fd_count();
+  net_start(&net, false);
+  bitswarm_swarm_options_t o;
+  net_options(&o, BITSWARM_SWARM_LOCAL_ONLY);
+  o.core.max_server_sockets = 2;
+  net_swarm_t *a = net_swarm(&net, &o);
+  assert_int_equal(bitswarm_swarm_listen(a->sw), 0);
+  struct sockaddr_in sa;
+  uv_ip4_addr("10.77.0.1", bitswarm_swarm_port(a->sw), &sa);
+  chainstore_transport_t *cl[HOSTILE_CLIENTS];
+  hostile_ended = hostile_closed = 0;
+  for (int i = 0; i < HOSTILE_CLIENTS; i++) {
+    assert_int_equal(chainstore_transport_tcp_connect(&cl[i], &net.loop, (const struct sockaddr *)&sa), 0);
+    hostile_closing[i] = false;
+    chainstore_transport_set_data(cl[i], &hostile_closing[i]);
+    assert_int_equal(chainstore_transport_wait_connected(cl[i], hostile_connected), 0);
+  }
+  assert_true(net_run_until(&net, &hostile_ended, HOSTILE_CLIENTS - 2, 5000));
+  assert_int_equal(a->servers, 2);
+  bitswarm_core_stats_t st;
+  bitswarm_swarm_stats(a->sw, &st);
+  assert_int_equal(st.server_sockets, 2);
+  /* the admitted two end: their slots are free again */
+  for (int i = 0; i < HOSTILE_CLIENTS; i++)
+    if (!hostile_closing[i])
+      hostile_close(cl[i]);
+  assert_true(net_run_until(&net, &hostile_closed, HOSTILE_CLIENTS, 5000));
+  assert_true(net_run_until(&net, &a->disconnections, 2, 5000));
+  bitswarm_swarm_stats(a->sw, &st);
+  assert_int_equal(st.server_sockets, 0);
+  net_stop(&net);
+  assert_int_equal(net_fd_count(), base);
+}
+
 int main(void) {
   /* libuv's process-wide signal pipe and libsodium's setup open fds once:
    * before the baselines */
@@ -298,6 +383,7 @@ int main(void) {
       cmocka_unit_test(test_flush_no_peer),
       cmocka_unit_test(test_flush_unreachable_dht),
       cmocka_unit_test(test_faults_refused_and_silent),
+      cmocka_unit_test(test_hostile_connection_loop),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   return skipped_all && rc == 0 ? 77 : rc;
