@@ -169,6 +169,7 @@ bool networker_flushed(const networker_t *nw, const uint8_t discovery_key[NETWOR
  * all is over; pending configure callbacks ran before it. Safe to call
  * again, while closing or after: each cb runs once, from the loop. */
 void networker_close(networker_t *nw, void (*cb)(networker_t *nw, void *user), void *user);
+/* True once networker_close was called (configure does nothing then). */
 bool networker_closed(const networker_t *nw);
 
 /* ---- peers ---- */
