@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "cli_net.h"
+#include "cli_swarm.h"
 #include "cli_util.h"
 
 #define MAX_PEERS 64
@@ -15,6 +16,16 @@ static const char usage[] =
     "usage: chainstore clone DIR KEY --connect HOST:PORT [--connect HOST:PORT...]\n"
     "                        [--start S] [--end E] [--live] [--json] [--profile P]\n"
     "                        [--timeout MS] [--request-timeout MS] [--no-sync]\n"
+    "       chainstore clone DIR KEY [--bootstrap HOST:PORT...] [--no-dht] [--no-lan]\n"
+    "                        [--port P] [--announce] [--live] [--json] [--profile P]\n"
+    "                        [--timeout MS] [--request-timeout MS] [--no-sync]\n"
+    "\n"
+    "Without --connect, finds the peers of KEY's discovery key on the DHT and the\n"
+    "local network (the networker) and downloads the whole chain from them;\n"
+    "peer-add / peer-remove lines as `share` prints them (JSON with --json).\n"
+    "Exit 1 when no peer turned up within --timeout after the lookup. With\n"
+    "--announce it also announces the chain and, once downloaded, keeps seeding\n"
+    "it until SIGINT or SIGTERM.\n"
     "\n"
     "Downloads chain KEY into the store in DIR (created if missing) from the\n"
     "peers given (each a `chainstore share`, or any corestore 5 peer), all at\n"
@@ -47,7 +58,9 @@ static const char usage[] =
     "                         opened the chain after MS ms (default 20000)\n"
     "  --request-timeout MS   drop a peer that leaves a request unanswered\n"
     "                         for MS ms (default 20000)\n"
-    "  --no-sync              do not wait for the disk before reporting (tests)\n";
+    "  --no-sync              do not wait for the disk before reporting (tests)\n"
+    CLI_SWARM_USAGE
+    "  --announce             also announce the chain, and seed it after the download\n";
 
 typedef struct {
   uv_loop_t loop;
@@ -61,6 +74,151 @@ typedef struct {
 } clone_run_t;
 
 static clone_run_t R;
+
+/* ---- clone by discovery key ---- */
+
+typedef struct {
+  uv_loop_t loop;
+  uv_timer_t patience;
+  networker_t *nw;
+  unichain_t *chain;
+  bool json, live, seed, sync, looked_up, done, stopping;
+  int result;
+  uint64_t t0, progress_at;
+  uint64_t last_have;
+  char key_hex[65];
+} disc_run_t;
+
+static disc_run_t D;
+
+static void disc_stop(disc_run_t *d) {
+  if (d->stopping) return;
+  d->stopping = true;
+  uv_timer_stop(&d->patience);
+  uv_close((uv_handle_t *)&d->patience, NULL);
+  cli_swarm_stop(d->nw);
+}
+
+static void disc_check(disc_run_t *d) {
+  if (d->done || d->stopping) return;
+  uint64_t len = unichain_length(d->chain);
+  if (len == 0 || !unichain_has_range(d->chain, 0, len)) return;
+  d->done = true;
+  int err = d->sync ? unichain_sync(d->chain) : 0;
+  if (err != 0) {
+    cli_error("clone", err);
+    d->result = CLI_EXIT_FAILURE;
+    disc_stop(d);
+    return;
+  }
+  double s = (double)(uv_now(&d->loop) - d->t0) / 1000.0;
+  uint64_t bytes = unichain_byte_length(d->chain);
+  if (d->json)
+    printf("{\"event\":\"done\",\"key\":\"%s\",\"length\":%llu,\"bytes\":%llu,\"seconds\":%.3f}\n", d->key_hex,
+           (unsigned long long)len, (unsigned long long)bytes, s);
+  else
+    printf("cloned %s: %llu blocks (%.1f MiB) in %.2f s\n", d->key_hex, (unsigned long long)len,
+           (double)bytes / 1048576.0, s);
+  fflush(stdout);
+  d->result = CLI_EXIT_OK;
+  if (d->live || d->seed) {
+    d->done = false; /* keeps following appends */
+    d->last_have = len;
+    return;
+  }
+  disc_stop(d);
+}
+
+static void disc_event(void *user, unichain_t *chain, unichain_event_t ev, uint64_t start, uint64_t end) {
+  (void)chain;
+  (void)ev;
+  (void)start;
+  (void)end;
+  disc_run_t *d = user;
+  d->progress_at = uv_now(&d->loop);
+  if (d->result == CLI_EXIT_OK) return; /* following: nothing to report */
+  disc_check(d);
+}
+
+static void disc_peer(void *user, networker_t *nw, bool added) {
+  (void)nw;
+  (void)added;
+  disc_check(user);
+}
+
+static void disc_patience(uv_timer_t *t) {
+  disc_run_t *d = t->data;
+  if (!d->looked_up || d->stopping || d->result == CLI_EXIT_OK) return;
+  if (uv_now(&d->loop) - d->progress_at < t->repeat) return;
+  if (networker_peer_count(d->nw) == 0) {
+    cli_errorf("clone: no peer found for chain %s", d->key_hex);
+    d->result = CLI_EXIT_FAILURE;
+    disc_stop(d);
+  } else if (unichain_length(d->chain) == 0) {
+    printf("nothing to download: %s has length 0\n", d->key_hex);
+    d->result = CLI_EXIT_OK;
+    disc_stop(d);
+  }
+}
+
+static void disc_configured(networker_t *nw, const uint8_t dkey[32], int status, void *user) {
+  (void)nw;
+  (void)dkey;
+  (void)status; /* a flush that timed out still leaves the lookup running */
+  disc_run_t *d = user;
+  d->looked_up = true;
+  d->progress_at = uv_now(&d->loop);
+  disc_check(d);
+}
+
+static void disc_signal(void *user, int signum) {
+  (void)signum;
+  disc_run_t *d = user;
+  if (d->result != CLI_EXIT_OK && !d->live) fprintf(stderr, "chainstore: clone: interrupted\n");
+  disc_stop(d);
+}
+
+static int clone_discovery(chainstore_t *store, unichain_t *chain, const uint8_t key[32], cli_swarm_options_t *sw,
+                           bool json, bool live, bool seed, bool sync, uint32_t timeout_ms) {
+  memset(&D, 0, sizeof D);
+  D.chain = chain;
+  D.json = json;
+  D.live = live;
+  D.seed = seed;
+  D.sync = sync;
+  D.result = CLI_EXIT_FAILURE;
+  cli_hex32(key, D.key_hex);
+  uv_loop_init(&D.loop);
+  D.t0 = uv_now(&D.loop);
+  sw->json = json;
+  sw->on_peer = disc_peer;
+  sw->user = &D;
+  int err = cli_swarm_start(&D.nw, &D.loop, store, sw);
+  if (err == 0) err = unichain_on_event(chain, disc_event, &D);
+  networker_configure_options_t co;
+  networker_configure_options_init(&co);
+  co.announce = seed ? 1 : 0;
+  co.lookup = 1;
+  if (err == 0) err = networker_configure(D.nw, unichain_discovery_key(chain), 32, &co, disc_configured, &D);
+  if (err != 0) {
+    cli_error("clone", err);
+    cli_swarm_stop(D.nw);
+  } else {
+    uv_timer_init(&D.loop, &D.patience);
+    D.patience.data = &D;
+    uint32_t ms = timeout_ms ? timeout_ms : 20000;
+    uv_timer_start(&D.patience, disc_patience, ms, ms);
+    cli_signals_start(&D.loop, "clone", disc_signal, NULL, &D);
+  }
+  uv_run(&D.loop, UV_RUN_DEFAULT);
+  unichain_off_event(chain, disc_event, &D);
+  cli_swarm_free(D.nw);
+  chainstore_close(store);
+  cli_signals_close();
+  cli_loop_drain(&D.loop);
+  uv_loop_close(&D.loop);
+  return D.result;
+}
 
 static void on_done(void *user, int err) {
   clone_run_t *r = user;
@@ -135,6 +293,8 @@ static int run(int argc, char **argv) {
                                            {"timeout", required_argument, NULL, 't'},
                                            {"request-timeout", required_argument, NULL, 'r'},
                                            {"no-sync", no_argument, NULL, 'n'},
+                                           {"announce", no_argument, NULL, 'A'},
+                                           CLI_SWARM_LONGOPTS,
                                            {"help", no_argument, NULL, 'h'},
                                            {NULL, 0, NULL, 0}};
   static struct sockaddr_storage peers[MAX_PEERS];
@@ -145,8 +305,20 @@ static int run(int argc, char **argv) {
   bool sync = true;
   int c, rc;
 
-  while ((c = cli_getopt(argc, argv, "clone", ":h", longopts, "connect")) != -1) {
+  cli_swarm_options_t sw = {0};
+  sw.cmd = "clone";
+  bool swarm_opts = false, seed = false;
+  while ((c = cli_getopt(argc, argv, "clone", ":h", longopts, "connect bootstrap")) != -1) {
+    int h = cli_swarm_parse(&sw, c, optarg);
+    if (h < 0) return CLI_EXIT_USAGE;
+    if (h > 0) {
+      swarm_opts = true;
+      continue;
+    }
     switch (c) {
+      case 'A':
+        seed = swarm_opts = true;
+        continue;
       case 'h':
         fputs(usage, stdout);
         return CLI_EXIT_OK;
@@ -185,7 +357,9 @@ static int run(int argc, char **argv) {
     }
   }
   if (argc - optind != 2) return cli_usage("clone", "want DIR and KEY");
-  if (n_peers == 0) return cli_usage("clone", "missing --connect HOST:PORT");
+  if (n_peers > 0 && swarm_opts) return cli_usage("clone", "--connect finds no peers: no discovery options with it");
+  if (n_peers == 0 && (co.start != 0 || co.has_end)) return cli_usage("clone", "--start and --end need --connect");
+  if (n_peers == 0 && (rc = cli_swarm_check(&sw)) != CLI_EXIT_OK) return rc;
   if (co.has_end && co.end < co.start) return cli_usage("clone", "--end is before --start");
   uint8_t key[32];
   if (!cli_parse_key(argv[optind + 1], key)) return cli_usage("clone", "KEY must be 64 hex digits, not '%s'", argv[optind + 1]);
@@ -199,7 +373,7 @@ static int run(int argc, char **argv) {
   unichain_t *chain = NULL;
   chainstore_get_options_t go = {0};
   go.public_key = key;
-  go.sparse = true; /* the clone chooses what to download */
+  go.sparse = n_peers > 0; /* --connect: the clone chooses what to download */
   int err = chainstore_get(store, &go, &chain);
   if (err != 0) {
     cli_error(argv[optind + 1], err);
@@ -207,6 +381,11 @@ static int run(int argc, char **argv) {
     return CLI_EXIT_FAILURE;
   }
 
+  if (n_peers == 0) {
+    sw.timeout_ms = co.timeouts.timeout_ms;
+    sw.request_timeout_ms = co.timeouts.request_timeout_ms;
+    return clone_discovery(store, chain, key, &sw, co.json, co.live, seed, sync, co.timeouts.timeout_ms);
+  }
   memset(&R, 0, sizeof R);
   R.json = co.json;
   R.live = co.live;

@@ -8,11 +8,22 @@
 #include "chainstore/budget.h"
 #include "cli.h"
 #include "cli_net.h"
+#include "cli_swarm.h"
 #include "cli_util.h"
 
 static const char usage[] =
     "usage: chainstore share DIR [KEY...] --listen HOST:PORT [--profile P]\n"
     "                        [--timeout MS] [--request-timeout MS] [--max-peers N]\n"
+    "       chainstore share DIR [KEY...] [--bootstrap HOST:PORT...] [--no-dht]\n"
+    "                        [--no-lan] [--port P] [--json] [--profile P]\n"
+    "\n"
+    "Without --listen, announces the chains KEY... (or every chain stored in\n"
+    "DIR) by discovery key on the DHT and the local network and replicates the\n"
+    "store with every peer found (the networker: one connection per peer, any\n"
+    "chain of DIR the peer asks for). Prints 'listening on port P', then one\n"
+    "line per peer on standard error, or with --json one JSON line per event on\n"
+    "standard output ({\"event\":\"peer-add\",\"remotePublicKey\":HEX,\n"
+    "\"remoteAddress\":\"host:port\",\"type\":\"tcp\"}, and peer-remove).\n"
     "\n"
     "Serves the store in DIR to every peer that connects to HOST:PORT (port 0:\n"
     "any free port), each over one encrypted BitProtocol stream that carries\n"
@@ -31,6 +42,8 @@ static const char usage[] =
     "  --listen HOST:PORT     address to listen on: an IPv4 address, [IPv6]:PORT,\n"
     "                         or a host name (its first address)\n"
     "  --profile P            the store must be of network profile P\n"
+    CLI_SWARM_USAGE
+    "  --json                 event lines in JSON (without --listen)\n"
     "  --timeout MS           drop a peer silent for MS ms (default 20000)\n"
     "  --request-timeout MS   drop a peer that leaves a request unanswered\n"
     "                         for MS ms (default 20000)\n"
@@ -44,11 +57,71 @@ static const char usage[] =
 
 static uv_loop_t loop;
 static cli_share_t *share;
+static networker_t *nw;
 
 static void on_signal(void *user, int signum) {
   (void)user;
   fprintf(stderr, "chainstore: share: %s, closing\n", signum == SIGINT ? "SIGINT" : "SIGTERM");
-  cli_share_stop(share);
+  if (nw) cli_swarm_stop(nw);
+  else cli_share_stop(share);
+}
+
+typedef struct {
+  uint8_t (*keys)[32];
+  size_t n, cap;
+} dkeys_t;
+
+static int add_stored(void *user, const uint8_t dkey[32]) {
+  dkeys_t *d = user;
+  if (d->n == d->cap) {
+    size_t cap = d->cap ? 2 * d->cap : 16;
+    uint8_t(*k)[32] = realloc(d->keys, cap * 32);
+    if (k == NULL) return CHAINSTORE_ENOMEM;
+    d->keys = k;
+    d->cap = cap;
+  }
+  memcpy(d->keys[d->n++], dkey, 32);
+  return 0;
+}
+
+/* share by discovery key: the networker announces each chain. */
+static int share_discovery(chainstore_t *store, const char *dir, uint8_t (*dks)[32], size_t n_keys,
+                           const cli_swarm_options_t *sw) {
+  dkeys_t d = {0};
+  int err = 0;
+  if (n_keys == 0) {
+    err = chainstore_for_each_stored(store, add_stored, &d);
+    dks = d.keys;
+    n_keys = d.n;
+  }
+  if (err == 0) err = cli_swarm_start(&nw, &loop, store, sw);
+  if (err != 0) {
+    cli_errorf("share: %s", chainstore_strerror(err));
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cli_swarm_free(nw);
+    nw = NULL;
+    free(d.keys);
+    return CLI_EXIT_FAILURE;
+  }
+  networker_configure_options_t co;
+  networker_configure_options_init(&co);
+  for (size_t i = 0; i < n_keys && err == 0; i++) err = networker_configure(nw, dks[i], 32, &co, NULL, NULL);
+  int rc = CLI_EXIT_OK;
+  if (err != 0) {
+    cli_errorf("share: %s", chainstore_strerror(err));
+    cli_swarm_stop(nw);
+    rc = CLI_EXIT_FAILURE;
+  } else {
+    printf("listening on port %u\n", (unsigned)bitswarm_swarm_port(networker_swarm(nw)));
+    printf("announcing %zu chain%s of %s\n", n_keys, n_keys == 1 ? "" : "s", dir);
+    fflush(stdout);
+    cli_signals_start(&loop, "share", on_signal, NULL, NULL);
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  cli_swarm_free(nw);
+  nw = NULL;
+  free(d.keys);
+  return rc;
 }
 
 static int run(int argc, char **argv) {
@@ -57,6 +130,8 @@ static int run(int argc, char **argv) {
                                            {"timeout", required_argument, NULL, 't'},
                                            {"request-timeout", required_argument, NULL, 'r'},
                                            {"max-peers", required_argument, NULL, 'm'},
+                                           {"json", no_argument, NULL, 'j'},
+                                           CLI_SWARM_LONGOPTS,
                                            {"help", no_argument, NULL, 'h'},
                                            {NULL, 0, NULL, 0}};
   cli_store_options_t so = {0};
@@ -67,8 +142,21 @@ static int run(int argc, char **argv) {
   unsigned max_peers = 0;
   int c;
 
-  while ((c = cli_getopt(argc, argv, "share", ":h", longopts, NULL)) != -1) {
+  cli_swarm_options_t sw = {0};
+  sw.cmd = "share";
+  bool swarm_opts = false;
+  while ((c = cli_getopt(argc, argv, "share", ":h", longopts, "bootstrap")) != -1) {
+    int h = cli_swarm_parse(&sw, c, optarg);
+    if (h < 0) return CLI_EXIT_USAGE;
+    if (h > 0) {
+      swarm_opts = true;
+      continue;
+    }
     switch (c) {
+      case 'j':
+        sw.json = true;
+        swarm_opts = true;
+        continue;
       case 'h':
         fputs(usage, stdout);
         return CLI_EXIT_OK;
@@ -95,7 +183,10 @@ static int run(int argc, char **argv) {
     }
   }
   if (optind >= argc) return cli_usage("share", "missing DIR");
-  if (listen == NULL) return cli_usage("share", "missing --listen HOST:PORT");
+  if (listen != NULL && swarm_opts) return cli_usage("share", "--listen finds no peers: no discovery options with it");
+  if (listen == NULL && (c = cli_swarm_check(&sw)) != CLI_EXIT_OK) return c;
+  sw.timeout_ms = to.timeout_ms;
+  sw.request_timeout_ms = to.request_timeout_ms;
   const char *dir = argv[optind];
   size_t n_keys = (size_t)(argc - optind - 1);
   uint8_t(*keys)[32] = calloc(n_keys ? n_keys : 1, 32);
@@ -134,7 +225,9 @@ static int run(int argc, char **argv) {
     if (rc == CLI_EXIT_OK) memcpy(dks[i], unichain_discovery_key(chain), 32);
   }
   uv_loop_init(&loop);
-  if (rc == CLI_EXIT_OK) {
+  if (rc == CLI_EXIT_OK && listen == NULL) {
+    rc = share_discovery(store, dir, dks, n_keys, &sw);
+  } else if (rc == CLI_EXIT_OK) {
     cli_share_options_t o = {0};
     struct sockaddr_storage bound;
     char name[96];
