@@ -15,6 +15,7 @@ static const char usage[] =
     "usage: chainstore clone DIR KEY --connect HOST:PORT [--connect HOST:PORT...]\n"
     "                        [--start S] [--end E] [--live] [--json] [--profile P]\n"
     "                        [--timeout MS] [--request-timeout MS] [--no-sync]\n"
+    "                        [--transport tcp|utp]\n"
     "\n"
     "Downloads chain KEY into the store in DIR (created if missing) from the\n"
     "peers given (each a `chainstore share`, or any corestore 5 peer), all at\n"
@@ -47,7 +48,9 @@ static const char usage[] =
     "                         opened the chain after MS ms (default 20000)\n"
     "  --request-timeout MS   drop a peer that leaves a request unanswered\n"
     "                         for MS ms (default 20000)\n"
-    "  --no-sync              do not wait for the disk before reporting (tests)\n";
+    "  --no-sync              do not wait for the disk before reporting (tests)\n"
+    "  --transport T          tcp (default) or utp: uTP to the same port number,\n"
+    "                         which `chainstore share` also listens on (IPv4)\n";
 
 typedef struct {
   uv_loop_t loop;
@@ -135,6 +138,7 @@ static int run(int argc, char **argv) {
                                            {"timeout", required_argument, NULL, 't'},
                                            {"request-timeout", required_argument, NULL, 'r'},
                                            {"no-sync", no_argument, NULL, 'n'},
+                                           {"transport", required_argument, NULL, 'T'},
                                            {"help", no_argument, NULL, 'h'},
                                            {NULL, 0, NULL, 0}};
   static struct sockaddr_storage peers[MAX_PEERS];
@@ -165,6 +169,11 @@ static int run(int argc, char **argv) {
       case 'L':
         co.live = true;
         continue;
+      case 'T':
+        if (strcmp(optarg, "utp") != 0 && strcmp(optarg, "tcp") != 0)
+          return cli_usage("clone", "--transport is tcp or utp, not '%s'", optarg);
+        co.utp = strcmp(optarg, "utp") == 0;
+        continue;
       case 'n':
         sync = false;
         continue;
@@ -186,6 +195,8 @@ static int run(int argc, char **argv) {
   }
   if (argc - optind != 2) return cli_usage("clone", "want DIR and KEY");
   if (n_peers == 0) return cli_usage("clone", "missing --connect HOST:PORT");
+  for (size_t i = 0; co.utp && i < n_peers; i++)
+    if (peers[i].ss_family != AF_INET) return cli_usage("clone", "uTP reaches IPv4 peers only");
   if (co.has_end && co.end < co.start) return cli_usage("clone", "--end is before --start");
   uint8_t key[32];
   if (!cli_parse_key(argv[optind + 1], key)) return cli_usage("clone", "KEY must be 64 hex digits, not '%s'", argv[optind + 1]);

@@ -465,6 +465,9 @@ static void process(utp_tr_t *t) {
     cb(&t->base, t->shutdown_done ? 0 : CHAINSTORE_ECANCELED);
   }
   if (t->closed_due) {
+    /* Closed from one of the callbacks above: it is queued again already. */
+    if (t->in_pending)
+      return;
     if (t->done != NULL) {
       schedule(t); /* a write callback queued more: report it first */
       return;
