@@ -16,6 +16,7 @@
 #define MAX_BUFS 8
 /* How long a closing endpoint waits for its connections' FINs. */
 #define LINGER_MS 2000
+#define UDP_BUFFER (4 * 1024 * 1024)
 
 typedef struct utp_write_s {
   struct utp_write_s *next;
@@ -542,6 +543,10 @@ int chainstore_utp_endpoint_create(uv_loop_t *loop, const chainstore_utp_endpoin
     if (rc == 0)
       rc = bitswarm_udp_bind(ep->udp, opts->host, opts->port);
   }
+  /* A window in flight arrives as one burst: room for it, not the
+   * kernel's 208 KiB default (best effort: capped by rmem_max). */
+  if (rc == 0)
+    (void)bitswarm_udp_set_buffers(ep->udp, UDP_BUFFER, UDP_BUFFER);
   utp_callbacks_t cbs = {
       .sendto = cb_sendto,
       .on_read = cb_read,

@@ -6,7 +6,9 @@
  *   utp_xfer MODE BYTES [--loss PERCENT] [--delay MS] [--one-way]
  *
  * MODE: c-c (uTP, both ends here), tcp (TCP, both ends here), c-js (a JS
- * utp-native peer listens, we connect), js-c (we listen, the JS connects).
+ * utp-native peer listens, we connect), js-c (we listen, the JS connects),
+ * js-js (two JS peers, timed by their own clocks), bound (the XSalsa20
+ * stream cipher of BitProtocol over BYTES: the crypto bound).
  * --loss/--delay put a user-space UDP relay between the two uTP ends (this
  * kernel has no netem): each datagram, either way, is dropped with
  * PERCENT % chance, else delivered MS ms later. --one-way: only the
@@ -19,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
 #include <uv.h>
 
 #include "chainstore/error.h"
@@ -228,17 +231,21 @@ static bool relay_on(void) { return loss_pct > 0 || delay_ms > 0; }
 
 /* ---- the JS peer ---- */
 
-static uv_process_t js;
+static uv_process_t js[2];
+static int js_n, js_live;
 static bool js_exited;
 static int64_t js_status = -1;
-static uv_pipe_t js_out;
+static uv_pipe_t js_out[2];
 static char js_line[4096];
 static size_t js_len;
 static int js_port_ready; /* 1: printed ready (listen mode) */
+static double js_done_ms;  /* the longest done_ms a JS peer printed */
 
 static void js_exit(uv_process_t *p, int64_t status, int sig) {
-  js_exited = true;
-  js_status = sig ? 128 + sig : status;
+  int64_t st = sig ? 128 + sig : status;
+  if (st > js_status)
+    js_status = st;
+  js_exited = --js_live == 0;
 }
 
 static void js_alloc(uv_handle_t *h, size_t s, uv_buf_t *b) {
@@ -257,6 +264,9 @@ static void js_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
       fprintf(stderr, "utp_xfer: js: %s\n", js_line);
       if (strstr(js_line, "\"ready\""))
         js_port_ready = 1;
+      const char *d = strstr(js_line, "\"done_ms\":");
+      if (d && atof(d + 10) > js_done_ms)
+        js_done_ms = atof(d + 10);
       js_len = 0;
     } else if (js_len + 1 < sizeof js_line) {
       js_line[js_len++] = b->base[i];
@@ -275,17 +285,20 @@ static void js_spawn(const char *mode, uint16_t port) {
   snprintf(portstr, sizeof portstr, "%u", port);
   snprintf(bytes, sizeof bytes, "%llu", (unsigned long long)total);
   char *args[] = {"node", script, (char *)mode, portstr, bytes, NULL};
-  uv_pipe_init(loop, &js_out, 0);
+  uv_pipe_t *out = &js_out[js_n];
+  uv_pipe_init(loop, out, 0);
   uv_stdio_container_t io[3] = {{.flags = UV_IGNORE},
-                                {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&js_out},
+                                {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)out},
                                 {.flags = UV_INHERIT_FD, .data.fd = 2}};
   uv_process_options_t o = {.exit_cb = js_exit, .file = "node", .args = args, .stdio_count = 3, .stdio = io};
-  int rc = uv_spawn(loop, &js, &o);
+  js_port_ready = 0;
+  int rc = uv_spawn(loop, &js[js_n++], &o);
   if (rc != 0) {
     fprintf(stderr, "SKIP: cannot run node: %s\n", uv_strerror(rc));
     exit(77);
   }
-  uv_read_start((uv_stream_t *)&js_out, js_alloc, js_read);
+  js_live++;
+  uv_read_start((uv_stream_t *)out, js_alloc, js_read);
 }
 
 /* ---- main ---- */
@@ -310,7 +323,7 @@ static void run_until(bool (*done)(void)) {
 }
 
 static bool have_accepted(void) { return accepted != NULL; }
-static bool js_ready(void) { return js_port_ready || js_exited; }
+static bool js_ready(void) { return js_port_ready || js_live == 0; }
 static bool all_done(void) {
   for (int i = 0; i < ends_used; i++)
     if (!end_done(&ends[i]))
@@ -432,6 +445,24 @@ int main(int argc, char **argv) {
     run_until(all_done);
     t1 = uv_hrtime();
     run_until(js_done);
+  } else if (!strcmp(mode, "js-js")) {
+    uint16_t port;
+    free_port(&port);
+    js_spawn("listen", port);
+    run_until(js_ready);
+    js_spawn("connect", port);
+    run_until(js_done);
+    t1 = t0 + (uint64_t)(js_done_ms * 1e6);
+  } else if (!strcmp(mode, "bound")) {
+    /* What the stream cipher of BitProtocol (XSalsa20) costs per byte:
+     * an encrypted stream over any transport is at most this fast. */
+    static uint8_t buf[65536], nonce[24], key[32];
+    for (uint64_t done = 0; done < total; done += sizeof buf)
+      crypto_stream_xsalsa20_xor_ic(buf, buf, sizeof buf, nonce, done / 64, key);
+    t1 = uv_hrtime();
+    printf("{\"mode\":\"bound\",\"bytes\":%llu,\"seconds\":%.3f,\"mib_per_s\":%.1f}\n",
+           (unsigned long long)total, (double)(t1 - t0) / 1e9, (double)total / ((double)(t1 - t0) / 1e9) / 1048576.0);
+    return 0;
   } else {
     fprintf(stderr, "utp_xfer: unknown mode %s\n", mode);
     return 2;
@@ -448,8 +479,8 @@ int main(int argc, char **argv) {
       ok = false;
     moved += e->received;
   }
-  if (js_status >= 0)
-    moved += total; /* what the JS peer checked (it exits non-zero if not) */
+  /* What each JS peer checked (it exits non-zero if not). */
+  moved = js_n == 2 ? 2 * total : moved + (js_n == 1 ? total : 0);
   utp_conn_stats_t cs = {0};
   if (t && strcmp(mode, "tcp"))
     chainstore_transport_utp_stats(t, &cs);

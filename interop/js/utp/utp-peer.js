@@ -19,8 +19,11 @@ function run (conn, socket) {
   let ended = false
   let finished = false
   // Exits once both directions are done: its own data flushed, theirs ended.
+  const t0 = Date.now()
   const maybeExit = () => {
-    if (ended && finished) setTimeout(() => process.exit(0), 1000)
+    if (!ended || !finished) return
+    console.log(JSON.stringify({ done_ms: Date.now() - t0 })) // for bench/utp
+    setTimeout(() => process.exit(0), 1000)
   }
   conn.on('end', () => {
     console.log(JSON.stringify({ received: got, bad }))
