@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "chainstore/budget.h"
 #include "cli_util.h"
+#include "cli_utp.h"
 
 /* ---- addresses ------------------------------------------------------------ */
 
@@ -135,6 +136,7 @@ struct cli_share_s {
   bitprotocol_uv_budget_t *budget; /* the output of every stream */
   uint64_t up_blocks, up_bytes;
   bool stopping, server_closed;
+  chainstore_utp_endpoint_t *utp; /* uTP on the TCP port's number */
 };
 
 static void share_maybe_free(cli_share_t *s) { (void)s; /* cli_share_free */ }
@@ -192,13 +194,7 @@ static void refuse(cli_share_t *s, uv_stream_t *server) {
   uv_close((uv_handle_t *)c, refused_closed);
 }
 
-static void on_connection(uv_stream_t *server, int status) {
-  cli_share_t *s = server->data;
-  if (status < 0 || s->stopping) return;
-  if (s->n_streams >= s->o.max_peers) {
-    refuse(s, server);
-    return;
-  }
+static bool share_prepare(cli_share_t *s, chainstore_replicate_options_t *rop, bitprotocol_options_t *bpp) {
   chainstore_replicate_options_t ro;
   bitprotocol_options_t bp;
   chainstore_replicate_options_init(&ro);
@@ -213,12 +209,16 @@ static void on_connection(uv_stream_t *server, int status) {
   if (s->n_streams == s->cap_streams) {
     size_t cap = s->cap_streams ? 2 * s->cap_streams : 8;
     chainstore_stream_t **a = realloc(s->streams, cap * sizeof *a);
-    if (a == NULL) return;
+    if (a == NULL) return false;
     s->streams = a;
     s->cap_streams = cap;
   }
-  chainstore_stream_t *st = NULL;
-  int err = chainstore_replicate_accept(s->o.store, server, &bp, &ro, &st);
+  *rop = ro;
+  *bpp = bp;
+  return true;
+}
+
+static void share_started(cli_share_t *s, int err, chainstore_stream_t *st) {
   if (err != 0) {
     cli_error("share: accept", err);
     return;
@@ -226,6 +226,54 @@ static void on_connection(uv_stream_t *server, int status) {
   s->connections++;
   if (st != NULL) s->streams[s->n_streams++] = st;
   if (!s->o.quiet) fprintf(stderr, "chainstore: share: a peer connected (%u so far)\n", s->connections);
+}
+
+static void on_connection(uv_stream_t *server, int status) {
+  cli_share_t *s = server->data;
+  chainstore_replicate_options_t ro;
+  bitprotocol_options_t bp;
+  chainstore_stream_t *st = NULL;
+  if (status < 0 || s->stopping) return;
+  if (s->n_streams >= s->o.max_peers) {
+    refuse(s, server);
+    return;
+  }
+  if (!share_prepare(s, &ro, &bp)) return;
+  share_started(s, chainstore_replicate_accept(s->o.store, server, &bp, &ro, &st), st);
+}
+
+static void on_utp_connection(chainstore_utp_endpoint_t *ep, chainstore_transport_t *t, void *user) {
+  cli_share_t *s = user;
+  chainstore_replicate_options_t ro;
+  bitprotocol_options_t bp;
+  chainstore_stream_t *st = NULL;
+  (void)ep;
+  if (s->n_streams >= s->o.max_peers && !s->stopping) {
+    s->refused++;
+    chainstore_budget_hit(CHAINSTORE_BUDGET_PEERS);
+    if (!s->o.quiet) fprintf(stderr, "chainstore: share: refused a peer: %u connected (--max-peers)\n", s->o.max_peers);
+  }
+  if (s->stopping || s->n_streams >= s->o.max_peers || !share_prepare(s, &ro, &bp)) {
+    chainstore_transport_reset(t, NULL);
+    return;
+  }
+  share_started(s, cli_utp_replicate(s->o.store, s->loop, t, false, &bp, &ro, &st), st);
+}
+
+/* uTP on the UDP port of the TCP port's number (IPv4 only, as the swarm's
+ * socket): a clone may dial either. */
+static int share_start_utp(cli_share_t *s, const struct sockaddr_storage *bound) {
+  if (bound->ss_family != AF_INET) return 0;
+  const struct sockaddr_in *sin = (const struct sockaddr_in *)bound;
+  char host[INET_ADDRSTRLEN];
+  uv_ip4_name(sin, host, sizeof host);
+  chainstore_utp_endpoint_options_t uo;
+  chainstore_utp_endpoint_options_init(&uo);
+  uo.host = host;
+  uo.port = ntohs(sin->sin_port);
+  uo.on_accept = on_utp_connection;
+  uo.user = s;
+  return chainstore_utp_endpoint_create(s->loop, &uo, &s->utp);
 }
 
 int cli_share_start(cli_share_t **out, uv_loop_t *loop, const struct sockaddr *addr,
@@ -258,9 +306,15 @@ int cli_share_start(cli_share_t **out, uv_loop_t *loop, const struct sockaddr *a
     *out = s; /* free with cli_share_free once the loop ran */
     return chainstore_error_from_errno(rc);
   }
-  if (bound != NULL) {
-    int len = sizeof *bound;
-    uv_tcp_getsockname(&s->server, (struct sockaddr *)bound, &len);
+  struct sockaddr_storage where;
+  int len = sizeof where;
+  uv_tcp_getsockname(&s->server, (struct sockaddr *)&where, &len);
+  if (bound != NULL) *bound = where;
+  if ((rc = share_start_utp(s, &where)) != 0) {
+    s->stopping = true;
+    cli_share_stop(s);
+    *out = s;
+    return rc;
   }
   /* Without one (locked memory refused) each stream makes its own keys. */
   if (bitprotocol_keypool_init(&s->keypool, loop, 0) != 0) s->keypool = NULL;
@@ -281,6 +335,9 @@ void cli_share_stop(cli_share_t *s) {
   if (first) uv_close((uv_handle_t *)&s->server, share_server_closed);
   bitprotocol_keypool_close(s->keypool);
   s->keypool = NULL;
+  /* It waits for the streams' transports, then closes its socket. */
+  if (s->utp != NULL) chainstore_utp_endpoint_close(s->utp, NULL, NULL);
+  s->utp = NULL;
   /* Orderly close; each stream reports back through share_closed. */
   size_t n = s->n_streams;
   chainstore_stream_t **snap = n ? malloc(n * sizeof *snap) : NULL;
@@ -344,6 +401,7 @@ struct cli_clone_s {
   uint8_t key[32];
   chainstore_profile_t profile, other_profile;
   uint8_t dk_other[32];
+  chainstore_utp_endpoint_t *utp; /* o.utp: the clone's own uTP socket */
 };
 
 static void clone_maybe_free(cli_clone_t *c) {
@@ -419,6 +477,12 @@ static void clone_close_streams(cli_clone_t *c) {
 
 static void handle_closed(uv_handle_t *h) {
   cli_clone_t *c = h->data;
+  c->handles_open--;
+  clone_maybe_free(c);
+}
+
+static void utp_closed(void *user) {
+  cli_clone_t *c = user;
   c->handles_open--;
   clone_maybe_free(c);
 }
@@ -739,6 +803,11 @@ int cli_clone_start(cli_clone_t **out, uv_loop_t *loop, const cli_clone_options_
   uv_timer_init(loop, &c->kick);
   c->tick.data = c->deadline.data = c->kick.data = c;
   c->handles_open = 3;
+  if (o->utp) {
+    chainstore_utp_endpoint_options_t uo;
+    chainstore_utp_endpoint_options_init(&uo);
+    if (chainstore_utp_endpoint_create(loop, &uo, &c->utp) == 0) c->handles_open++;
+  }
   uv_timer_start(&c->tick, on_tick, 1000, 1000);
   uv_timer_start(&c->deadline, on_deadline, cli_timeout_ms(&o->timeouts), 0);
   *out = c;
@@ -759,7 +828,12 @@ int cli_clone_start(cli_clone_t **out, uv_loop_t *loop, const cli_clone_options_
     ro.user = p;
     cli_stream_options(&o->timeouts, true, &bp);
     c->open_streams++;
-    err = chainstore_replicate_connect(o->store, loop, (const struct sockaddr *)&o->peers[i], &bp, &ro, &p->stream);
+    if (c->utp != NULL)
+      err = cli_utp_replicate_connect(o->store, c->utp, loop, (const struct sockaddr *)&o->peers[i], &bp, &ro,
+                                      &p->stream);
+    else
+      err = chainstore_replicate_connect(o->store, loop, (const struct sockaddr *)&o->peers[i], &bp, &ro,
+                                         &p->stream);
     if (err != 0) {
       c->open_streams--;
       p->settled = true;
@@ -781,6 +855,8 @@ void cli_clone_stop(cli_clone_t *c) {
   uv_close((uv_handle_t *)&c->deadline, handle_closed);
   uv_close((uv_handle_t *)&c->kick, handle_closed);
   clone_close_streams(c);
+  if (c->utp != NULL) chainstore_utp_endpoint_close(c->utp, utp_closed, c);
+  c->utp = NULL;
   clone_maybe_free(c);
 }
 

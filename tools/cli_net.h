@@ -87,6 +87,7 @@ typedef struct {
   bool json;     /* one JSON progress line per second on stdout */
   bool progress; /* a progress bar on stderr (when it is a terminal) */
   cli_timeouts_t timeouts;
+  bool utp; /* connect over uTP (from a UDP socket of its own), not TCP */
   /* Called once: 0 when the range is complete (also when it is empty;
    * never with live, unless stopped), CHAINSTORE_ENOCHAIN when no peer has
    * the chain (each refused it, closed, or did not open it within the

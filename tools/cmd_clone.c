@@ -16,6 +16,7 @@ static const char usage[] =
     "usage: chainstore clone DIR KEY --connect HOST:PORT [--connect HOST:PORT...]\n"
     "                        [--start S] [--end E] [--live] [--json] [--profile P]\n"
     "                        [--timeout MS] [--request-timeout MS] [--no-sync]\n"
+    "                        [--transport tcp|utp]\n"
     "       chainstore clone DIR KEY [--bootstrap HOST:PORT...] [--no-dht] [--no-lan]\n"
     "                        [--port P] [--announce] [--live] [--json] [--profile P]\n"
     "                        [--timeout MS] [--request-timeout MS] [--no-sync]\n"
@@ -60,7 +61,9 @@ static const char usage[] =
     "                         for MS ms (default 20000)\n"
     "  --no-sync              do not wait for the disk before reporting (tests)\n"
     CLI_SWARM_USAGE
-    "  --announce             also announce the chain, and seed it after the download\n";
+    "  --announce             also announce the chain, and seed it after the download\n"
+    "  --transport T          tcp (default) or utp: uTP to the same port number,\n"
+    "                         which `chainstore share` also listens on (IPv4)\n";
 
 typedef struct {
   uv_loop_t loop;
@@ -295,6 +298,7 @@ static int run(int argc, char **argv) {
                                            {"no-sync", no_argument, NULL, 'n'},
                                            {"announce", no_argument, NULL, 'A'},
                                            CLI_SWARM_LONGOPTS,
+                                           {"transport", required_argument, NULL, 'T'},
                                            {"help", no_argument, NULL, 'h'},
                                            {NULL, 0, NULL, 0}};
   static struct sockaddr_storage peers[MAX_PEERS];
@@ -337,6 +341,11 @@ static int run(int argc, char **argv) {
       case 'L':
         co.live = true;
         continue;
+      case 'T':
+        if (strcmp(optarg, "utp") != 0 && strcmp(optarg, "tcp") != 0)
+          return cli_usage("clone", "--transport is tcp or utp, not '%s'", optarg);
+        co.utp = strcmp(optarg, "utp") == 0;
+        continue;
       case 'n':
         sync = false;
         continue;
@@ -360,6 +369,9 @@ static int run(int argc, char **argv) {
   if (n_peers > 0 && swarm_opts) return cli_usage("clone", "--connect finds no peers: no discovery options with it");
   if (n_peers == 0 && (co.start != 0 || co.has_end)) return cli_usage("clone", "--start and --end need --connect");
   if (n_peers == 0 && (rc = cli_swarm_check(&sw)) != CLI_EXIT_OK) return rc;
+  if (n_peers == 0 && co.utp) return cli_usage("clone", "--transport utp needs --connect");
+  for (size_t i = 0; co.utp && i < n_peers; i++)
+    if (peers[i].ss_family != AF_INET) return cli_usage("clone", "uTP reaches IPv4 peers only");
   if (co.has_end && co.end < co.start) return cli_usage("clone", "--end is before --start");
   uint8_t key[32];
   if (!cli_parse_key(argv[optind + 1], key)) return cli_usage("clone", "KEY must be 64 hex digits, not '%s'", argv[optind + 1]);

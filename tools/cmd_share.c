@@ -40,7 +40,9 @@ static const char usage[] =
     "served as they are on disk when a peer asks for them.\n"
     "\n"
     "  --listen HOST:PORT     address to listen on: an IPv4 address, [IPv6]:PORT,\n"
-    "                         or a host name (its first address)\n"
+    "                         or a host name (its first address); an IPv4\n"
+    "                         address is served over TCP and uTP (UDP) on the\n"
+    "                         same port number\n"
     "  --profile P            the store must be of network profile P\n"
     CLI_SWARM_USAGE
     "  --json                 event lines in JSON (without --listen)\n"

@@ -75,6 +75,11 @@ int bitswarm_udp_create(uv_loop_t *loop, bitswarm_udp_t **out);
 int bitswarm_udp_bind(bitswarm_udp_t *udp, const char *host, uint16_t port);
 /* The bound address (0.0.0.0 when bound to any address). */
 int bitswarm_udp_address(const bitswarm_udp_t *udp, bitswarm_addr_t *out);
+/* Kernel buffer sizes of a bound socket (0 = leave as is; the kernel caps
+ * them at net.core.rmem_max / wmem_max). uTP wants a receive buffer of a
+ * window or more: a burst larger than the buffer is lost whole.
+ * CHAINSTORE_ECLOSED before bind, CHAINSTORE_EIO if refused. */
+int bitswarm_udp_set_buffers(bitswarm_udp_t *udp, int recv_bytes, int send_bytes);
 uv_loop_t *bitswarm_udp_loop(const bitswarm_udp_t *udp);
 
 /* Registers a consumer (copied). CHAINSTORE_ELIMIT when full,

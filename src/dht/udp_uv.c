@@ -292,6 +292,18 @@ int bitswarm_udp_address(const bitswarm_udp_t *udp, bitswarm_addr_t *out) {
   return 0;
 }
 
+int bitswarm_udp_set_buffers(bitswarm_udp_t *udp, int recv_bytes, int send_bytes) {
+  if (udp == NULL || recv_bytes < 0 || send_bytes < 0)
+    return CHAINSTORE_EINVAL;
+  if (!udp->bound || udp->closing)
+    return CHAINSTORE_ECLOSED;
+  int r = recv_bytes, w = send_bytes;
+  if ((r > 0 && uv_recv_buffer_size((uv_handle_t *)&udp->handle, &r) != 0) ||
+      (w > 0 && uv_send_buffer_size((uv_handle_t *)&udp->handle, &w) != 0))
+    return CHAINSTORE_EIO;
+  return 0;
+}
+
 int bitswarm_udp_add_consumer(bitswarm_udp_t *udp, const bitswarm_udp_consumer_t *consumer) {
   if (udp == NULL || consumer == NULL || consumer->on_datagram == NULL)
     return CHAINSTORE_EINVAL;

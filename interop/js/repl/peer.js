@@ -7,7 +7,8 @@
 //
 // Usage: node peer.js '<json config>'
 //   config: { profile: 'bitspace' | 'hypercore', dir, role: 'listen' | 'connect',
-//             host, port, prepare?: [command...] (run before the network starts;
+//             host, port, transport?: 'tcp' | 'utp' (utp-native),
+//             prepare?: [command...] (run before the network starts;
 //             the store is then closed and reopened, so those chains are only
 //             on disk and served through corestore's exists-check) }
 //
@@ -226,7 +227,18 @@ async function main () {
     await lib.p(cb => store.close(cb))
     await openStore()
   }
-  if (config.role === 'listen') {
+  if (config.transport === 'utp') {
+    // utp-native: a connection is a duplex stream, as a TCP socket is.
+    const sock = require('utp-native')()
+    if (config.role === 'listen') {
+      sock.on('connection', conn => replicate(conn, false))
+      sock.listen(config.port || 0, config.host, () => emit('listening', { port: sock.address().port }))
+    } else {
+      const conn = sock.connect(config.port, config.host)
+      conn.on('connect', () => emit('connected'))
+      replicate(conn, true)
+    }
+  } else if (config.role === 'listen') {
     const server = net.createServer(socket => replicate(socket, false))
     server.listen(config.port || 0, config.host, () => emit('listening', { port: server.address().port }))
   } else {

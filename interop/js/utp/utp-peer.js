@@ -1,5 +1,6 @@
 // A utp-native (libutp) peer for the C uTP core's interop test.
 // node utp-peer.js listen|connect PORT BYTES: sends BYTES of the pattern,
+// (gives up after $UTP_PEER_TIMEOUT_MS, default 120000),
 // ends its side, checks what it reads, and prints one JSON line at the end.
 const utp = require('utp-native')
 
@@ -19,8 +20,11 @@ function run (conn, socket) {
   let ended = false
   let finished = false
   // Exits once both directions are done: its own data flushed, theirs ended.
+  const t0 = Date.now()
   const maybeExit = () => {
-    if (ended && finished) setTimeout(() => process.exit(0), 1000)
+    if (!ended || !finished) return
+    console.log(JSON.stringify({ done_ms: Date.now() - t0 })) // for bench/utp
+    setTimeout(() => process.exit(0), 1000)
   }
   conn.on('end', () => {
     console.log(JSON.stringify({ received: got, bad }))
@@ -55,4 +59,4 @@ if (mode === 'listen') {
 } else {
   run(socket.connect(port, '127.0.0.1'), socket)
 }
-setTimeout(() => { console.log(JSON.stringify({ error: 'timeout' })); process.exit(1) }, 120000)
+setTimeout(() => { console.log(JSON.stringify({ error: 'timeout' })); process.exit(1) }, Number(process.env.UTP_PEER_TIMEOUT_MS || 120000))
