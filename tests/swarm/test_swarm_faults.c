@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -118,6 +119,7 @@ static void test_killed_mid_handshake(void **state) {
   pid_t child = fork();
   assert_true(child >= 0);
   if (child == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     close(port_pipe[1]);
     close(ready_pipe[0]);
     half_handshake_child(lfd, port_pipe[0], ready_pipe[1]);
@@ -199,6 +201,7 @@ static void test_dht_nodes_vanish(void **state) {
   pid_t child = fork();
   assert_true(child >= 0);
   if (child == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     close(ready_pipe[0]);
     dht_child(ready_pipe[1]);
   }
@@ -244,6 +247,128 @@ static void test_dht_nodes_vanish(void **state) {
   assert_int_equal(net_fd_count(), base);
 }
 
+
+/* ---- hostile: a peer that opens connections in a loop ---- */
+
+#define LOOP_MAX_SERVER 4
+#define LOOP_CONNECTIONS 300
+
+/* The child: connects to port in a loop, sends garbage (an oversized
+ * frame header) on each and keeps
+ * every socket open, then waits to be killed. */
+static void connect_loop_child(uint16_t port, int ready_wr) {
+  /* a frame length far over the limit: the stream fails at once */
+  static const char junk[] = "\xff\xff\xff\xff\x0f not a noise handshake";
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+  inet_pton(AF_INET, "10.77.0.1", &sa.sin_addr);
+  int opened = 0;
+  for (int i = 0; i < LOOP_CONNECTIONS; i++) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+      break;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+      opened++;
+      if (write(fd, junk, sizeof junk) < 0) { /* already reset: fine */
+      }
+    }
+  }
+  if (write(ready_wr, opened == LOOP_CONNECTIONS ? "k" : "f", 1) != 1)
+    _exit(5);
+  for (;;)
+    pause();
+}
+
+typedef struct {
+  net_swarm_t *s;
+  uint32_t max_server;
+  int max_fds;
+  int ready_fd, child_done;
+  char child_said;
+} loop_watch_t;
+
+static void loop_sample(uv_timer_t *t) {
+  loop_watch_t *w = t->data;
+  bitswarm_core_stats_t st;
+  bitswarm_swarm_stats(w->s->sw, &st);
+  if (st.server_sockets > w->max_server)
+    w->max_server = st.server_sockets;
+  int fds = net_fd_count();
+  if (fds > w->max_fds)
+    w->max_fds = fds;
+  struct pollfd pf = {.fd = w->ready_fd, .events = POLLIN};
+  if (!w->child_done && poll(&pf, 1, 0) == 1) {
+    if (read(w->ready_fd, &w->child_said, 1) != 1)
+      w->child_said = '?';
+    w->child_done = 1;
+  }
+}
+
+/* 300 connections from another process, each sending garbage and held
+ * open by it: the swarm (maxServerSockets 4, a BitProtocol stream on each
+ * connection it hands over) admits at most 4 at a time, each admitted one
+ * costs one connection (the stream fails on the garbage and closes it),
+ * the others are closed at accept; our fds never exceed the 4 plus the
+ * listener's backlog being drained, and return to their value before the
+ * loop once the child is gone. */
+static void test_hostile_connect_loop(void **state) {
+  (void)state;
+  if (!net_enter())
+    return;
+  skipped_all = false;
+  int base = net_fd_count();
+  net_t net;
+  net_start(&net, false);
+  bitswarm_swarm_options_t o;
+  net_options(&o, BITSWARM_SWARM_LOCAL_ONLY);
+  o.core.max_server_sockets = LOOP_MAX_SERVER;
+  net_swarm_t *a = net_swarm(&net, &o);
+  a->protocol = true;
+  assert_int_equal(bitswarm_swarm_listen(a->sw), 0);
+  uint16_t port = bitswarm_swarm_port(a->sw);
+  int mid = net_fd_count();
+  int ready_pipe[2];
+  assert_int_equal(pipe(ready_pipe), 0);
+  pid_t child = fork();
+  assert_true(child >= 0);
+  if (child == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    close(ready_pipe[0]);
+    connect_loop_child(port, ready_pipe[1]);
+  }
+  close(ready_pipe[1]);
+  loop_watch_t w = {a, 0, 0, -1, 0, 0};
+  uv_timer_t t;
+  uv_timer_init(&net.loop, &t);
+  t.data = &w;
+  uv_timer_start(&t, loop_sample, 5, 5);
+  /* the child's connects complete in the kernel's backlog whatever we do;
+   * run the loop until it is done and our side has drained them */
+  w.ready_fd = ready_pipe[0];
+  assert_true(net_run_until(&net, &w.child_done, 1, 30000));
+  assert_int_equal(w.child_said, 'k');
+  assert_false(net_run_until(&net, &a->servers, LOOP_CONNECTIONS + 1, 1500));
+  bitswarm_core_stats_t st;
+  bitswarm_swarm_stats(a->sw, &st);
+  print_message("connect loop: %d connections handed over of %d, %d handshakes, at most %u at once "
+                "(maxServerSockets %d), fds %d before, at most %d, %d now\n",
+                a->servers, LOOP_CONNECTIONS, a->handshakes, w.max_server, LOOP_MAX_SERVER, mid, w.max_fds,
+                net_fd_count());
+  assert_true(w.max_server <= LOOP_MAX_SERVER);
+  assert_true(a->servers >= 1);
+  assert_int_equal(a->handshakes, 0);
+  assert_int_equal(st.server_sockets, 0);
+  assert_int_equal(a->live, 0);
+  kill(child, SIGKILL);
+  waitpid(child, NULL, 0);
+  close(ready_pipe[0]);
+  uv_timer_stop(&t);
+  uv_close((uv_handle_t *)&t, NULL);
+  uv_run(&net.loop, UV_RUN_NOWAIT);
+  assert_int_equal(net_fd_count(), mid);
+  net_stop(&net);
+  assert_int_equal(net_fd_count(), base);
+}
+
 int main(void) {
   /* libuv's process-wide signal pipe and libsodium's setup open fds once:
    * before the baselines */
@@ -253,6 +378,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_killed_mid_handshake),
       cmocka_unit_test(test_dht_nodes_vanish),
+      cmocka_unit_test(test_hostile_connect_loop),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   return skipped_all && rc == 0 ? 77 : rc;
