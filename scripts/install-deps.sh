@@ -11,7 +11,7 @@ want_js=0
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 packages=(build-essential cmake pkg-config clang libclang-rt-14-dev libsodium-dev libuv1-dev
-  libprotobuf-c-dev protobuf-c-compiler libcmocka-dev libcjson-dev iproute2 procps time)
+  libprotobuf-c-dev protobuf-c-compiler libcmocka-dev libcjson-dev iproute2 iptables procps time)
 node_ok=0
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
   major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)

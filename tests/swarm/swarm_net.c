@@ -161,8 +161,10 @@ static void on_peer(bitswarm_swarm_t *sw, const bitswarm_core_peer_t *peer, bool
 static void on_updated(bitswarm_swarm_t *sw, const uint8_t topic[32], int status, void *user) {
   (void)sw;
   (void)topic;
-  (void)status;
-  ((net_swarm_t *)user)->updated++;
+  net_swarm_t *s = user;
+  s->updated++;
+  if (status != 0)
+    s->updated_err++;
 }
 
 void net_options(bitswarm_swarm_options_t *o, bitswarm_swarm_mode_t mode) {

@@ -22,7 +22,7 @@ typedef struct {
   int connections, disconnections, clients, servers, peers_dht, peers_local;
   int live; /* connections not yet disconnected */
   bitswarm_swarm_conn_t *conns[NET_MAX_CONNS];
-  int flushed, updated;
+  int flushed, updated, updated_err; /* DHT passes ended, of those failed */
   bitswarm_core_flush_result_t flush;
   uint64_t flush_ms; /* loop time when the flush ended */
   int flush_clients; /* the core's client sockets when it ended */
