@@ -136,7 +136,7 @@ static void run(bool c_connects) {
   utp_ctx_t *ctx;
   assert_int_equal(utp_ctx_create(NULL, &cb, &p, &ctx), 0);
 
-  int js_out;
+  int js_out = -1;
   int js_port = c_connects ? 47012 : 47011;
   pid_t pid = spawn_js(c_connects ? "listen" : "connect", js_port, &js_out);
   assert_true(pid > 0);
