@@ -138,6 +138,14 @@ typedef struct {
   /* Accept Data nobody requested (hypercore allowPush). Default false:
    * such Data is answered with Unhave and dropped. */
   bool allow_push;
+  /* Requests for blocks past our length claim the nodes we hold (Request
+   * .nodes), as hypercore 9 does. Default false: they ask for the whole
+   * proof, so that the remote's versions of our roots come with it and a
+   * second history signed with the key is refused as a fork
+   * (CHAINSTORE_EFORK, both lengths) rather than as a signature that fails
+   * over our nodes (CHAINSTORE_EREMOTESIG, which a damaged peer gives too).
+   * Costs the roots' hashes (about 40 bytes each) per such request. */
+  bool hypercore_requests;
   /* Initial flags for new peers: <0 = default (downloading = the chain is
    * not writable; uploading = true), 0 = false, >0 = true. */
   int downloading;

@@ -393,10 +393,16 @@ int unichain_put(unichain_t *chain, uint64_t index, const void *value, size_t le
 
 /* Fork detection (beyond hypercore 9): unichain_put refuses, with
  * CHAINSTORE_EFORK and nothing stored, a proof whose nodes or roots differ
- * from tree nodes stored and verified here, and a signature that fails over
- * roots computed with such stored nodes: one key signed two histories (or
- * the peer forged). True after such a refusal, with our length and the
- * length the proof claimed. */
+ * from tree nodes stored and verified here: one key signed two histories.
+ * A proof that omits the nodes we hold (a hypercore digest) and whose path
+ * passes beside them can only fail its signature over them
+ * (CHAINSTORE_EREMOTESIG, as a damaged proof does); the replicator
+ * therefore asks for whole proofs past our length (hypercore_requests in
+ * replicate.h). Not detected: signed roots that cover stored nodes without
+ * linking to them (a proof for a block far past our length, before the
+ * blocks between arrive); the proof that links them later is refused.
+ * True after such a refusal, with our length and the length the proof
+ * claimed (below the roots: the length its path reaches). */
 bool unichain_fork(const unichain_t *chain, uint64_t *local_length, uint64_t *remote_length);
 
 /* True when tree node `index` is stored and verified (hypercore tree.get). */

@@ -54,7 +54,10 @@ static void request(unichain_peer_t *peer, uint64_t index, uint64_t bytes, bool 
   m.has_hash = true;
   m.hash = hash;
   m.has_nodes = true;
-  m.nodes = unichain_digest(r->chain, index);
+  /* Past our length the proof reaches new roots: the whole of it brings the
+   * remote's versions of our roots (see hypercore_requests). */
+  bool whole = !r->opts.hypercore_requests && index >= unichain_length(r->chain);
+  m.nodes = whole ? 0 : unichain_digest(r->chain, index);
   repl_peer_send(peer, BITPROTOCOL_MSG_REQUEST, &m);
 }
 

@@ -237,13 +237,17 @@ int unichain_put(unichain_t *chain, uint64_t index, const void *value, size_t le
   }
   if (err == CHAINSTORE_EFORK) return note_fork(chain, v.length);
   if (err != 0) return err;
-  /* Nothing signed may replace a node we hold and verified. */
+  /* Nothing signed may replace a node we hold and verified. A replicator
+   * asks for whole proofs past our length, so the remote's versions of the
+   * roots we hold arrive here and a second history shows as one. */
+  bool on_disk[MAX_NEW] = {false};
   for (size_t i = 0; i < nn.count; i++) {
     unichain_node_t stored;
     if (!uc_bitfield_tree_get(&chain->bits, nn.list[i].index)) continue;
     if ((err = uc_node_read(chain, nn.list[i].index, &stored)) != 0) return err;
     if (stored.size != nn.list[i].size || sodium_memcmp(stored.hash, nn.list[i].hash, UNICHAIN_HASH_BYTES) != 0)
       return note_fork(chain, v.via_roots ? v.length : chain->length);
+    on_disk[i] = true; /* the same node: nothing to write */
   }
 
   /* Where the block goes; an empty block writes nothing (hypercore putData). */
@@ -267,7 +271,7 @@ int unichain_put(unichain_t *chain, uint64_t index, const void *value, size_t le
   }
 
   for (size_t i = 0; i < nn.count; i++) {
-    if ((err = uc_node_write(chain, &nn.list[i])) != 0) goto out;
+    if (!on_disk[i] && (err = uc_node_write(chain, &nn.list[i])) != 0) goto out;
   }
   if (value != NULL && len > 0 && (err = uc_write(&chain->storage, UNICHAIN_FILE_DATA, data_offset, value, len)) != 0)
     goto out;
