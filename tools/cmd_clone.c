@@ -69,13 +69,15 @@ static void on_done(void *user, int err) {
   r->finished = true;
   if (err == 0 && r->sync) err = unichain_sync(r->chain);
   chainstore_profile_t theirs;
+  /* A peer refused as a fork before the download began leaves no peer
+   * (ENOCHAIN): the fork is what to report. */
   if (err == 0 && st.end <= st.start && !r->live) {
     /* To stdout, or stderr beside the JSON lines. */
     r->result = CLI_EXIT_OK;
     fprintf(r->json ? stderr : stdout, "nothing to download: blocks [%llu, %llu) of %s (length %llu)\n",
             (unsigned long long)st.start, (unsigned long long)(st.end > st.start ? st.end : st.start), r->key_hex,
             (unsigned long long)st.length);
-  } else if (err == CHAINSTORE_ENOCHAIN) {
+  } else if (err == CHAINSTORE_ENOCHAIN && !unichain_fork(r->chain, NULL, NULL)) {
     r->result = CLI_EXIT_FAILURE;
     if (cli_clone_profile_mismatch(r->clone, &theirs))
       cli_errorf("clone: no peer has chain %s under network profile %s; a peer has it under %s "

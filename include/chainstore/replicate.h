@@ -36,6 +36,8 @@
  * it, is destroyed; the chain keeps what it already stored):
  *   a Data that does not verify  its unichain_put error (CHAINSTORE_EREMOTESIG,
  *                                CHAINSTORE_ECHECKSUM, CHAINSTORE_EDATASIZE, ...);
+ *                                (CHAINSTORE_EFORK for a second history; CHAINSTORE_EUNLINKED
+ *                                only after 64 in a row, see hypercore_requests)
  *                                nothing of that message is stored
  *   a request we cannot prove    CHAINSTORE_ENOPROOF (uploader side)
  *   an unanswered request        CHAINSTORE_ETIMEDOUT (hypercore "Request timeout")
@@ -144,7 +146,10 @@ typedef struct {
    * second history signed with the key is refused as a fork
    * (CHAINSTORE_EFORK, both lengths) rather than as a signature that fails
    * over our nodes (CHAINSTORE_EREMOTESIG, which a damaged peer gives too).
-   * Costs the roots' hashes (about 40 bytes each) per such request. */
+   * Costs the roots' hashes (about 40 bytes each) per such request. Past
+   * our length the block at it is asked first (also for an update), and a
+   * proof refused as CHAINSTORE_EUNLINKED is asked again later (64 in a row
+   * drop the peer). */
   bool hypercore_requests;
   /* Initial flags for new peers: <0 = default (downloading = the chain is
    * not writable; uploading = true), 0 = false, >0 = true. */

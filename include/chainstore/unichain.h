@@ -384,7 +384,8 @@ uint64_t unichain_digest(const unichain_t *chain, uint64_t index);
  * may grow the length (UNICHAIN_EVENT_GROW) and stores the block
  * (UNICHAIN_EVENT_DOWNLOAD when new). Errors: CHAINSTORE_ECHECKSUM,
  * CHAINSTORE_EREMOTENOSIG, CHAINSTORE_EREMOTESIG, CHAINSTORE_EMISSINGROOTS,
- * CHAINSTORE_EDATASIZE, CHAINSTORE_EBADMESSAGE (no leaf in a hash reply,
+ * CHAINSTORE_EDATASIZE, CHAINSTORE_EFORK, CHAINSTORE_EUNLINKED (below),
+ * CHAINSTORE_EBADMESSAGE (no leaf in a hash reply,
  * indexes out of range, or a path that does not reach the signed roots,
  * which hypercore 9 fails to check), CHAINSTORE_ENONODE (a local node is unreadable),
  * CHAINSTORE_EIO. After an error the chain stays usable and keeps what it had. */
@@ -398,10 +399,11 @@ int unichain_put(unichain_t *chain, uint64_t index, const void *value, size_t le
  * passes beside them can only fail its signature over them
  * (CHAINSTORE_EREMOTESIG, as a damaged proof does); the replicator
  * therefore asks for whole proofs past our length (hypercore_requests in
- * replicate.h). Not detected: signed roots that cover stored nodes without
- * linking to them (a proof for a block far past our length, before the
- * blocks between arrive); the proof that links them later is refused.
- * True after such a refusal, with our length and the length the proof
+ * replicate.h). Signed roots that grow the length and cover our roots
+ * without linking to them (hashed with them, or carrying them equal) are
+ * refused with CHAINSTORE_EUNLINKED, nothing stored: a proof for a block
+ * far past our length waits until the block at our length links them.
+ * True after a fork refusal, with our length and the length the proof
  * claimed (below the roots: the length its path reaches). */
 bool unichain_fork(const unichain_t *chain, uint64_t *local_length, uint64_t *remote_length);
 

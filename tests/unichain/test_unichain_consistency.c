@@ -392,6 +392,40 @@ static void fork_refused_both_orders(void **state) {
   }
 }
 
+/* Signed roots that cover the stored ones without linking to them (a
+ * proof for a block far past our length) are refused until the block at our
+ * length links them: then an honest longer history is taken, a second one
+ * refused as a fork. The length never moves on an unlinked proof. */
+static void unlinked_roots_wait_for_the_link(void **state) {
+  (void)state;
+  for (int forked = 0; forked < 2; forked++) {
+    uc_kept_t *ka = uc_kept_new(UC_RAM), *kb = uc_kept_new(UC_RAM), *kc = uc_kept_new(UC_RAM);
+    unichain_t *a = writer_with(ka, 10, -1), *b = writer_with(kb, 20, forked ? 5 : -1);
+    unichain_t *c = clone_of(kc);
+    for (uint64_t i = 0; i < 10; i++) assert_int_equal(send_block(a, c, i), 0);
+    assert_int_equal(send_block(b, c, 16), CHAINSTORE_EUNLINKED);
+    assert_int_equal(unichain_length(c), 10);
+    assert_false(unichain_has(c, 16));
+    if (forked) {
+      assert_int_equal(send_block(b, c, 10), CHAINSTORE_EFORK);
+      assert_int_equal(unichain_length(c), 10);
+    } else {
+      assert_int_equal(send_block(b, c, 10), 0);
+      assert_int_equal(unichain_length(c), 20);
+      assert_int_equal(send_block(b, c, 16), 0);
+    }
+    uint64_t findings = 1;
+    assert_int_equal(unichain_check(c, NULL, NULL, &findings, NULL), 0);
+    assert_int_equal(findings, 0);
+    unichain_close(a);
+    unichain_close(b);
+    unichain_close(c);
+    uc_kept_free(ka);
+    uc_kept_free(kb);
+    uc_kept_free(kc);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(empty_bitfield_ram),
@@ -405,6 +439,7 @@ int main(void) {
       cmocka_unit_test(read_only_recovers_in_memory),
       cmocka_unit_test(repair_drops_bad_block),
       cmocka_unit_test(fork_refused_both_orders),
+      cmocka_unit_test(unlinked_roots_wait_for_the_link),
       cmocka_unit_test(failed_write_gives_space_back),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
