@@ -234,7 +234,12 @@ int unichain_roots(unichain_t *chain, uint64_t length, unichain_node_t out[64], 
  * record is absent (all zero or past the end). */
 int unichain_tree_node(unichain_t *chain, uint64_t index, unichain_node_t *node);
 
-/* Re-hashes every stored block against its leaf in the tree and checks each
+/* Deprecated: mutates (clears the data bit of a bad block, as hypercore's
+ * audit does, so the next run forgets the damage). Use unichain_check
+ * (read-only, every finding with its index) and unichain_repair (says what
+ * it changes). Kept for hypercore parity and the tests that check it.
+ *
+ * Re-hashes every stored block against its leaf in the tree and checks each
  * stored signature against the roots it signs. 0 when all is sound; otherwise
  * CHAINSTORE_ECORRUPT with *first_bad (may be NULL) = the lowest index of a bad
  * block or of a bad signature slot. As hypercore's audit(), a block that does
