@@ -58,6 +58,7 @@ typedef struct {
   bool finished;
   chainstore_profile_t profile;
   char key_hex[65];
+  int disk_err; /* the local disk failed: reported once the store is closed */
 } clone_run_t;
 
 static clone_run_t R;
@@ -107,8 +108,7 @@ static void on_done(void *user, int err) {
                  r->key_hex, chainstore_strerror(err), (unsigned long long)st.have);
     } else if (err == CHAINSTORE_ENOSPC || err == CHAINSTORE_EDQUOT || err == CHAINSTORE_EROFS ||
                err == CHAINSTORE_EIO || err == CHAINSTORE_EACCES) {
-      cli_errorf("clone: %s: the local disk failed: %s (not the peer; %llu blocks stored, each verified)", r->key_hex,
-                 chainstore_strerror(err), (unsigned long long)st.have);
+      r->disk_err = err; /* the count is read back from disk in run() */
     } else {
       cli_errorf("clone: %s: %s (%llu of the blocks stored)", r->key_hex, chainstore_strerror(err),
                  (unsigned long long)st.have);
@@ -116,6 +116,23 @@ static void on_done(void *user, int err) {
   }
   fflush(stdout);
   cli_clone_stop(r->clone);
+}
+
+/* Blocks written behind may fail after their bits were set in memory: the
+ * blocks stored are those the closed store's files hold, read back. */
+static void report_disk(const char *dir, const cli_store_options_t *so, const uint8_t key[32], clone_run_t *r) {
+  cli_store_options_t ro = *so;
+  chainstore_t *store = NULL;
+  unichain_t *chain = NULL;
+  ro.read_only = true;
+  if (cli_open_store(dir, &ro, &store) == CLI_EXIT_OK && cli_open_chain(store, r->key_hex, key, &chain) == CLI_EXIT_OK) {
+    uint64_t have = unichain_downloaded(chain, 0, unichain_length(chain));
+    cli_errorf("clone: %s: the local disk failed: %s (not the peer; %llu blocks stored, each verified)", r->key_hex,
+               chainstore_strerror(r->disk_err), (unsigned long long)have);
+  } else {
+    cli_errorf("clone: %s: the local disk failed: %s (not the peer)", r->key_hex, chainstore_strerror(r->disk_err));
+  }
+  if (store != NULL) chainstore_close(store);
 }
 
 static void on_signal(void *user, int signum) {
@@ -233,6 +250,7 @@ static int run(int argc, char **argv) {
     uv_run(&R.loop, UV_RUN_DEFAULT);
   }
   chainstore_close(store);
+  if (R.disk_err != 0) report_disk(argv[optind], &so, key, &R);
   cli_signals_close();
   cli_loop_drain(&R.loop);
   uv_loop_close(&R.loop);

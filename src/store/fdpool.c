@@ -201,6 +201,7 @@ static int ps_sync(void *ctx) {
 static void ps_destroy(void *ctx) {
   pool_storage_t *ps = ctx;
   (void)store_jobs_flush_held(ps); /* destroy cannot fail; unichain flushed its bitfield already */
+  if (ps->pool->wb != NULL) store_wb_forget_owner(ps->pool->wb, ps);
   for (int i = 0; i < UNICHAIN_FILE_COUNT; i++) {
     if (ps->open[i] != NULL) store_fd_close(ps->pool, ps->open[i]);
   }

@@ -41,6 +41,7 @@ struct pool_storage_s {
   gather_t gather;
   bool held;     /* dirty pages or gathered bytes */
   int held_err;  /* a failed write-back, reported by the next write or sync */
+  int failed;    /* a held job failed: later ones are not written (write_behind.h) */
   pool_storage_t *prev, *next;
 };
 
