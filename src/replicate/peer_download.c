@@ -169,10 +169,10 @@ static void download_range(unichain_peer_t *peer, unichain_download_t *d) {
   unichain_replicator_t *r = peer->r;
   uint64_t wanted_end = d->end == REPL_NO_END || d->end > peer->remote_length ? peer->remote_length : d->end;
   uint64_t i, length = unichain_length(r->chain);
-  /* Past our length, the block at it first: its whole proof links the
-   * remote's roots to ours, which unichain_put requires of any proof that
-   * grows the length (CHAINSTORE_EUNLINKED). */
-  if (length > 0 && length >= d->start && length < wanted_end && !r->opts.hypercore_requests &&
+  /* Past our length, the block at it first (even below the range's start):
+   * its whole proof links the remote's roots to ours, which unichain_put
+   * requires of any proof that grows the length (CHAINSTORE_EUNLINKED). */
+  if (length > 0 && length < wanted_end && !r->opts.hypercore_requests &&
       !unichain_has(r->chain, length) && rbits_get(peer->remote_bits, length) && reserve(r, length)) {
     d->requested++;
     request(peer, length, 0, false);
