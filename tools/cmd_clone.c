@@ -74,6 +74,7 @@ typedef struct {
   bool finished;
   chainstore_profile_t profile;
   char key_hex[65];
+  int disk_err; /* the local disk failed: reported once the store is closed */
 } clone_run_t;
 
 static clone_run_t R;
@@ -230,13 +231,15 @@ static void on_done(void *user, int err) {
   r->finished = true;
   if (err == 0 && r->sync) err = unichain_sync(r->chain);
   chainstore_profile_t theirs;
+  /* A peer refused as a fork before the download began leaves no peer
+   * (ENOCHAIN): the fork is what to report. */
   if (err == 0 && st.end <= st.start && !r->live) {
     /* To stdout, or stderr beside the JSON lines. */
     r->result = CLI_EXIT_OK;
     fprintf(r->json ? stderr : stdout, "nothing to download: blocks [%llu, %llu) of %s (length %llu)\n",
             (unsigned long long)st.start, (unsigned long long)(st.end > st.start ? st.end : st.start), r->key_hex,
             (unsigned long long)st.length);
-  } else if (err == CHAINSTORE_ENOCHAIN) {
+  } else if (err == CHAINSTORE_ENOCHAIN && !unichain_fork(r->chain, NULL, NULL)) {
     r->result = CLI_EXIT_FAILURE;
     if (cli_clone_profile_mismatch(r->clone, &theirs))
       cli_errorf("clone: no peer has chain %s under network profile %s; a peer has it under %s "
@@ -266,8 +269,7 @@ static void on_done(void *user, int err) {
                  r->key_hex, chainstore_strerror(err), (unsigned long long)st.have);
     } else if (err == CHAINSTORE_ENOSPC || err == CHAINSTORE_EDQUOT || err == CHAINSTORE_EROFS ||
                err == CHAINSTORE_EIO || err == CHAINSTORE_EACCES) {
-      cli_errorf("clone: %s: the local disk failed: %s (not the peer; %llu blocks stored, each verified)", r->key_hex,
-                 chainstore_strerror(err), (unsigned long long)st.have);
+      r->disk_err = err; /* the count is read back from disk in run() */
     } else {
       cli_errorf("clone: %s: %s (%llu of the blocks stored)", r->key_hex, chainstore_strerror(err),
                  (unsigned long long)st.have);
@@ -275,6 +277,23 @@ static void on_done(void *user, int err) {
   }
   fflush(stdout);
   cli_clone_stop(r->clone);
+}
+
+/* Blocks written behind may fail after their bits were set in memory: the
+ * blocks stored are those the closed store's files hold, read back. */
+static void report_disk(const char *dir, const cli_store_options_t *so, const uint8_t key[32], clone_run_t *r) {
+  cli_store_options_t ro = *so;
+  chainstore_t *store = NULL;
+  unichain_t *chain = NULL;
+  ro.read_only = true;
+  if (cli_open_store(dir, &ro, &store) == CLI_EXIT_OK && cli_open_chain(store, r->key_hex, key, &chain) == CLI_EXIT_OK) {
+    uint64_t have = unichain_downloaded(chain, 0, unichain_length(chain));
+    cli_errorf("clone: %s: the local disk failed: %s (not the peer; %llu blocks stored, each verified)", r->key_hex,
+               chainstore_strerror(r->disk_err), (unsigned long long)have);
+  } else {
+    cli_errorf("clone: %s: the local disk failed: %s (not the peer)", r->key_hex, chainstore_strerror(r->disk_err));
+  }
+  if (store != NULL) chainstore_close(store);
 }
 
 static void on_signal(void *user, int signum) {
@@ -422,6 +441,7 @@ static int run(int argc, char **argv) {
     uv_run(&R.loop, UV_RUN_DEFAULT);
   }
   chainstore_close(store);
+  if (R.disk_err != 0) report_disk(argv[optind], &so, key, &R);
   cli_signals_close();
   cli_loop_drain(&R.loop);
   uv_loop_close(&R.loop);

@@ -6,6 +6,7 @@
 
 static const char usage[] =
     "usage: chainstore create DIR [--name NAME] [--profile bitspace|hypercore]\n"
+    "                       [--no-sync]\n"
     "\n"
     "Creates a writable chain in the store DIR (creating the store when\n"
     "missing) and prints its public key (64 hex digits). The key pair is\n"
@@ -14,15 +15,20 @@ static const char usage[] =
     "\n"
     "  --name NAME   derive from NAME (the same name gives the same chain);\n"
     "                default: a new random 32-byte name\n"
-    "  --profile P   the store must be of profile P\n";
+    "  --profile P   the store must be of profile P\n"
+    "  --no-sync     print the key without waiting for the disk (tests); by\n"
+    "                default the chain's files and their directory entries\n"
+    "                are fsynced first\n";
 
 static int run(int argc, char **argv) {
   static const struct option longopts[] = {{"name", required_argument, NULL, 'n'},
                                            {"profile", required_argument, NULL, 'p'},
+                                           {"no-sync", no_argument, NULL, 'S'},
                                            {"help", no_argument, NULL, 'h'},
                                            {NULL, 0, NULL, 0}};
   cli_store_options_t so = {0};
   const char *name = NULL;
+  bool no_sync = false;
   int c;
   while ((c = cli_getopt(argc, argv, "create", ":h", longopts, NULL)) != -1) {
     if (c == 'h') {
@@ -31,6 +37,10 @@ static int run(int argc, char **argv) {
     }
     if (c == 'n') {
       name = optarg;
+      continue;
+    }
+    if (c == 'S') {
+      no_sync = true;
       continue;
     }
     if (c == 'p' && cli_parse_profile("create", optarg, &so)) continue;
@@ -46,6 +56,8 @@ static int run(int argc, char **argv) {
   if (rc != CLI_EXIT_OK) return rc;
   int err = name != NULL ? chainstore_get_by_name(store, name, strlen(name), &chain)
                          : chainstore_get_new(store, &chain);
+  /* The chain's files and directory are durable before its key is printed. */
+  if (err == 0 && !no_sync) err = unichain_sync(chain);
   if (err != 0) {
     cli_error(name != NULL ? name : "new chain", err);
     chainstore_close(store);

@@ -67,6 +67,7 @@ extern "C" {
   XX(EFORK, -120, "a signed tree conflicts with the stored one (a fork): refused")   \
   XX(EBADBLOCK, -121, "stored block does not match its hash")                         \
   XX(EREADONLY, -122, "opened read-only")                                             \
+  XX(EUNLINKED, -123, "a proof's roots cover stored blocks without linking to them")  \
   /* chainstore (store of chains) */                                                  \
   XX(EBADNAME, -200, "Stored an incorrect name.")                                     \
   XX(ENOTREADY, -201, "Chainstore.ready must be called before get.")                  \

@@ -36,6 +36,8 @@
  * it, is destroyed; the chain keeps what it already stored):
  *   a Data that does not verify  its unichain_put error (CHAINSTORE_EREMOTESIG,
  *                                CHAINSTORE_ECHECKSUM, CHAINSTORE_EDATASIZE, ...);
+ *                                (CHAINSTORE_EFORK for a second history; CHAINSTORE_EUNLINKED
+ *                                only after 64 in a row, see hypercore_requests)
  *                                nothing of that message is stored
  *   a request we cannot prove    CHAINSTORE_ENOPROOF (uploader side)
  *   an unanswered request        CHAINSTORE_ETIMEDOUT (hypercore "Request timeout")
@@ -138,6 +140,17 @@ typedef struct {
   /* Accept Data nobody requested (hypercore allowPush). Default false:
    * such Data is answered with Unhave and dropped. */
   bool allow_push;
+  /* Requests for blocks past our length claim the nodes we hold (Request
+   * .nodes), as hypercore 9 does. Default false: they ask for the whole
+   * proof, so that the remote's versions of our roots come with it and a
+   * second history signed with the key is refused as a fork
+   * (CHAINSTORE_EFORK, both lengths) rather than as a signature that fails
+   * over our nodes (CHAINSTORE_EREMOTESIG, which a damaged peer gives too).
+   * Costs the roots' hashes (about 40 bytes each) per such request. Past
+   * our length the block at it is asked first (also for an update), and a
+   * proof refused as CHAINSTORE_EUNLINKED is asked again later (64 in a row
+   * drop the peer). */
+  bool hypercore_requests;
   /* Initial flags for new peers: <0 = default (downloading = the chain is
    * not writable; uploading = true), 0 = false, >0 = true. */
   int downloading;

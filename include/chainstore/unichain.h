@@ -234,7 +234,12 @@ int unichain_roots(unichain_t *chain, uint64_t length, unichain_node_t out[64], 
  * record is absent (all zero or past the end). */
 int unichain_tree_node(unichain_t *chain, uint64_t index, unichain_node_t *node);
 
-/* Re-hashes every stored block against its leaf in the tree and checks each
+/* Deprecated: mutates (clears the data bit of a bad block, as hypercore's
+ * audit does, so the next run forgets the damage). Use unichain_check
+ * (read-only, every finding with its index) and unichain_repair (says what
+ * it changes). Kept for hypercore parity and the tests that check it.
+ *
+ * Re-hashes every stored block against its leaf in the tree and checks each
  * stored signature against the roots it signs. 0 when all is sound; otherwise
  * CHAINSTORE_ECORRUPT with *first_bad (may be NULL) = the lowest index of a bad
  * block or of a bad signature slot. As hypercore's audit(), a block that does
@@ -384,7 +389,8 @@ uint64_t unichain_digest(const unichain_t *chain, uint64_t index);
  * may grow the length (UNICHAIN_EVENT_GROW) and stores the block
  * (UNICHAIN_EVENT_DOWNLOAD when new). Errors: CHAINSTORE_ECHECKSUM,
  * CHAINSTORE_EREMOTENOSIG, CHAINSTORE_EREMOTESIG, CHAINSTORE_EMISSINGROOTS,
- * CHAINSTORE_EDATASIZE, CHAINSTORE_EBADMESSAGE (no leaf in a hash reply,
+ * CHAINSTORE_EDATASIZE, CHAINSTORE_EFORK, CHAINSTORE_EUNLINKED (below),
+ * CHAINSTORE_EBADMESSAGE (no leaf in a hash reply,
  * indexes out of range, or a path that does not reach the signed roots,
  * which hypercore 9 fails to check), CHAINSTORE_ENONODE (a local node is unreadable),
  * CHAINSTORE_EIO. After an error the chain stays usable and keeps what it had. */
@@ -393,10 +399,17 @@ int unichain_put(unichain_t *chain, uint64_t index, const void *value, size_t le
 
 /* Fork detection (beyond hypercore 9): unichain_put refuses, with
  * CHAINSTORE_EFORK and nothing stored, a proof whose nodes or roots differ
- * from tree nodes stored and verified here, and a signature that fails over
- * roots computed with such stored nodes: one key signed two histories (or
- * the peer forged). True after such a refusal, with our length and the
- * length the proof claimed. */
+ * from tree nodes stored and verified here: one key signed two histories.
+ * A proof that omits the nodes we hold (a hypercore digest) and whose path
+ * passes beside them can only fail its signature over them
+ * (CHAINSTORE_EREMOTESIG, as a damaged proof does); the replicator
+ * therefore asks for whole proofs past our length (hypercore_requests in
+ * replicate.h). Signed roots that grow the length and cover our roots
+ * without linking to them (hashed with them, or carrying them equal) are
+ * refused with CHAINSTORE_EUNLINKED, nothing stored: a proof for a block
+ * far past our length waits until the block at our length links them.
+ * True after a fork refusal, with our length and the length the proof
+ * claimed (below the roots: the length its path reaches). */
 bool unichain_fork(const unichain_t *chain, uint64_t *local_length, uint64_t *remote_length);
 
 /* True when tree node `index` is stored and verified (hypercore tree.get). */

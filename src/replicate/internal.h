@@ -84,6 +84,7 @@ struct unichain_peer_s {
   unsigned max_requests, urgent_requests;
   repl_request_t *inflight;
   size_t n_inflight, cap_inflight;
+  unsigned unlinked; /* proofs refused in a row as CHAINSTORE_EUNLINKED */
   unsigned inflight_wants;
   uint64_t request_deadline; /* UNICHAIN_REPL_NO_DEADLINE when not armed */
   uint64_t last_bytes;

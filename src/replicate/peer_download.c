@@ -8,6 +8,9 @@
 
 /* Block indexes stay below 2^62 (unichain limit). */
 #define MAX_INDEX (UINT64_C(1) << 62)
+/* Unlinked proofs in a row before the peer is dropped: a pipeline's worth
+ * arrives before the block at our length; a peer without it never links. */
+#define REPL_MAX_UNLINKED 64
 
 static bool reserve(unichain_replicator_t *r, uint64_t index) {
   return rbits_set(r->reserved, index, true) == 1;
@@ -54,7 +57,10 @@ static void request(unichain_peer_t *peer, uint64_t index, uint64_t bytes, bool 
   m.has_hash = true;
   m.hash = hash;
   m.has_nodes = true;
-  m.nodes = unichain_digest(r->chain, index);
+  /* Past our length the proof reaches new roots: the whole of it brings the
+   * remote's versions of our roots (see hypercore_requests). */
+  bool whole = !r->opts.hypercore_requests && index >= unichain_length(r->chain);
+  m.nodes = whole ? 0 : unichain_digest(r->chain, index);
   repl_peer_send(peer, BITPROTOCOL_MSG_REQUEST, &m);
 }
 
@@ -102,6 +108,17 @@ void repl_peer_request_timer(unichain_peer_t *peer, uint64_t now) {
 
 static void download_waiting(unichain_peer_t *peer, unichain_waiter_t *w) {
   unichain_replicator_t *r = peer->r;
+  uint64_t length = unichain_length(r->chain);
+
+  /* An update learns the signed length from the block at ours rather than
+   * from the last one: its whole proof links the new roots to ours. */
+  if (w->kind == REPL_WAIT_UPDATE && !r->opts.hypercore_requests && length > 0 && w->index > length &&
+      !rbits_get(r->reserved, w->index) && rbits_get(peer->remote_bits, length) &&
+      !unichain_has(r->chain, length) && reserve(r, length)) {
+    w->index = length;
+    request(peer, length, 0, w->hash);
+    return;
+  }
 
   if (!rbits_get(peer->remote_bits, w->index) || !reserve(r, w->index)) {
     uint64_t i;
@@ -151,7 +168,16 @@ static bool range_complete(const unichain_replicator_t *r, const unichain_downlo
 static void download_range(unichain_peer_t *peer, unichain_download_t *d) {
   unichain_replicator_t *r = peer->r;
   uint64_t wanted_end = d->end == REPL_NO_END || d->end > peer->remote_length ? peer->remote_length : d->end;
-  uint64_t i;
+  uint64_t i, length = unichain_length(r->chain);
+  /* Past our length, the block at it first (even below the range's start):
+   * its whole proof links the remote's roots to ours, which unichain_put
+   * requires of any proof that grows the length (CHAINSTORE_EUNLINKED). */
+  if (length > 0 && length < wanted_end && !r->opts.hypercore_requests &&
+      !unichain_has(r->chain, length) && rbits_get(peer->remote_bits, length) && reserve(r, length)) {
+    d->requested++;
+    request(peer, length, 0, false);
+    return;
+  }
   if (d->linear) {
     /* Blocks before the first one we lack are done: scan from there, not
      * from the range start (once per request, it made a download O(n^2)). */
@@ -474,11 +500,18 @@ void repl_peer_on_data(unichain_peer_t *peer, const bitprotocol_msg_data_t *m) {
                      m->n_nodes, sig);
   r->put_from = NULL;
   if (nodes != small) free(nodes);
+  if (err == CHAINSTORE_EUNLINKED && ++peer->unlinked <= REPL_MAX_UNLINKED) {
+    /* Roots past our length that do not link to ours yet: asked again once
+     * the block at our length (requested first) is in. */
+    repl_peer_clear_request(peer, m->index);
+    return;
+  }
   if (err != 0) {
     /* Nothing of this message was stored; the stream goes (replication.md §8.6). */
     repl_peer_destroy(peer, err);
     return;
   }
+  peer->unlinked = 0;
   if (has_value) rbits_set(peer->remote_bits, m->index, false);
   if (peer->remote_ack) repl_peer_send_have(peer, m->index, true, 1, true);
   if (has_value) {

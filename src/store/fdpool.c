@@ -3,7 +3,9 @@
  *
  * Durability: a descriptor closed by eviction after writes is remembered as
  * dirty; `sync` reopens such files to fdatasync them, so sync still covers
- * every completed write.
+ * every completed write. It also fsyncs the chain directory when it created
+ * a file in it, and each directory it made on the way (fs_dirsync.h): a
+ * file's bytes are durable only once its name is.
  *
  * Caching (for replication, where a block costs a leaf, a few tree nodes, a
  * bitfield byte and their reads): the `tree` and `bitfield` files go through
@@ -191,12 +193,15 @@ static int ps_sync(void *ctx) {
       result = fs_error_from_errno(errno);
     }
   }
+  /* New files and directories: their names too (fdatasync keeps bytes only). */
+  if (result == 0 && !ps->pool->read_only) result = fs_dirsync_run(&ps->dsync);
   return result;
 }
 
 static void ps_destroy(void *ctx) {
   pool_storage_t *ps = ctx;
   (void)store_jobs_flush_held(ps); /* destroy cannot fail; unichain flushed its bitfield already */
+  if (ps->pool->wb != NULL) store_wb_forget_owner(ps->pool->wb, ps);
   for (int i = 0; i < UNICHAIN_FILE_COUNT; i++) {
     if (ps->open[i] != NULL) store_fd_close(ps->pool, ps->open[i]);
   }
@@ -206,6 +211,7 @@ static void ps_destroy(void *ctx) {
   if (ps->next != NULL) ps->next->prev = ps->prev;
   free(ps->gather.buf);
   free(ps->dir);
+  fs_dirsync_free(&ps->dsync);
   free(ps);
 }
 
@@ -221,12 +227,16 @@ static const unichain_storage_ops_t pool_ops = {
 
 int store_fdpool_storage(store_fdpool_t *pool, const char *dir, unichain_storage_t *out) {
   if (pool == NULL || out == NULL || dir == NULL || *dir == 0) return CHAINSTORE_EINVAL;
-  int err = pool->read_only ? 0 : fs_make_dirs(dir);
-  if (err != 0) return err;
   pool_storage_t *ps = calloc(1, sizeof *ps);
   if (ps == NULL) return CHAINSTORE_ENOMEM;
+  int err = fs_dirsync_init(&ps->dsync, dir, !pool->read_only);
+  if (err != 0) {
+    free(ps);
+    return err;
+  }
   ps->dir = strdup(dir);
   if (ps->dir == NULL) {
+    fs_dirsync_free(&ps->dsync);
     free(ps);
     return CHAINSTORE_ENOMEM;
   }

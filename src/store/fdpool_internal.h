@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/fs_dirsync.h"
 #include "store/fdpool.h"
 #include "store/fdpool_cache.h"
 #include "store/fdpool_jobs.h"
@@ -31,6 +32,7 @@ struct store_fdpool_s {
 struct pool_storage_s {
   store_fdpool_t *pool;
   char *dir;
+  fs_dirsync_t dsync; /* the chain directory and the files made in it */
   fd_entry_t *open[UNICHAIN_FILE_COUNT];
   bool read_only[UNICHAIN_FILE_COUNT];     /* opened O_RDONLY (no write permission) */
   bool dirty_closed[UNICHAIN_FILE_COUNT];  /* evicted with unsynced writes */
@@ -39,6 +41,7 @@ struct pool_storage_s {
   gather_t gather;
   bool held;     /* dirty pages or gathered bytes */
   int held_err;  /* a failed write-back, reported by the next write or sync */
+  int failed;    /* a held job failed: later ones are not written (write_behind.h) */
   pool_storage_t *prev, *next;
 };
 

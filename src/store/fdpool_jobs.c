@@ -24,6 +24,7 @@ static void reap_job(store_wb_job_t *job, void *ctx) {
   held_job_t *h = (held_job_t *)job;
   pool_storage_t *ps = job->owner;
   if (job->err != 0 && ps->held_err == 0) ps->held_err = job->err;
+  if (job->err != 0 && ps->failed == 0) ps->failed = job->err;
   for (int i = 0; i < STORE_SPARE_BUFFERS && h->data.buf != NULL; i++) {
     if (p->spare[i].buf == NULL) {
       p->spare[i] = h->data;
@@ -51,7 +52,8 @@ static int run_job(pool_storage_t *ps, held_job_t *h) {
     store_wb_reap(wb);
     return 0;
   }
-  int err = store_wb_write(&h->job);
+  /* Written here (no writer thread): the same stop after a failure. */
+  int err = ps->failed != 0 ? ps->failed : store_wb_write(&h->job);
   h->job.err = err;
   reap_job(&h->job, p);
   return err;

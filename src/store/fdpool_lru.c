@@ -75,9 +75,13 @@ int store_fd_acquire(pool_storage_t *ps, unichain_file_t file, bool create, fd_e
   if (e == NULL) return CHAINSTORE_ENOMEM;
   /* Make room first, so that the limit holds at every moment. */
   store_fd_evict_to(p, p->limit - 1);
-  if (create) flags |= O_CREAT;
   ps->read_only[file] = p->read_only;
-  fd = open(path, flags, file == UNICHAIN_FILE_SECRET_KEY ? 0600 : 0666);
+  fd = open(path, flags);
+  if (fd < 0 && create && errno == ENOENT) {
+    /* A new name in the chain directory: the next sync makes it durable. */
+    fd = open(path, flags | O_CREAT, file == UNICHAIN_FILE_SECRET_KEY ? 0600 : 0666);
+    if (fd >= 0) ps->dsync.dirty = true;
+  }
   if (fd < 0 && !create && (errno == EACCES || errno == EROFS)) {
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd >= 0) ps->read_only[file] = true;

@@ -1,6 +1,7 @@
 /* Store directory I/O: master key, profile record, walking chain dirs. */
 #include "store/layout.h"
 
+#include "common/fs_dirsync.h"
 #include "common/fs_util.h"
 
 #include <dirent.h>
@@ -74,6 +75,8 @@ int store_layout_master_key(const char *dir, uint8_t master_key[32]) {
     randombytes_buf(master_key, 32);
     err = write_full(fd, master_key, 32, 0);
     if (err == 0 && fdatasync(fd) != 0) err = fs_error_from_errno(errno);
+    /* A new master_key: its name must survive a crash as its bytes do. */
+    if (err == 0) err = fs_sync_dir(dir);
   }
   if (close(fd) != 0 && err == 0) err = fs_error_from_errno(errno);
   if (err != 0) sodium_memzero(master_key, 32);
@@ -139,6 +142,7 @@ int store_layout_profile_write(const char *dir, chainstore_profile_t profile) {
   if (err == 0 && fsync(fd) != 0) err = fs_error_from_errno(errno);
   if (close(fd) != 0 && err == 0) err = fs_error_from_errno(errno);
   if (err == 0 && rename(tmp, path) != 0) err = fs_error_from_errno(errno);
+  if (err == 0) err = fs_sync_dir(dir); /* the rename itself */
   if (err != 0) unlink(tmp);
 out:
   free(path);

@@ -9,7 +9,11 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -26,13 +30,42 @@ struct store_wb_s {
   size_t bytes; /* of the jobs not yet reaped (submitting thread only) */
   store_wb_reap_cb reap;
   void *ctx;
+  /* The owner whose job failed, and why: its later jobs are not written. */
+  const void *failed_owner;
+  int failed_err;
 };
 
+/* Files a job may grow: data, tree, bitfield (signatures are written
+ * directly); more are left as they are. */
+#define WB_MAX_GROWN 8
+
+typedef struct {
+  int fd;
+  off_t size; /* before the job */
+} wb_grown_t;
+
 int store_wb_write(const store_wb_job_t *job) {
+  /* A failed job gives back what it appended: its bitfield (written last)
+   * never says those bytes exist, and on a full disk they would stay at the
+   * end of `data` unreclaimed. Each file goes back to its size before the
+   * job; bytes it overwrote inside the file are the held ones again later. */
+  wb_grown_t grown[WB_MAX_GROWN];
+  size_t ngrown = 0;
   int err = 0;
+
   for (size_t i = 0; i < job->n && err == 0; i++) {
-    unichain_buf_t b = {job->writes[i].bytes, job->writes[i].len};
-    err = fs_pwritev_all(job->writes[i].fd, job->writes[i].off, &b, 1);
+    const store_wb_write_t *w = &job->writes[i];
+    bool seen = false;
+    for (size_t k = 0; k < ngrown && !seen; k++) seen = grown[k].fd == w->fd;
+    struct stat st;
+    if (!seen && ngrown < WB_MAX_GROWN && fstat(w->fd, &st) == 0 && (uint64_t)st.st_size < w->off + w->len)
+      grown[ngrown++] = (wb_grown_t){w->fd, st.st_size};
+    unichain_buf_t b = {w->bytes, w->len};
+    err = fs_pwritev_all(w->fd, w->off, &b, 1);
+  }
+  for (size_t k = 0; err != 0 && k < ngrown; k++) {
+    while (ftruncate(grown[k].fd, grown[k].size) != 0 && errno == EINTR) {
+    }
   }
   return err;
 }
@@ -54,9 +87,17 @@ static void writer(void *arg) {
       continue;
     }
     wb->next_up = job->next;
+    /* After a failed job its owner's in-memory bitfield says blocks exist
+     * that are not on disk: a later job's bitfield page would store that. */
+    bool skip = job->owner != NULL && job->owner == wb->failed_owner;
+    int err = wb->failed_err;
     uv_mutex_unlock(&wb->lock);
-    int err = store_wb_write(job);
+    if (!skip) err = store_wb_write(job);
     uv_mutex_lock(&wb->lock);
+    if (err != 0 && job->owner != NULL) {
+      wb->failed_owner = job->owner;
+      wb->failed_err = err;
+    }
     job->err = err;
     job->done = true;
     uv_cond_broadcast(&wb->done);
@@ -159,6 +200,13 @@ void store_wb_wait_owner(store_wb_t *wb, const void *owner) {
   for (store_wb_job_t *j = wb->head; j != NULL; j = j->next)
     if (j->owner == owner) last = j;
   if (last != NULL) wait_for(wb, last);
+}
+
+void store_wb_forget_owner(store_wb_t *wb, const void *owner) {
+  store_wb_wait_owner(wb, owner);
+  uv_mutex_lock(&wb->lock);
+  if (wb->failed_owner == owner) wb->failed_owner = NULL;
+  uv_mutex_unlock(&wb->lock);
 }
 
 void store_wb_wait_range(store_wb_t *wb, const void *owner, int file, uint64_t off, size_t len) {

@@ -30,6 +30,9 @@ typedef struct {
   const uint8_t *bytes; /* must stay valid until the job is reaped */
 } store_wb_write_t;
 
+/* A job whose write fails stops its owner: the owner's later jobs are
+ * reported with the same error and not written (store_wb_forget_owner
+ * when the owner goes away). */
 typedef struct store_wb_job_s {
   /* Filled by the submitter. */
   void *owner; /* whose files the writes go to */
@@ -64,6 +67,8 @@ void store_wb_reap(store_wb_t *wb);
 /* Waits until every job is finished (and reaps). */
 void store_wb_wait_all(store_wb_t *wb);
 /* Waits until every job of `owner` is finished (and reaps). */
+/* Waits for owner's jobs, then forgets its failure (the owner is freed). */
+void store_wb_forget_owner(store_wb_t *wb, const void *owner);
 void store_wb_wait_owner(store_wb_t *wb, const void *owner);
 /* Waits until no unfinished job of `owner` writes to [off, off + len) of
  * `file`: what a read of that range must wait for. */

@@ -2,7 +2,8 @@
  * and kept open (pread/pwrite, no per-call open/close). A read of a file that
  * does not exist is CHAINSTORE_ENOENT and creates nothing; writes create the
  * file. The bitfield file is flock()ed like random-access-file's `lock`
- * option does for hypercore, so two opens of one chain cannot corrupt it. */
+ * option does for hypercore, so two opens of one chain cannot corrupt it.
+ * `sync` also fsyncs the directory when it created a file or directory. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -14,12 +15,14 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "common/fs_dirsync.h"
 #include "common/fs_util.h"
 
 #include "unichain/chain.h"
 
 typedef struct {
   char *dir;
+  fs_dirsync_t dsync; /* names of new files and directories, synced with them */
   int fds[UNICHAIN_FILE_COUNT];
   bool read_only[UNICHAIN_FILE_COUNT]; /* opened O_RDONLY (no write permission) */
 } dir_storage_t;
@@ -38,8 +41,11 @@ static int open_file(dir_storage_t *ds, unichain_file_t file, bool create, int *
   }
   if (snprintf(path, sizeof path, "%s/%s", ds->dir, unichain_file_name(file)) >= (int)sizeof path)
     return CHAINSTORE_EINVAL;
-  if (create) flags |= O_CREAT;
-  fd = open(path, flags, file == UNICHAIN_FILE_SECRET_KEY ? 0600 : 0666);
+  fd = open(path, flags);
+  if (fd < 0 && create && errno == ENOENT) {
+    fd = open(path, flags | O_CREAT, file == UNICHAIN_FILE_SECRET_KEY ? 0600 : 0666);
+    if (fd >= 0) ds->dsync.dirty = true;
+  }
   if (fd < 0 && !create && (errno == EACCES || errno == EROFS)) {
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd >= 0) ds->read_only[file] = true;
@@ -133,6 +139,7 @@ static int dir_sync(void *ctx) {
   for (int i = 0; i < UNICHAIN_FILE_COUNT; i++) {
     if (ds->fds[i] >= 0 && !ds->read_only[i] && fdatasync(ds->fds[i]) != 0) result = fs_error_from_errno(errno);
   }
+  if (result == 0) result = fs_dirsync_run(&ds->dsync);
   return result;
 }
 
@@ -143,6 +150,7 @@ static void dir_destroy(void *ctx) {
     if (ds->fds[i] >= 0) close(ds->fds[i]); /* also drops the flock */
   }
   free(ds->dir);
+  fs_dirsync_free(&ds->dsync);
   free(ds);
 }
 
@@ -161,12 +169,15 @@ int unichain_storage_dir(unichain_storage_t *out, const char *dir) {
   int err;
 
   if (out == NULL || dir == NULL || *dir == 0) return CHAINSTORE_EINVAL;
-  err = fs_make_dirs(dir);
-  if (err != 0) return err;
   ds = calloc(1, sizeof *ds);
   if (ds == NULL) return CHAINSTORE_ENOMEM;
+  if ((err = fs_dirsync_init(&ds->dsync, dir, true)) != 0) {
+    free(ds);
+    return err;
+  }
   ds->dir = strdup(dir);
   if (ds->dir == NULL) {
+    fs_dirsync_free(&ds->dsync);
     free(ds);
     return CHAINSTORE_ENOMEM;
   }

@@ -77,6 +77,8 @@ typedef struct {
   uint64_t length; /* the length the roots verify */
   uint64_t byte_length;
   const uint8_t *signature;
+  uint64_t linked[MAX_PATH + FLAT_TREE_MAX_ROOTS]; /* stored nodes hashed into the roots */
+  size_t nlinked;
 } verdict_t;
 
 /* Step 4: the roots of verifiedBy, the signature or the tree hash. */
@@ -112,6 +114,7 @@ static int verify_roots(const unichain_t *chain, const unichain_node_t *top, con
       if ((err = add_new(nn, &roots[i])) != 0) return err;
     } else if (uc_bitfield_tree_get(&chain->bits, idx[i])) {
       if ((err = uc_node_read(chain, idx[i], &roots[i])) != 0) return err;
+      v->linked[v->nlinked++] = idx[i];
     } else {
       return CHAINSTORE_EMISSINGROOTS;
     }
@@ -174,6 +177,7 @@ static int verify_path(const unichain_t *chain, uint64_t index, const void *valu
       if ((err = add_new(nn, sib)) != 0) return err;
     } else if (lp < nlocal && local[lp].index == want) {
       sib = &local[lp++];
+      v->linked[v->nlinked++] = sib->index;
     } else {
       err = verify_roots(chain, &top, nodes, n, r, signature, nn, v);
       /* Roots that verify (or a live chain's proof without a signature,
@@ -194,6 +198,33 @@ static int verify_path(const unichain_t *chain, uint64_t index, const void *valu
     if (have_trusted && top.index == trusted.index) conflict = true;
   }
   return CHAINSTORE_EBADMESSAGE;
+}
+
+/* Signed roots that grow past our length must link to the roots we hold:
+ * each of our roots that a new node covers was hashed into it (a stored
+ * node used on the path) or came in the proof equal to ours. Otherwise a
+ * second history could cover our blocks unchecked (a proof for a block far
+ * past our length); the block is asked again once the ones between are in
+ * (CHAINSTORE_EUNLINKED, which the replicator retries). */
+static bool covers(uint64_t outer, uint64_t inner) {
+  return outer != inner && flat_tree_left_span(outer) <= flat_tree_left_span(inner) &&
+         flat_tree_right_span(inner) <= flat_tree_right_span(outer);
+}
+
+static int check_linked(const unichain_t *chain, const new_nodes_t *nn, const bool *on_disk, const verdict_t *v) {
+  uint64_t ours[FLAT_TREE_MAX_ROOTS];
+  size_t count = chain->length > 0 ? flat_tree_full_roots(2 * chain->length, ours) : 0;
+
+  for (size_t i = 0; i < count; i++) {
+    bool linked = !uc_bitfield_tree_get(&chain->bits, ours[i]), covered = false;
+    for (size_t k = 0; !linked && k < v->nlinked; k++) linked = v->linked[k] == ours[i];
+    for (size_t k = 0; !linked && k < nn->count; k++) {
+      if (nn->list[k].index == ours[i] && on_disk[k]) linked = true;
+      else if (!on_disk[k] && covers(nn->list[k].index, ours[i])) covered = true;
+    }
+    if (!linked && covered) return CHAINSTORE_EUNLINKED;
+  }
+  return 0;
 }
 
 static int note_fork(unichain_t *chain, uint64_t remote_length) {
@@ -237,14 +268,19 @@ int unichain_put(unichain_t *chain, uint64_t index, const void *value, size_t le
   }
   if (err == CHAINSTORE_EFORK) return note_fork(chain, v.length);
   if (err != 0) return err;
-  /* Nothing signed may replace a node we hold and verified. */
+  /* Nothing signed may replace a node we hold and verified. A replicator
+   * asks for whole proofs past our length, so the remote's versions of the
+   * roots we hold arrive here and a second history shows as one. */
+  bool on_disk[MAX_NEW] = {false};
   for (size_t i = 0; i < nn.count; i++) {
     unichain_node_t stored;
     if (!uc_bitfield_tree_get(&chain->bits, nn.list[i].index)) continue;
     if ((err = uc_node_read(chain, nn.list[i].index, &stored)) != 0) return err;
     if (stored.size != nn.list[i].size || sodium_memcmp(stored.hash, nn.list[i].hash, UNICHAIN_HASH_BYTES) != 0)
       return note_fork(chain, v.via_roots ? v.length : chain->length);
+    on_disk[i] = true; /* the same node: nothing to write */
   }
+  if (v.via_roots && (err = check_linked(chain, &nn, on_disk, &v)) != 0) return err;
 
   /* Where the block goes; an empty block writes nothing (hypercore putData). */
   if (value != NULL && len > 0) {
@@ -267,7 +303,7 @@ int unichain_put(unichain_t *chain, uint64_t index, const void *value, size_t le
   }
 
   for (size_t i = 0; i < nn.count; i++) {
-    if ((err = uc_node_write(chain, &nn.list[i])) != 0) goto out;
+    if (!on_disk[i] && (err = uc_node_write(chain, &nn.list[i])) != 0) goto out;
   }
   if (value != NULL && len > 0 && (err = uc_write(&chain->storage, UNICHAIN_FILE_DATA, data_offset, value, len)) != 0)
     goto out;

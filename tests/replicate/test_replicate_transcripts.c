@@ -278,6 +278,7 @@ static void setup(replay_t *rp) {
   }
   unichain_replicator_options_init(&ro);
   ro.seed = 42;
+  ro.hypercore_requests = true; /* byte-identical Requests to the recording */
   assert_int_equal(unichain_replicator_new(&rp->r, rp->chain, &ro), 0);
 
   unichain_peer_options_init(&po);
