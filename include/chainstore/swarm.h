@@ -167,8 +167,11 @@ void bitswarm_swarm_stats(const bitswarm_swarm_t *sw, bitswarm_core_stats_t *out
 /* Closes: pending flushes end (ECANCELED), every topic is left and
  * unannounced (waiting for it, at most the DHT's 20 s), every connection
  * and dial is reset, the sockets are closed; then cb (may be NULL) and the
- * swarm is freed. Transports handed to the user must still be closed by
- * it (their sockets are already gone). */
+ * swarm is freed. cb comes only after every connection's socket is closed
+ * and its on_disconnection delivered, so the user may close the swarm with
+ * connections open. Transports handed to the user must still be closed by
+ * it, before or after cb (their sockets are already gone; they no longer
+ * refer to the swarm). */
 void bitswarm_swarm_close(bitswarm_swarm_t *sw, void (*cb)(void *user), void *user);
 
 #ifdef __cplusplus

@@ -189,16 +189,6 @@ void networker_close(networker_t *nw, void (*cb)(networker_t *nw, void *user), v
   nw_kick(nw);
 }
 
-/* The swarm closes once every connection it handed over is gone: a
- * transport that finishes closing after the swarm was freed would report
- * itself to a freed swarm. */
-void nw_close_swarm(networker_t *nw) {
-  if (!nw->swarm_closing || nw->swarm_close_called || nw->live_swconns > 0)
-    return;
-  nw->swarm_close_called = true;
-  bitswarm_swarm_close(nw->swarm, on_swarm_closed, nw);
-}
-
 void nw_close_run(networker_t *nw) {
   if (!nw->closing || nw->close_started)
     return;
@@ -208,8 +198,9 @@ void nw_close_run(networker_t *nw) {
   nw_conns_destroy(nw);
   nw_reqs_cancel(nw);
   if (nw->swarm && nw->own_swarm) {
+    /* the swarm's close waits for every connection it handed over */
     nw->swarm_closing = true;
-    nw_close_swarm(nw);
+    bitswarm_swarm_close(nw->swarm, on_swarm_closed, nw);
   } else if (nw->swarm) {
     for (size_t i = 0; i < nw->n_topics; i++) {
       if (!nw->topics[i].joined)

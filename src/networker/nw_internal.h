@@ -108,8 +108,7 @@ struct networker_s {
   long streams_processing, streams_processed;
   nw_close_waiter_t *close_waiters;
   size_t leaves_pending; /* caller's swarm: leaves close is waiting for */
-  bool in_queue, in_close, close_started, swarm_close_called;
-  size_t live_swconns; /* connections handed over and not yet gone */
+  bool in_queue, in_close, close_started;
 };
 
 /* configure.c */
@@ -123,7 +122,6 @@ void nw_kick(networker_t *nw);
 int nw_ensure_swarm(networker_t *nw);
 void nw_maybe_closed(networker_t *nw);
 void nw_close_run(networker_t *nw);
-void nw_close_swarm(networker_t *nw);
 /* peers.c */
 void nw_conns_destroy(networker_t *nw);
 /* extension.c */

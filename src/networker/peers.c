@@ -150,7 +150,6 @@ static void on_close(bitprotocol_t *p, int err, void *user) {
 
 void networker_swarm_connection(networker_t *nw, bitswarm_swarm_conn_t *conn, chainstore_transport_t *t,
                                 const bitswarm_swarm_conn_info_t *info) {
-  nw->live_swconns++;
   if (nw->closing) {
     chainstore_transport_close(t, transport_closed);
     return;
@@ -207,9 +206,6 @@ void networker_swarm_disconnection(networker_t *nw, bitswarm_swarm_conn_t *conn)
   nw_conn_t *c = bitswarm_swarm_conn_data(conn);
   if (c)
     c->swconn = NULL;
-  if (nw->live_swconns > 0)
-    nw->live_swconns--;
-  nw_close_swarm(nw);
 }
 
 void nw_conns_destroy(networker_t *nw) {

@@ -104,8 +104,9 @@ static void conn_gone(chainstore_transport_t *t, void *user) {
     sw->cb.on_disconnection(sw, c, sw->cb.user);
   if (!c->handed)
     chainstore_transport_close(t, NULL); /* nobody else owns it */
-  conn_unlink_free(c);
   swuv_rearm(sw);
+  /* last: during close, the last connection gone frees the swarm */
+  conn_unlink_free(c);
 }
 
 static int watch(bitswarm_swarm_conn_t *c, chainstore_transport_t *raw) {
@@ -234,7 +235,10 @@ uint64_t swuv_conn_expire(bitswarm_swarm_t *sw, uint64_t now) {
 }
 
 void swuv_conn_close_all(bitswarm_swarm_t *sw) {
-  for (bitswarm_swarm_conn_t *c = sw->conns; c; c = c->next) {
+  bitswarm_swarm_conn_t *next;
+  /* next first: a transport that ends at once frees its conn */
+  for (bitswarm_swarm_conn_t *c = sw->conns; c; c = next) {
+    next = c->next;
     sw->pending++;
     if (c->dial_t) {
       chainstore_transport_t *t = c->dial_t;
