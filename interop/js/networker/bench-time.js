@@ -10,7 +10,8 @@
 //     configures the discovery key (announce + lookup) and prints
 //     {"first","all","peer","conn","add"}: milliseconds from the configure
 //     call to the first verified block, to the whole chain, to the swarm's
-//     first peer (lookup reply), first connection, first peer-add.
+//     first peer (lookup reply), first connection, first peer-add, to the
+//     configure promise (cfg), and its CPU time to the whole chain (cpu).
 require('../profile-bitspace')
 const crypto = require('crypto')
 const { parseArgs, die } = require('../lib')
@@ -49,6 +50,7 @@ async function reader (store, networker) {
   networker.listen()
   const t = {}
   let t0 = 0n
+  let cpu0 = null
   const ms = () => Number(process.hrtime.bigint() - t0) / 1e6
   const mark = (k) => { if (t0 && t[k] === undefined) t[k] = ms() }
   networker.swarm.on('peer', () => mark('peer'))
@@ -65,12 +67,15 @@ async function reader (store, networker) {
     mark('first')
     if (core.length === nBlocks && core.downloaded(0, nBlocks) === nBlocks) {
       mark('all')
+      const c = process.cpuUsage(cpu0)
+      t.cpu = (c.user + c.system) / 1000
       finish(true)
     }
   })
   out({ ready: true })
   process.stdin.resume()
   process.stdin.on('end', () => {
+    cpu0 = process.cpuUsage()
     t0 = process.hrtime.bigint()
     setTimeout(() => finish(false), deadlineMs)
     networker.configure(core.discoveryKey, { announce: true, lookup: true }).then(() => mark('cfg'), (err) => die(err.message))
