@@ -187,7 +187,8 @@ typedef struct {
   bitswarm_swarm_t *sw;
   unichain_t *chain;
   int out_fd;
-  uint64_t t0, t_peer, t_conn, t_add, t_cfg, t_first, t_all;
+  uint64_t t0, t_peer, t_conn, t_add, t_wadd, t_cfg, t_first, t_all;
+  uint8_t writer[32]; /* the writer networker's public key */
   double cpu0, cpu_all;
   bool reported, listening;
   uv_pipe_t go;
@@ -227,8 +228,10 @@ static void sw_disconnection(bitswarm_swarm_t *sw, bitswarm_swarm_conn_t *conn, 
 
 static void nw_peer_add(networker_t *nw, networker_peer_t *peer, void *user) {
   (void)nw;
-  (void)peer;
-  stamp(user, &((peer_t *)user)->t_add);
+  peer_t *p = user;
+  stamp(p, &p->t_add);
+  if (memcmp(networker_peer_remote_public_key(peer), p->writer, 32) == 0)
+    stamp(p, &p->t_wadd);
 }
 
 static double rel(const peer_t *p, uint64_t t) { return t == 0 ? -1 : (double)(t - p->t0) / 1e6; }
@@ -238,10 +241,11 @@ static void report(peer_t *p, bool ok) {
     return;
   p->reported = true;
   write_line(p->out_fd,
-             "{\"ok\":%s,\"first\":%.3f,\"all\":%.3f,\"peer\":%.3f,\"conn\":%.3f,\"add\":%.3f,\"cfg\":%.3f,"
+             "{\"ok\":%s,\"first\":%.3f,\"all\":%.3f,\"peer\":%.3f,\"conn\":%.3f,\"add\":%.3f,\"wadd\":%.3f,"
+             "\"cfg\":%.3f,"
              "\"verifies\":%lu,\"cpu\":%.1f}",
              ok ? "true" : "false", rel(p, p->t_first), rel(p, p->t_all), rel(p, p->t_peer), rel(p, p->t_conn),
-             rel(p, p->t_add), rel(p, p->t_cfg), verifies, ok ? p->cpu_all : -1.0);
+             rel(p, p->t_add), rel(p, p->t_wadd), rel(p, p->t_cfg), verifies, ok ? p->cpu_all : -1.0);
 }
 
 static void on_chain(void *user, unichain_t *chain, unichain_event_t ev, uint64_t start, uint64_t count) {
@@ -346,9 +350,10 @@ static pid_t fork_c_writer(int out_fd) {
   configure(&p);
   while (p.t_cfg == 0 && uv_run(&p.loop, UV_RUN_ONCE) != 0)
     ;
-  char key[65];
+  char key[65], nwkey[65];
   hex(unichain_key(p.chain), 32, key);
-  write_line(out_fd, "{\"key\":\"%s\"}", key);
+  hex(networker_public_key(p.nw), 32, nwkey);
+  write_line(out_fd, "{\"key\":\"%s\",\"writer\":\"%s\"}", key, nwkey);
   uv_run(&p.loop, UV_RUN_DEFAULT);
   _exit(0);
 }
@@ -375,13 +380,16 @@ static void on_go(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
 
 /* A reader: ready on out_fd, then waits (on its loop) for the end of
  * go_fd, configures and reports; then seeds until killed. */
-static pid_t fork_c_reader(const uint8_t key[32], int go_fd, int out_fd) {
+static pid_t fork_c_reader(const uint8_t key[32], const uint8_t writer[32], int go_fd, int out_fd) {
   pid_t pid = fork();
   if (pid != 0)
     return pid;
   keep_fds(go_fd, out_fd);
   peer_t p;
-  if (peer_init(&p, out_fd) != 0 || chainstore_get_by_key(p.store, key, &p.chain) != 0 ||
+  if (peer_init(&p, out_fd) != 0)
+    _exit(1);
+  memcpy(p.writer, writer, 32);
+  if (chainstore_get_by_key(p.store, key, &p.chain) != 0 ||
       unichain_on_event(p.chain, on_chain, &p) != 0)
     _exit(1);
   uv_pipe_init(&p.loop, &p.go, 0);
@@ -395,7 +403,7 @@ static pid_t fork_c_reader(const uint8_t key[32], int go_fd, int out_fd) {
 
 /* ---- JS peers ---- */
 
-static pid_t spawn_js(const char *mode, const char *key_hex, int in_fd, int out_fd) {
+static pid_t spawn_js(const char *mode, const char *key_hex, const char *writer_hex, int in_fd, int out_fd) {
   pid_t pid = fork();
   if (pid != 0)
     return pid;
@@ -407,7 +415,7 @@ static pid_t spawn_js(const char *mode, const char *key_hex, int in_fd, int out_
   snprintf(dl, sizeof dl, "%d", deadline_ms);
   const char *node = getenv("NODE") ? getenv("NODE") : "node";
   execlp(node, node, BENCH_JS, mode, "--bootstrap", BOOT, "--blocks", blocks, "--size", size, "--deadline", dl,
-         "--key", key_hex ? key_hex : "-", (char *)NULL);
+         "--key", key_hex ? key_hex : "-", "--writer", writer_hex ? writer_hex : "-", (char *)NULL);
   _exit(127);
 }
 
@@ -441,8 +449,8 @@ static pid_t fork_boot(int out_fd) {
 
 /* ---- one scenario: a writer and n-1 readers ---- */
 
-enum { T_FIRST, T_ALL, T_PEER, T_CONN, T_ADD, T_CFG, T_CPU, T_N };
-static const char *const t_names[T_N] = {"first", "all", "peer", "conn", "add", "cfg", "cpu"};
+enum { T_FIRST, T_ALL, T_PEER, T_CONN, T_ADD, T_WADD, T_CFG, T_CPU, T_N };
+static const char *const t_names[T_N] = {"first", "all", "peer", "conn", "add", "wadd", "cfg", "cpu"};
 
 typedef struct {
   double t[T_N][MAX_SAMPLES]; /* per reader, ms from its configure; -1 missing */
@@ -487,21 +495,23 @@ static int run_scenario(bool js, int n_peers, result_t *r, char *why, size_t why
     return -1;
   uint64_t deadline = uv_hrtime() + (uint64_t)deadline_ms * 2000000u;
   line_reader_t *lr = calloc(1, sizeof *lr);
-  char line[LINE_MAX_], key_hex[65] = "";
+  char line[LINE_MAX_], key_hex[65] = "", writer_hex[65] = "";
   int rc = -1;
   lr->fd = wpipe[0];
-  pids[0] = js ? spawn_js("writer", NULL, wstdin[0], wpipe[1]) : fork_c_writer(wpipe[1]);
+  pids[0] = js ? spawn_js("writer", NULL, NULL, wstdin[0], wpipe[1]) : fork_c_writer(wpipe[1]);
   close(wpipe[1]);
-  if (read_line(lr, line, sizeof line, deadline) != 1 || !strstr(line, "\"key\":\"")) {
+  if (read_line(lr, line, sizeof line, deadline) != 1 || !strstr(line, "\"key\":\"") ||
+      !strstr(line, "\"writer\":\"")) {
     snprintf(why, why_len, "the writer did not start");
     goto out;
   }
   memcpy(key_hex, strstr(line, "\"key\":\"") + 7, 64);
-  uint8_t key[32];
-  if (networker_discovery_key_parse(key_hex, key) != 0)
+  memcpy(writer_hex, strstr(line, "\"writer\":\"") + 10, 64);
+  uint8_t key[32], writer[32];
+  if (networker_discovery_key_parse(key_hex, key) != 0 || networker_discovery_key_parse(writer_hex, writer) != 0)
     goto out;
   for (int i = 0; i < n; i++)
-    pids[1 + i] = js ? spawn_js("reader", key_hex, go[0], res[1]) : fork_c_reader(key, go[0], res[1]);
+    pids[1 + i] = js ? spawn_js("reader", key_hex, writer_hex, go[0], res[1]) : fork_c_reader(key, writer, go[0], res[1]);
   close(res[1]);
   close(go[0]);
   res[1] = go[0] = -1;
@@ -603,9 +613,9 @@ static void print_row(const char *what, const result_t *c, const result_t *j, in
 
 static void print_trace(const char *who, const result_t *r) {
   printf("    %s, where the time to the first block goes (median ms from configure):", who);
-  static const int order[] = {T_PEER, T_CONN, T_ADD, T_FIRST, T_CFG};
+  static const int order[] = {T_PEER, T_CONN, T_ADD, T_WADD, T_FIRST, T_CFG};
   static const char *const label[] = {"lookup reply (swarm peer)", "connection", "peer-add (handshake)",
-                                      "first block", "configure callback"};
+                                      "the writer's peer-add", "first block", "configure callback"};
   for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
     printf("%s %s %.1f", i ? "," : "", label[i], bench_median(r->t[order[i]], r->readers, NULL, NULL));
   printf("; a reader's CPU time (user + system) to the whole chain %.1f\n",

@@ -4,14 +4,14 @@
 //
 //   writer: appends --blocks blocks of --size bytes to a fresh chain,
 //     configures its discovery key (announce + lookup), prints
-//     {"key":hex} once configured, then seeds until stdin ends.
-//   reader --key HEX: listens, opens the chain, prints {"ready":true}, waits
+//     {"key","writer"} (chain and networker keys) once configured, then seeds until stdin ends.
+//   reader --key HEX --writer HEX: listens, opens the chain, prints {"ready":true}, waits
 //     for stdin to end (the bench's "go", given to every reader at once),
 //     configures the discovery key (announce + lookup) and prints
 //     {"first","all","peer","conn","add"}: milliseconds from the configure
 //     call to the first verified block, to the whole chain, to the swarm's
-//     first peer (lookup reply), first connection, first peer-add, to the
-//     configure promise (cfg), and its CPU time to the whole chain (cpu).
+//     first peer (lookup reply), first connection, first peer-add, the writer's
+//     peer-add (wadd), the configure promise (cfg), and its CPU time to the whole chain (cpu).
 require('../profile-bitspace')
 const crypto = require('crypto')
 const { parseArgs, die } = require('../lib')
@@ -39,7 +39,7 @@ async function writer (store, networker) {
   for (let i = 0; i < nBlocks; i++) batch.push(crypto.randomBytes(size))
   for (let i = 0; i < nBlocks; i += 64) await p((cb) => core.append(batch.slice(i, i + 64), cb))
   await networker.configure(core.discoveryKey, { announce: true, lookup: true })
-  out({ key: core.key.toString('hex') })
+  out({ key: core.key.toString('hex'), writer: networker.keyPair.publicKey.toString('hex') })
   process.stdin.resume()
   process.stdin.on('end', () => process.exit(0))
 }
@@ -55,7 +55,10 @@ async function reader (store, networker) {
   const mark = (k) => { if (t0 && t[k] === undefined) t[k] = ms() }
   networker.swarm.on('peer', () => mark('peer'))
   networker.swarm.on('connection', () => mark('conn'))
-  networker.on('peer-add', () => mark('add'))
+  networker.on('peer-add', (peer) => {
+    mark('add')
+    if (peer.remotePublicKey.toString('hex') === args.writer) mark('wadd')
+  })
   let done = false
   const finish = (ok) => {
     if (done) return
