@@ -5,7 +5,7 @@
 //   writer: appends --blocks blocks of --size bytes to a fresh chain,
 //     configures its discovery key (announce + lookup), prints
 //     {"key","writer"} (chain and networker keys) once configured, then seeds until stdin ends.
-//   reader --key HEX --writer HEX: listens, opens the chain, prints {"ready":true}, waits
+//   reader --key HEX --writer HEX: listens (bound, DHT bootstrapped), opens the chain, prints {"ready":true}, waits
 //     for stdin to end (the bench's "go", given to every reader at once),
 //     configures the discovery key (announce + lookup) and prints
 //     {"first","all","peer","conn","add"}: milliseconds from the configure
@@ -47,7 +47,11 @@ async function writer (store, networker) {
 async function reader (store, networker) {
   const core = store.get({ key: Buffer.from(args.key, 'hex') })
   await p((cb) => core.ready(cb))
+  // Ready as the C readers are: bound, the DHT node bootstrapped
+  // (networker.listen() alone only makes the swarm; a join would bind it).
   networker.listen()
+  await p((cb) => networker.swarm.listen(0, cb))
+  await new Promise((resolve) => networker.swarm.network.discovery.dht.ready(resolve))
   const t = {}
   let t0 = 0n
   let cpu0 = null
