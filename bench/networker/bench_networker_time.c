@@ -7,13 +7,16 @@
  * connections from 127.0.0.1, so every peer uses 10.77.0.1) a forked DHT
  * bootstrap; a writer process appends the chain and configures its key;
  * then N-1 reader processes each make a networker, open the chain by key,
- * listen (bound, DHT node bootstrapped), say they are ready and wait for "go" (the end of one shared pipe, so all
- * see it at once), configure the key (announce + lookup) and time
- * themselves from that call. JS peers are node processes
- * (interop/js/networker/bench-time.js) in the same shape. The bound is the
- * libsodium work a reader does to verify the chain (a BLAKE2b per block
- * and per parent node, the Ed25519 verifies a C reader did, counted by
- * interposing crypto_sign_verify_detached), measured in the same run.
+ * listen (bound, DHT node bootstrapped), say they are ready and wait for
+ * "go" (the end of one shared pipe, so all see it at once), configure the
+ * key (announce + lookup) and time themselves from that call. JS peers are
+ * node processes (interop/js/networker/bench-time.js) in the same shape.
+ * The bound is the libsodium work a reader does to verify the chain (a
+ * BLAKE2b per block and per parent node, the Ed25519 verifies a C reader
+ * did, counted by interposing crypto_sign_verify_detached), measured in
+ * the same run. Each reader also reports when it saw its first lookup
+ * reply, connection and handshakes, and its CPU time, to tell where the
+ * time goes.
  *
  *   bench_networker_time [--blocks N] [--size B] [--peers 2,10] [--runs R]
  *                        [--no-js] [--deadline MS] [--check]
@@ -93,6 +96,21 @@ static double children_cpu_ms(void) {
   getrusage(RUSAGE_CHILDREN, &u);
   return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3 +
          (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3;
+}
+
+/* Jiffies of the whole machine: all, and idle (with iowait). */
+static void machine_jiffies(double *all, double *idle) {
+  unsigned long long v[8] = {0};
+  FILE *f = fopen("/proc/stat", "r");
+  if (f == NULL || fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                          &v[6], &v[7]) != 8)
+    memset(v, 0, sizeof v);
+  if (f != NULL)
+    fclose(f);
+  *all = *idle = 0;
+  for (int i = 0; i < 8; i++)
+    *all += (double)v[i];
+  *idle = (double)(v[3] + v[4]);
 }
 
 /* ---- namespace ---- */
@@ -472,7 +490,7 @@ typedef struct {
   int readers, ok; /* over every run so far */
   /* per run: CPU time of every process of the run (writer and readers,
    * their set-up included), and when its last reader had the chain */
-  double cpu_all[64], last[64];
+  double cpu_all[64], last[64], idle[64]; /* idle: the machine's, go to the last reader */
   int runs;
 } result_t;
 
@@ -494,6 +512,8 @@ static void kill_all(pid_t *pids, int n) {
 
 static void result_reset(result_t *r) {
   memset(r, 0, sizeof *r);
+  for (int i = 0; i < 64; i++)
+    r->idle[i] = -1;
   for (int i = 0; i < MAX_SAMPLES; i++) {
     r->verifies[i] = -1;
     for (int k = 0; k < T_N; k++)
@@ -543,6 +563,8 @@ static int run_scenario(bool js, int n_peers, result_t *r, char *why, size_t why
     }
     ready += strstr(line, "\"ready\":true") != NULL;
   }
+  double all0, idle0, all1, idle1;
+  machine_jiffies(&all0, &idle0);
   close(go[1]); /* go: every reader sees the end of the pipe at once */
   go[1] = -1;
   for (int got = 0; got < n;) {
@@ -558,6 +580,9 @@ static int run_scenario(bool js, int n_peers, result_t *r, char *why, size_t why
     r->ok += strstr(line, "\"ok\":true") != NULL;
     got++;
   }
+  machine_jiffies(&all1, &idle1);
+  if (r->runs < 64)
+    r->idle[r->runs] = all1 > all0 ? 100.0 * (idle1 - idle0) / (all1 - all0) : -1;
   rc = 0;
 out:
   kill_all(pids, n_peers);
@@ -741,8 +766,9 @@ int main(int argc, char **argv) {
     if (have_js)
       print_trace("JS", &j);
     printf("    C: every process of a run (writer + readers, set-up included) used %.1f ms of CPU; its last reader "
-           "had the chain at %.1f ms (medians over the runs; 2 cores)\n",
-           bench_median(c.cpu_all, c.runs, NULL, NULL), bench_median(c.last, c.runs, NULL, NULL));
+           "had the chain at %.1f ms; the machine was %.0f %% idle meanwhile (medians over the runs)\n",
+           bench_median(c.cpu_all, c.runs, NULL, NULL), bench_median(c.last, c.runs, NULL, NULL),
+           bench_median(c.idle, c.runs, NULL, NULL));
     if (c.ok < c.readers)
       failed = 1;
   }
