@@ -550,7 +550,8 @@ static int run_scenario(bool js, int n_peers, result_t *r, char *why, size_t why
   if (networker_discovery_key_parse(key_hex, key) != 0 || networker_discovery_key_parse(writer_hex, writer) != 0)
     goto out;
   for (int i = 0; i < n; i++)
-    pids[1 + i] = js ? spawn_js("reader", key_hex, writer_hex, go[0], res[1]) : fork_c_reader(key, writer, go[0], res[1]);
+    pids[1 + i] = js ? spawn_js("reader", key_hex, writer_hex, go[0], res[1])
+                     : fork_c_reader(key, writer, go[0], res[1]);
   close(res[1]);
   close(go[0]);
   res[1] = go[0] = -1;
@@ -582,7 +583,7 @@ static int run_scenario(bool js, int n_peers, result_t *r, char *why, size_t why
   }
   machine_jiffies(&all1, &idle1);
   if (r->runs < 64)
-    r->idle[r->runs] = all1 > all0 ? 100.0 * (idle1 - idle0) / (all1 - all0) : -1;
+    r->idle[r->runs] = all1 - all0 >= 40 ? 100.0 * (idle1 - idle0) / (all1 - all0) : -1; /* 40 ticks or more */
   rc = 0;
 out:
   kill_all(pids, n_peers);
@@ -692,7 +693,8 @@ int main(int argc, char **argv) {
       for (char *s = argv[++i]; *s && n_lists < 8; s = *s ? s + 1 : s)
         peers_list[n_lists++] = (int)strtol(s, &s, 10);
     } else {
-      fprintf(stderr, "usage: %s [--blocks N] [--size B] [--peers 2,10] [--runs R] [--no-js] [--deadline MS] [--check]\n",
+      fprintf(stderr,
+              "usage: %s [--blocks N] [--size B] [--peers 2,10] [--runs R] [--no-js] [--deadline MS] [--check]\n",
               argv[0]);
       return 2;
     }
@@ -765,10 +767,12 @@ int main(int argc, char **argv) {
     print_trace("C ", &c);
     if (have_js)
       print_trace("JS", &j);
+    char idle[48] = "n/a (too short for /proc/stat's ticks)";
+    if (bench_median(c.idle, c.runs, NULL, NULL) >= 0)
+      snprintf(idle, sizeof idle, "%.0f %%", bench_median(c.idle, c.runs, NULL, NULL));
     printf("    C: every process of a run (writer + readers, set-up included) used %.1f ms of CPU; its last reader "
-           "had the chain at %.1f ms; the machine was %.0f %% idle meanwhile (medians over the runs)\n",
-           bench_median(c.cpu_all, c.runs, NULL, NULL), bench_median(c.last, c.runs, NULL, NULL),
-           bench_median(c.idle, c.runs, NULL, NULL));
+           "had the chain at %.1f ms; the machine's idle share meanwhile: %s (medians over the runs)\n",
+           bench_median(c.cpu_all, c.runs, NULL, NULL), bench_median(c.last, c.runs, NULL, NULL), idle);
     if (c.ok < c.readers)
       failed = 1;
   }

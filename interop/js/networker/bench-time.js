@@ -4,14 +4,17 @@
 //
 //   writer: appends --blocks blocks of --size bytes to a fresh chain,
 //     configures its discovery key (announce + lookup), prints
-//     {"key","writer"} (chain and networker keys) once configured, then seeds until stdin ends.
-//   reader --key HEX --writer HEX: listens (bound, DHT bootstrapped), opens the chain, prints {"ready":true}, waits
+//     {"key","writer"} (chain and networker keys) once configured, then
+//     seeds until stdin ends.
+//   reader --key HEX --writer HEX: listens (bound, DHT bootstrapped),
+//     opens the chain, prints {"ready":true}, waits
 //     for stdin to end (the bench's "go", given to every reader at once),
 //     configures the discovery key (announce + lookup) and prints
-//     {"first","all","peer","conn","add"}: milliseconds from the configure
+//     {"ok","first","all","peer","conn","add","wadd","cfg","cpu"}: ms from the configure
 //     call to the first verified block, to the whole chain, to the swarm's
 //     first peer (lookup reply), first connection, first peer-add, the writer's
-//     peer-add (wadd), the configure promise (cfg), and its CPU time to the whole chain (cpu).
+//     peer-add (wadd), the configure promise (cfg), and its CPU time to the
+//     whole chain (cpu); then it seeds on until the bench ends it.
 require('../profile-bitspace')
 const crypto = require('crypto')
 const { parseArgs, die } = require('../lib')
@@ -85,7 +88,8 @@ async function reader (store, networker) {
     cpu0 = process.cpuUsage()
     t0 = process.hrtime.bigint()
     setTimeout(() => finish(false), deadlineMs)
-    networker.configure(core.discoveryKey, { announce: true, lookup: true }).then(() => mark('cfg'), (err) => die(err.message))
+    networker.configure(core.discoveryKey, { announce: true, lookup: true })
+      .then(() => mark('cfg'), (err) => die(err.message))
   })
 }
 
