@@ -376,6 +376,12 @@ static void test_close_twice_c(void **state) {
   assert_int_equal(js_peers(), 0);
   assert_int_equal(js.peer_removes, 1);
   assert_int_equal(js.peer_adds, 1);
+  /* configure after close does nothing (JS 1.2.1 rejects: its swarm is gone) */
+  uint8_t dkey[32];
+  randombytes_buf(dkey, 32);
+  networker_configure_options_t co;
+  networker_configure_options_init(&co);
+  assert_int_equal(networker_configure(c->nw, dkey, 32, &co, NULL, NULL), CHAINSTORE_ECLOSED);
   nt_close(c); /* a fourth close, and free */
   assert_int_equal(c->closed, 4);
   assert_int_equal(c->peer_removes, 1);
