@@ -65,6 +65,8 @@ static void js_line(nw_js_t *js, const char *line) {
     copy(js->built_given, sizeof js->built_given, o, "given");
     copy(js->built_name, sizeof js->built_name, o, "name");
     js->ext_built++;
+  } else if (strcmp(e, "ext-registered") == 0) {
+    js->built_is_ext = cJSON_IsTrue(cJSON_GetObjectItem(o, "builtIsExt"));
   } else if (strcmp(e, "closed") == 0) {
     js->closed++;
   } else if (strcmp(e, "peers") == 0) {

@@ -529,11 +529,15 @@ static void test_function_extension(void **state) {
   assert_int_equal(networker_register_extension(c->nw, "test-extension", &o, &ext), 0);
   assert_int_equal(c_built, 1);
   assert_ptr_equal(ext, c_built_ext);
+  assert_string_equal(networker_ext_name(ext), "test-extension");
   nw_js_send(&js, "{\"cmd\":\"ext\",\"name\":\"test-extension\",\"encoding\":\"utf8\",\"tag\":1,\"form\":\"function\"}");
   connect_c_to_js(c);
-  /* JS calls the function once, with the extension it then returns */
+  /* JS calls the function once, with the extension it then returns, not
+   * yet named (networker.h: the C build hook gets the name) */
   assert_int_equal(js.ext_built, 1);
   assert_string_equal(js.built_given, "SwarmExtension");
+  assert_string_equal(js.built_name, "");
+  assert_true(js.built_is_ext);
   uint8_t jk[32];
   unhex(js.public_key, jk);
   char ch[65];

@@ -94,7 +94,7 @@ async function handle (m) {
       const ext = m.form === 'function'
         ? networker.registerExtension(m.name, (given) => {
           built = given
-          out({ ev: 'ext-built', tag: m.tag, given: given && given.constructor.name, name: given ? given.name : null })
+          out({ ev: 'ext-built', tag: m.tag, given: given && given.constructor.name, name: given && given.name !== undefined ? given.name : null })
           return handlers
         })
         : networker.registerExtension(m.name, handlers)
