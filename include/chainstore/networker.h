@@ -212,17 +212,21 @@ struct networker_ext_options_s {
    * codec's code); the connection stays. */
   void (*onerror)(networker_ext_t *ext, int err, networker_peer_t *from, void *user);
   void *user;
-  /* JS's function-based extension: called first with the new ext, to
-   * fill in the members above (may be NULL). */
+  /* JS's function-based extension (registerExtension(name, fn)): called
+   * once, first, with the new ext, to fill in the members above (may be
+   * NULL). JS calls fn before the ext has its name; here it has it. */
   void (*build)(networker_ext_t *ext, networker_ext_options_t *opts, void *user);
 };
 
 void networker_ext_options_init(networker_ext_options_t *opts);
 
 /* Registers a stream extension on every current and future peer's stream.
- * Several may share a name (a remote message for a name reaches the first
- * one registered on that stream). CHAINSTORE_EINVAL (empty or too long
- * name, bad encoding), CHAINSTORE_ECLOSED, CHAINSTORE_ENOMEM. */
+ * Several may share a name, as in JS: each sends under its own entry, and
+ * a remote message for that name, whichever entry it was sent under,
+ * reaches once the first of them registered on that stream (the earliest
+ * registered here still alive); the others get nothing.
+ * CHAINSTORE_EINVAL (empty or too long name, bad encoding),
+ * CHAINSTORE_ECLOSED, CHAINSTORE_ENOMEM. */
 int networker_register_extension(networker_t *nw, const char *name, const networker_ext_options_t *opts,
                                  networker_ext_t **out);
 /* Encodes and sends to one peer: CHAINSTORE_ENOENT when the peer is not

@@ -10,9 +10,8 @@
 #include "test_support.h"
 
 static void on_exit_cb(uv_process_t *p, int64_t status, int sig) {
-  (void)status;
-  (void)sig;
   nw_js_t *js = p->data;
+  js->exit_status = sig ? 128 + sig : (int)status;
   js->exited = 1;
   uv_close((uv_handle_t *)p, NULL);
 }
@@ -58,7 +57,22 @@ static void js_line(nw_js_t *js, const char *line) {
   } else if (strcmp(e, "ext-message") == 0) {
     copy(js->ext_from, sizeof js->ext_from, o, "from");
     copy(js->ext_msg, sizeof js->ext_msg, o, "msg");
+    const cJSON *tag = cJSON_GetObjectItem(o, "tag");
+    if (cJSON_IsNumber(tag) && tag->valueint > 0 && tag->valueint < 4)
+      js->ext_tag_messages[tag->valueint]++;
     js->ext_messages++;
+  } else if (strcmp(e, "ext-built") == 0) {
+    copy(js->built_given, sizeof js->built_given, o, "given");
+    copy(js->built_name, sizeof js->built_name, o, "name");
+    js->ext_built++;
+  } else if (strcmp(e, "ext-registered") == 0) {
+    js->built_is_ext = cJSON_IsTrue(cJSON_GetObjectItem(o, "builtIsExt"));
+  } else if (strcmp(e, "closed") == 0) {
+    js->closed++;
+  } else if (strcmp(e, "peers") == 0) {
+    const cJSON *c = cJSON_GetObjectItem(o, "count");
+    js->peers_count = cJSON_IsNumber(c) ? c->valueint : -1;
+    js->peers_replies++;
   } else if (strcmp(e, "ext-error") == 0) {
     js->ext_errors++;
   } else if (strcmp(e, "auth") == 0) {

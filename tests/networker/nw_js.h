@@ -13,10 +13,11 @@ typedef struct {
   uv_pipe_t in, out;
   char buf[65536];
   size_t len;
-  int exited, ready, created, appended, configured, peer_adds, peer_removes, blocks, ext_messages, ext_errors,
-      auths, errors, flushed;
+  int exited, exit_status, ready, created, appended, configured, peer_adds, peer_removes, blocks, ext_messages,
+      ext_errors, auths, errors, flushed, closed, peers_replies, peers_count, ext_built, built_is_ext;
+  int ext_tag_messages[4]; /* ext-message per tag (commands with "tag": 1..3) */
   char public_key[65], key[65], dkey[65], last_peer[65], last_removed[65], peer_address[64], peer_type[8];
-  char block[256], ext_from[65], ext_msg[256], auth_key[65];
+  char block[256], ext_from[65], ext_msg[256], auth_key[65], built_given[32], built_name[64];
 } nw_js_t;
 
 /* false when node or CHAINSTORE_JS_DIR is missing (skip). reject: a

@@ -226,16 +226,17 @@ typedef struct {
   int got;
   char text[4][64];
   uint8_t from[4][32];
+  networker_ext_t *to[4]; /* the receiving extension */
   int errors;
 } inbox_t;
 
 static inbox_t inbox;
 
 static void ext_onmessage(networker_ext_t *ext, const void *msg, size_t len, networker_peer_t *from, void *user) {
-  (void)ext;
   (void)user;
   if (inbox.got >= 4)
     return;
+  inbox.to[inbox.got] = ext;
   snprintf(inbox.text[inbox.got], 64, "%.*s", (int)len, (const char *)msg);
   memcpy(inbox.from[inbox.got], networker_peer_remote_public_key(from), 32);
   inbox.got++;
@@ -249,7 +250,7 @@ static void ext_onerror(networker_ext_t *ext, int err, networker_peer_t *from, v
   inbox.errors++;
 }
 
-static networker_ext_t *sender_ext[NT_MAX_NODES];
+static networker_ext_t *sender_ext[NT_MAX_NODES], *recv_ext[2];
 static const char *sender_text[NT_MAX_NODES];
 
 static void send_on_add(nt_node_t *n, networker_peer_t *peer) {
@@ -278,7 +279,7 @@ static void three_way(const networker_ext_options_t *recv_opts, int n_recv, netw
   memset(&inbox, 0, sizeof inbox);
   nt_node_t *a = nt_node(&net, NULL), *b = nt_node(&net, NULL), *c = nt_node(&net, NULL);
   for (int i = 0; i < n_recv; i++)
-    assert_int_equal(networker_register_extension(a->nw, "test-extension", recv_opts, NULL), 0);
+    assert_int_equal(networker_register_extension(a->nw, "test-extension", recv_opts, &recv_ext[i]), 0);
   networker_ext_options_t so;
   networker_ext_options_init(&so);
   so.encoding = enc;
@@ -314,7 +315,8 @@ static void test_extensions(void **state) {
   teardown(state);
 }
 
-/* 10. two extensions with one name */
+/* 10. two extensions with one name: as in JS (abstract-extension matches
+ * names), the first registered gets each message, once */
 static void test_same_name(void **state) {
   (void)state;
   START();
@@ -324,6 +326,8 @@ static void test_same_name(void **state) {
   o.onmessage = ext_onmessage;
   three_way(&o, 2, NETWORKER_ENCODING_UTF8, "hello", "world");
   assert_int_equal(inbox.got, 2); /* each message once */
+  assert_ptr_equal(inbox.to[0], recv_ext[0]);
+  assert_ptr_equal(inbox.to[1], recv_ext[0]);
   teardown(state);
 }
 

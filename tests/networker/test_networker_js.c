@@ -1,9 +1,11 @@
 /* The networker's scenarios mixed with the JS @corestore/networker 1.2.1
  * (interop/js/networker/peer.js), in a network namespace with a local DHT
  * bootstrap node on the veth address: the JS networker ignores connections
- * from 127.0.0.1, so every peer meets the others on 10.77.0.1. Bitspace
- * profile (the JS side patched), and scenario 1 in the hypercore profile
- * against the JS stack unpatched. Skipped without root or node. */
+ * from 127.0.0.1, so every peer meets the others on 10.77.0.1. All 14
+ * scenarios of spec/networker.md, each way where the direction matters, in
+ * the bitspace profile (the JS side patched), and scenario 1 in the
+ * hypercore profile against the JS stack unpatched. Skipped without root
+ * or node. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -330,6 +332,231 @@ static void test_js_rejects(void **state) {
   stop();
 }
 
+/* The JS peer's networker.peers.size; its reply also comes after every
+ * event the JS side wrote before it (a sync point). */
+static int js_peers(void) {
+  int want = js.peers_replies + 1;
+  nw_js_send(&js, "{\"cmd\":\"peers\"}");
+  assert_true(nt_wait_int(&net, &js.peers_replies, want, NT_WAIT_MS));
+  return js.peers_count;
+}
+
+/* The JS peer announces a fresh key, the C node looks it up; both see the
+ * other added. */
+static void connect_c_to_js(nt_node_t *c) {
+  uint8_t dkey[32];
+  randombytes_buf(dkey, 32);
+  char dh[65];
+  hex(dkey, dh);
+  js_configure(dh, true);
+  nt_configure(c, dkey, 0, 1);
+  assert_true(nt_wait_int(&net, &c->peer_adds, 1, NT_WAIT_MS));
+  assert_true(nt_wait_int(&net, &js.peer_adds, 1, NT_WAIT_MS));
+}
+
+static void count_close(networker_t *nw, void *user) {
+  (void)nw;
+  ((nt_node_t *)user)->closed++;
+}
+
+/* 7. close twice while connected: the C side closes (twice at once, then
+ * again after), the JS side sees its one peer go once. */
+static void test_close_twice_c(void **state) {
+  (void)state;
+  start("bitspace", NULL);
+  nt_node_t *c = nt_node(&net, NULL);
+  connect_c_to_js(c);
+  networker_close(c->nw, count_close, c);
+  networker_close(c->nw, count_close, c);
+  assert_true(nt_wait_int(&net, &c->closed, 2, NT_WAIT_MS));
+  networker_close(c->nw, count_close, c);
+  assert_true(nt_wait_int(&net, &c->closed, 3, NT_WAIT_MS));
+  assert_int_equal(c->peer_removes, 1);
+  assert_true(nt_wait_int(&net, &js.peer_removes, 1, NT_WAIT_MS));
+  assert_int_equal(js_peers(), 0);
+  assert_int_equal(js.peer_removes, 1);
+  assert_int_equal(js.peer_adds, 1);
+  /* configure after close does nothing (JS 1.2.1 rejects: its swarm is gone) */
+  uint8_t dkey[32];
+  randombytes_buf(dkey, 32);
+  networker_configure_options_t co;
+  networker_configure_options_init(&co);
+  assert_int_equal(networker_configure(c->nw, dkey, 32, &co, NULL, NULL), CHAINSTORE_ECLOSED);
+  nt_close(c); /* a fourth close, and free */
+  assert_int_equal(c->closed, 4);
+  assert_int_equal(c->peer_removes, 1);
+  nw_js_stop(&js, &net);
+  assert_int_equal(js.exit_status, 0);
+  assert_int_equal(js.errors, 0);
+  nt_stop(&net);
+}
+
+/* 7. the other way: the JS networker closes twice at once and again after;
+ * the C side sees one peer-remove and stays usable. */
+static void test_close_twice_js(void **state) {
+  (void)state;
+  start("bitspace", NULL);
+  nt_node_t *c = nt_node(&net, NULL);
+  connect_c_to_js(c);
+  uint8_t jk[32];
+  unhex(js.public_key, jk);
+  nw_js_send(&js, "{\"cmd\":\"close\"}");
+  assert_true(nt_wait_int(&net, &js.closed, 1, NT_WAIT_MS));
+  assert_true(nt_wait_int(&net, &c->peer_removes, 1, NT_WAIT_MS));
+  assert_memory_equal(c->last_removed, jk, 32);
+  assert_int_equal(networker_peer_count(c->nw), 0);
+  assert_int_equal(js_peers(), 0);
+  assert_int_equal(js.peer_removes, 1);
+  nw_js_stop(&js, &net); /* peer.js closes once more on its way out */
+  assert_int_equal(js.exit_status, 0);
+  assert_int_equal(js.errors, 0);
+  nt_close(c);
+  assert_int_equal(c->peer_adds, 1);
+  assert_int_equal(c->peer_removes, 1);
+  nt_stop(&net);
+}
+
+/* Messages per C extension, by the order they were registered in. */
+static networker_ext_t *same[2];
+static int same_got[2];
+static char same_text[2][64];
+static uint8_t same_from[2][32];
+
+static void same_msg(networker_ext_t *ext, const void *m, size_t len, networker_peer_t *from, void *user) {
+  (void)user;
+  int i = ext == same[0] ? 0 : 1;
+  snprintf(same_text[i], sizeof same_text[i], "%.*s", (int)len, (const char *)m);
+  memcpy(same_from[i], networker_peer_remote_public_key(from), 32);
+  same_got[i]++;
+}
+
+static networker_peer_t *peer_of(nt_node_t *n, const uint8_t key[32]) {
+  for (size_t i = 0; i < networker_peer_count(n->nw); i++)
+    if (memcmp(networker_peer_remote_public_key(networker_peer_at(n->nw, i)), key, 32) == 0)
+      return networker_peer_at(n->nw, i);
+  return NULL;
+}
+
+/* 10. two extensions with one name on each side. As abstract-extension
+ * matches names (spec/bitprotocol.md), a message sent through either of the
+ * sender's reaches the first one registered on the receiver only, once. */
+static void test_same_name(void **state) {
+  (void)state;
+  start("bitspace", NULL);
+  memset(same_got, 0, sizeof same_got);
+  nt_node_t *c = nt_node(&net, NULL);
+  networker_ext_options_t o;
+  networker_ext_options_init(&o);
+  o.encoding = NETWORKER_ENCODING_UTF8;
+  o.onmessage = same_msg;
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(networker_register_extension(c->nw, "test-extension", &o, &same[i]), 0);
+  for (int tag = 1; tag <= 2; tag++)
+    nw_js_send(&js, "{\"cmd\":\"ext\",\"name\":\"test-extension\",\"encoding\":\"utf8\",\"tag\":%d}", tag);
+  connect_c_to_js(c);
+  uint8_t jk[32];
+  unhex(js.public_key, jk);
+  char ch[65];
+  hex(networker_public_key(c->nw), ch);
+
+  /* C -> JS, through the second and then the first */
+  networker_peer_t *to_js = peer_of(c, jk);
+  assert_non_null(to_js);
+  assert_int_equal(networker_ext_send(same[1], "from c 2", 8, to_js), 0);
+  assert_int_equal(networker_ext_send(same[0], "from c 1", 8, to_js), 0);
+  assert_true(nt_wait_int(&net, &js.ext_tag_messages[1], 2, NT_WAIT_MS));
+  assert_int_equal(js_peers(), 1);
+  assert_int_equal(js.ext_tag_messages[1], 2);
+  assert_int_equal(js.ext_tag_messages[2], 0);
+  assert_int_equal(js.ext_messages, 2);
+  assert_string_equal(js.ext_msg, "from c 1");
+  assert_string_equal(js.ext_from, ch);
+
+  /* JS -> C, through its second and then its first */
+  nw_js_send(&js, "{\"cmd\":\"ext-send\",\"tag\":2,\"to\":\"%s\",\"msg\":\"from js 2\"}", ch);
+  assert_true(nt_wait_int(&net, &same_got[0], 1, NT_WAIT_MS));
+  assert_string_equal(same_text[0], "from js 2");
+  nw_js_send(&js, "{\"cmd\":\"ext-send\",\"tag\":1,\"to\":\"%s\",\"msg\":\"from js 1\"}", ch);
+  assert_true(nt_wait_int(&net, &same_got[0], 2, NT_WAIT_MS));
+  assert_string_equal(same_text[0], "from js 1");
+  assert_memory_equal(same_from[0], jk, 32);
+  assert_int_equal(same_got[1], 0);
+
+  /* Once the first is gone, the second one gets what comes for the name. */
+  networker_ext_destroy(same[0]);
+  same[0] = NULL;
+  nw_js_send(&js, "{\"cmd\":\"ext-send\",\"tag\":1,\"to\":\"%s\",\"msg\":\"after\"}", ch);
+  assert_true(nt_wait_int(&net, &same_got[1], 1, NT_WAIT_MS));
+  assert_string_equal(same_text[1], "after");
+  assert_int_equal(same_got[0], 2);
+  assert_int_equal(js.ext_errors, 0);
+  stop();
+}
+
+/* 11. extensions built by a callback: the C build hook and the JS
+ * function form registerExtension(name, fn), each way. */
+static int c_built;
+static networker_ext_t *c_built_ext;
+static int fn_got;
+static char fn_text[64];
+static uint8_t fn_from[32];
+
+static void fn_msg(networker_ext_t *ext, const void *m, size_t len, networker_peer_t *from, void *user) {
+  (void)user;
+  assert_ptr_equal(ext, c_built_ext);
+  snprintf(fn_text, sizeof fn_text, "%.*s", (int)len, (const char *)m);
+  memcpy(fn_from, networker_peer_remote_public_key(from), 32);
+  fn_got++;
+}
+
+static void build_ext(networker_ext_t *ext, networker_ext_options_t *opts, void *user) {
+  (void)user;
+  c_built++;
+  c_built_ext = ext;
+  opts->encoding = NETWORKER_ENCODING_UTF8;
+  opts->onmessage = fn_msg;
+}
+
+static void test_function_extension(void **state) {
+  (void)state;
+  start("bitspace", NULL);
+  c_built = fn_got = 0;
+  nt_node_t *c = nt_node(&net, NULL);
+  networker_ext_options_t o;
+  networker_ext_options_init(&o);
+  o.build = build_ext;
+  networker_ext_t *ext;
+  assert_int_equal(networker_register_extension(c->nw, "test-extension", &o, &ext), 0);
+  assert_int_equal(c_built, 1);
+  assert_ptr_equal(ext, c_built_ext);
+  assert_string_equal(networker_ext_name(ext), "test-extension");
+  nw_js_send(&js, "{\"cmd\":\"ext\",\"name\":\"test-extension\",\"encoding\":\"utf8\",\"tag\":1,\"form\":\"function\"}");
+  connect_c_to_js(c);
+  /* JS calls the function once, with the extension it then returns, not
+   * yet named (networker.h: the C build hook gets the name) */
+  assert_int_equal(js.ext_built, 1);
+  assert_string_equal(js.built_given, "SwarmExtension");
+  assert_string_equal(js.built_name, "");
+  assert_true(js.built_is_ext);
+  uint8_t jk[32];
+  unhex(js.public_key, jk);
+  char ch[65];
+  hex(networker_public_key(c->nw), ch);
+  networker_peer_t *to_js = peer_of(c, jk);
+  assert_non_null(to_js);
+  assert_int_equal(networker_ext_send(ext, "hello", 5, to_js), 0);
+  assert_true(nt_wait_int(&net, &js.ext_tag_messages[1], 1, NT_WAIT_MS));
+  assert_string_equal(js.ext_msg, "hello");
+  assert_string_equal(js.ext_from, ch);
+  nw_js_send(&js, "{\"cmd\":\"ext-send\",\"tag\":1,\"to\":\"%s\",\"msg\":\"world\"}", ch);
+  assert_true(nt_wait_int(&net, &fn_got, 1, NT_WAIT_MS));
+  assert_string_equal(fn_text, "world");
+  assert_memory_equal(fn_from, jk, 32);
+  assert_int_equal(c_built, 1);
+  assert_int_equal(js.ext_built, 1);
+  stop();
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN); /* a write to an exited JS peer's stdin */
   const struct CMUnitTest tests[] = {
@@ -337,6 +564,8 @@ int main(void) {
       cmocka_unit_test(test_two_readers),     cmocka_unit_test(test_sub_chains),
       cmocka_unit_test(test_keys_auth_peers), cmocka_unit_test(test_flush),
       cmocka_unit_test(test_extensions),      cmocka_unit_test(test_js_rejects),
+      cmocka_unit_test(test_close_twice_c),   cmocka_unit_test(test_close_twice_js),
+      cmocka_unit_test(test_same_name),       cmocka_unit_test(test_function_extension),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,8 +10,13 @@
 //   <- {cmd:"append", key, data}    -> {ev:"appended", key, length}
 //   <- {cmd:"get", key, index}      -> {ev:"block", key, index, data} once there
 //   <- {cmd:"configure", dkey, announce?, lookup?} -> {ev:"configured", dkey}
-//   <- {cmd:"ext", name, encoding}  registers; -> {ev:"ext-message", name, from, msg} per message
-//   <- {cmd:"ext-send", name, to, msg}  (to: remote public key hex; msg JSON-encoded for json)
+//   <- {cmd:"ext", name, encoding, tag?, form?}  registers; -> {ev:"ext-message", name, tag, from, msg}
+//        per message. tag (a number) tells apart extensions sharing a name; form "function"
+//        uses registerExtension(name, fn) and reports -> {ev:"ext-built", tag, given, name}
+//        with what fn was called with (its class, and its name then).
+//   <- {cmd:"ext-send", name|tag, to, msg}  (to: remote public key hex; msg JSON-encoded for json)
+//   <- {cmd:"close"}  networker.close() twice at once, then again -> {ev:"closed", peers}
+//   <- {cmd:"peers"}  -> {ev:"peers", count}; every event before it was written before it
 //   -> {ev:"peer-add"|"peer-remove", remotePublicKey, remoteAddress, type}
 //   -> {ev:"auth", remotePublicKey}, {ev:"flushed", dkey}
 const readline = require('readline')
@@ -76,24 +81,41 @@ async function handle (m) {
       await networker.configure(Buffer.from(m.dkey, 'hex'), { announce: m.announce !== false, lookup: m.lookup !== false })
       return out({ ev: 'configured', dkey: m.dkey })
     case 'ext': {
-      const ext = networker.registerExtension(m.name, {
+      const key = m.tag !== undefined ? m.tag : m.name
+      const handlers = {
         encoding: m.encoding || 'binary',
         onmessage (msg, from) {
           const text = Buffer.isBuffer(msg) ? msg.toString() : typeof msg === 'string' ? msg : JSON.stringify(msg)
-          out({ ev: 'ext-message', name: m.name, from: hex(from.remotePublicKey), msg: text })
+          out({ ev: 'ext-message', name: m.name, tag: m.tag, from: hex(from.remotePublicKey), msg: text })
         },
-        onerror (err) { out({ ev: 'ext-error', name: m.name, message: err.message }) }
-      })
-      exts.set(m.name, { ext, encoding: m.encoding })
-      return out({ ev: 'ext-registered', name: m.name })
+        onerror (err) { out({ ev: 'ext-error', name: m.name, tag: m.tag, message: err.message }) }
+      }
+      let built = null
+      const ext = m.form === 'function'
+        ? networker.registerExtension(m.name, (given) => {
+          built = given
+          out({ ev: 'ext-built', tag: m.tag, given: given && given.constructor.name, name: given && given.name !== undefined ? given.name : null })
+          return handlers
+        })
+        : networker.registerExtension(m.name, handlers)
+      exts.set(key, { ext, encoding: m.encoding })
+      return out({ ev: 'ext-registered', name: m.name, tag: m.tag, builtIsExt: built === ext })
     }
     case 'ext-send': {
-      const { ext, encoding } = exts.get(m.name)
+      const { ext, encoding } = exts.get(m.tag !== undefined ? m.tag : m.name)
       const peer = peerByKey(m.to)
       if (!peer) return out({ ev: 'error', message: 'no peer ' + m.to })
       ext.send(encoding === 'json' ? JSON.parse(m.msg) : m.msg, peer)
-      return out({ ev: 'ext-sent', name: m.name })
+      return out({ ev: 'ext-sent', name: m.name, tag: m.tag })
     }
+    case 'close': {
+      // spec scenario 7: a second close while the first runs, and one after
+      await Promise.all([networker.close(), networker.close()])
+      await networker.close()
+      return out({ ev: 'closed', peers: networker.peers.size })
+    }
+    case 'peers':
+      return out({ ev: 'peers', count: networker.peers.size })
     case 'exit':
       return exit()
     default:
