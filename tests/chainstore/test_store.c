@@ -541,18 +541,33 @@ static void read_only_creates_nothing(void **state) {
   uint8_t other[32] = {1};
   assert_int_equal(chainstore_get_by_key(s, other, &c), CHAINSTORE_ENOCHAIN);
   assert_int_equal(chainstore_get_new(s, &c), CHAINSTORE_ENOCHAIN);
-  /* Readers share the store; a writer waits for them, and is told who. */
-  chainstore_t *r2 = NULL, *w = NULL;
+  /* Readers share the store, and a writer starts beside them; an
+   * exclusive writer (repair) is refused while they hold it, and told who. */
+  chainstore_t *r2 = NULL, *w = NULL, *w2 = NULL;
   assert_int_equal(chainstore_open(&r2, dir, &o), 0);
-  chainstore_options_t wo;
+  chainstore_options_t wo, xo;
   chainstore_options_init(&wo);
-  assert_int_equal(chainstore_open(&w, dir, &wo), CHAINSTORE_EBUSY);
+  chainstore_options_init(&xo);
+  xo.exclusive = true;
+  assert_int_equal(chainstore_open(&w, dir, &xo), CHAINSTORE_EBUSY);
   char holder[128];
   assert_int_equal(chainstore_lock_holder(dir, holder, sizeof holder), 0);
   assert_non_null(strstr(holder, "reading"));
+  assert_int_equal(chainstore_open(&w, dir, &wo), 0);
+  /* Two writers exclude each other; the one kept out is told who. */
+  assert_int_equal(chainstore_open(&w2, dir, &wo), CHAINSTORE_EBUSY);
+  assert_int_equal(chainstore_lock_holder(dir, holder, sizeof holder), 0);
+  assert_non_null(strstr(holder, "writing"));
+  chainstore_close(w);
   chainstore_close(r2);
   chainstore_close(s);
-  /* A reader of a store a writer holds reads without the lock. */
+  /* An exclusive writer keeps readers out, and the readers are told who. */
+  assert_int_equal(chainstore_open(&w, dir, &xo), 0);
+  assert_int_equal(chainstore_open(&s, dir, &o), CHAINSTORE_EBUSY);
+  assert_int_equal(chainstore_lock_holder(dir, holder, sizeof holder), 0);
+  assert_non_null(strstr(holder, "writing"));
+  chainstore_close(w);
+  /* A reader of a store a writer holds reads beside it. */
   assert_int_equal(chainstore_open(&w, dir, &wo), 0);
   assert_int_equal(chainstore_open(&s, dir, &o), 0);
   assert_int_equal(chainstore_lock_holder(dir, holder, sizeof holder), 0);
