@@ -325,6 +325,64 @@ static int resolve(const store_inner_t *inner, const chainstore_get_options_t *o
   return err;
 }
 
+/* ---- readers beside a writer ------------------------------------------- */
+
+/* Whether a reader's chain shows anything past what it can prove: a
+ * disagreement, a signed tail adopted, or a writer's chain (secret key)
+ * without every block. Damage, or a writer at work. */
+static bool reader_unsettled(const unichain_t *chain) {
+  return unichain_disagreement(chain) != NULL || unichain_recovered(chain, NULL) ||
+         (unichain_has_secret_key(chain) && !unichain_has_range(chain, 0, unichain_length(chain)));
+}
+
+static bool reader_same(const unichain_t *a, const unichain_t *b) {
+  const char *da = unichain_disagreement(a), *db = unichain_disagreement(b);
+  uint64_t fa = 0, fb = 0;
+  bool ra = unichain_recovered(a, &fa), rb = unichain_recovered(b, &fb);
+  return unichain_length(a) == unichain_length(b) && ra == rb && fa == fb &&
+         (da == NULL ? db == NULL : db != NULL && strcmp(da, db) == 0);
+}
+
+static int reader_reopen(store_inner_t *inner, const char *path, const unichain_options_t *o, unichain_t **out) {
+  unichain_storage_t storage;
+  int err = store_files_storage(inner->files, path, &storage);
+  return err != 0 ? err : unichain_open(out, storage, o);
+}
+
+/* A reader keeps to the prefix it can prove while a writer appends
+ * (unichain_options_t.concurrent_writer). A writer that holds the store
+ * now is seen in /proc/locks; one that starts, appends and exits while the
+ * chain loads is not: what such a load shows past the proven prefix is told
+ * from damage by loading again. Damage reads the same twice; a writer's
+ * work does not (it moved on, or finished). */
+static int open_reader(store_inner_t *inner, const char *path, unichain_storage_t storage, unichain_options_t *o,
+                       unichain_t **out) {
+  o->concurrent_writer = store_files_writer_active(inner->files);
+  int err = unichain_open(out, storage, o); /* takes the storage over */
+  if (o->concurrent_writer || err == CHAINSTORE_ENOMEM || err == CHAINSTORE_ENOCHAIN) return err;
+  if (err == 0 && !reader_unsettled(*out)) return 0;
+
+  unichain_t *again = NULL;
+  o->concurrent_writer = store_files_writer_active(inner->files);
+  int err2 = reader_reopen(inner, path, o, &again);
+  bool stored = false; /* read the same twice, with no writer seen */
+  if (!o->concurrent_writer) {
+    if (err == 0 && err2 == 0) stored = reader_same(*out, again);
+    else stored = err == err2;
+  }
+  if (stored || (err2 == 0 && (o->concurrent_writer || !reader_unsettled(again)))) {
+    unichain_close(stored ? again : *out);
+    if (!stored) *out = again;
+    return stored ? err : 0;
+  }
+  /* Changed between two loads: a writer came and went. */
+  unichain_close(again);
+  unichain_close(*out);
+  *out = NULL;
+  o->concurrent_writer = true;
+  return reader_reopen(inner, path, o, out);
+}
+
 /* Opens the chain wanted, with its key material loaded (or written). */
 static int open_chain(store_inner_t *inner, const store_want_t *want, bool sparse,
                       unichain_t **out) {
@@ -371,18 +429,10 @@ static int open_chain(store_inner_t *inner, const store_want_t *want, bool spars
   o.sparse = sparse || inner->sparse;
   o.read_only = inner->read_only;
   o.verify_reads = inner->verify_reads;
-  /* A reader beside a writer keeps to what it can prove. The writer may
-   * start while the chain loads: asked again after, and loaded again. */
-  o.concurrent_writer = inner->read_only && inner->files != NULL && store_files_writer_active(inner->files);
-  err = unichain_open(out, storage, &o); /* takes the storage over */
-  if (err != CHAINSTORE_ENOMEM && !o.concurrent_writer && path != NULL && inner->read_only &&
-      store_files_writer_active(inner->files)) {
-    unichain_close(*out);
-    *out = NULL;
-    o.concurrent_writer = true;
-    err = store_files_storage(inner->files, path, &storage);
-    if (err == 0) err = unichain_open(out, storage, &o);
-  }
+  if (inner->read_only && path != NULL)
+    err = open_reader(inner, path, storage, &o, out);
+  else
+    err = unichain_open(out, storage, &o); /* takes the storage over */
   free(path);
   keypair_clear(&keys.kp);
   if (err != 0) return err;

@@ -11,13 +11,15 @@
 D=$WORK/store
 run 0 create "$D" --name rw
 K=$(cat "$OUT")
-SECONDS_TO_RUN=${READERS_WRITER_SECONDS:-4}
+SECONDS_TO_RUN=${READERS_WRITER_SECONDS:-3}
 
-# The writer: appends of 40 lines in batches of 1..3 blocks until the
-# deadline; each run opens the store anew (its open drops nothing a reader
-# sees), then records what the chain holds so far.
+# Two writers in turn: a loop of `append` runs of 40 lines in batches of
+# 1..3 blocks (each run opens the store anew, and its open drops nothing a
+# reader sees; readers also load while no writer holds the store), then one
+# `append` that streams lines in batches of 2 for as long (a writer holding
+# the store throughout). Both record what the chain holds in $WORK/all.
 : >"$WORK/all"
-writer() {
+writer_loop() {
   local n=0 end=$((SECONDS + SECONDS_TO_RUN)) batch
   while [ "$SECONDS" -lt "$end" ]; do
     seq -f "w$n-%02g" 0 39 >"$WORK/chunk"
@@ -29,19 +31,29 @@ writer() {
   done
   echo "$n" >"$WORK/writer.runs"
 }
+writer_stream() {
+  local n=0 end=$((SECONDS + SECONDS_TO_RUN))
+  while [ "$SECONDS" -lt "$end" ]; do
+    seq -f "s$n-%02g" 0 39
+    n=$((n + 1))
+  done | tee -a "$WORK/all" | "$CLI" append "$D" "$K" - --batch 2 --no-sync >"$WORK/w.out" 2>"$WORK/w.err" ||
+    echo "writer: streaming append failed: $(cat "$WORK/w.err")" >"$WORK/writer.fail"
+}
 
 # A reader: cat, info and verify in turn until the writer is done.
 reader() {
-  local id=$1 i=0 len
+  local id=$1 phase=$2 i=0 len
   while [ ! -e "$WORK/writer.done" ]; do
     i=$((i + 1))
-    "$CLI" cat "$D" "$K" >"$WORK/r$id.cat.$i" 2>"$WORK/r$id.err" ||
+    "$CLI" cat "$D" "$K" >"$WORK/r$id.cat.$phase.$i" 2>"$WORK/r$id.err" ||
       { echo "cat failed: $(cat "$WORK/r$id.err")" >"$WORK/r$id.fail"; return 0; }
     [ -s "$WORK/r$id.err" ] && { echo "cat said: $(cat "$WORK/r$id.err")" >"$WORK/r$id.fail"; return 0; }
     "$CLI" info "$D" >"$WORK/r$id.info" 2>"$WORK/r$id.err" ||
       { echo "info failed: $(cat "$WORK/r$id.err")" >"$WORK/r$id.fail"; return 0; }
+    [ -s "$WORK/r$id.err" ] && { echo "info said: $(cat "$WORK/r$id.err")" >"$WORK/r$id.fail"; return 0; }
     "$CLI" verify "$D" "$K" >"$WORK/r$id.verify" 2>"$WORK/r$id.err" ||
       { echo "verify failed: $(cat "$WORK/r$id.verify" "$WORK/r$id.err")" >"$WORK/r$id.fail"; return 0; }
+    [ -s "$WORK/r$id.err" ] && { echo "verify said: $(cat "$WORK/r$id.err")" >"$WORK/r$id.fail"; return 0; }
     len=$(sed -n "s/^$K ok: \([0-9]*\) blocks.*/\1/p" "$WORK/r$id.verify")
     [ -n "$len" ] || { echo "verify said: $(cat "$WORK/r$id.verify")" >"$WORK/r$id.fail"; return 0; }
     echo "$len" >>"$WORK/r$id.lengths"
@@ -49,16 +61,19 @@ reader() {
   echo "$i" >"$WORK/r$id.runs"
 }
 
-(writer; touch "$WORK/writer.done") &
-wpid=$!
-reader 1 &
-r1=$!
-reader 2 &
-r2=$!
-wait "$wpid" "$r1" "$r2"
-[ ! -e "$WORK/writer.fail" ] || fail "$(cat "$WORK/writer.fail")"
-for id in 1 2; do
-  [ ! -e "$WORK/r$id.fail" ] || fail "reader $id: $(cat "$WORK/r$id.fail")"
+for w in writer_loop writer_stream; do
+  rm -f "$WORK/writer.done"
+  ($w; touch "$WORK/writer.done") &
+  wpid=$!
+  reader 1 "$w" &
+  r1=$!
+  reader 2 "$w" &
+  r2=$!
+  wait "$wpid" "$r1" "$r2"
+  [ ! -e "$WORK/writer.fail" ] || fail "$(cat "$WORK/writer.fail")"
+  for id in 1 2; do
+    [ ! -e "$WORK/r$id.fail" ] || fail "$w, reader $id: $(cat "$WORK/r$id.fail")"
+  done
 done
 
 # The final chain; every reader's output is a prefix of it, and a length
@@ -68,7 +83,7 @@ tr -d '\n' <"$WORK/all" >"$WORK/final"
 same_file "$OUT" "$WORK/final"
 total=$(wc -l <"$WORK/all")
 cats=0
-for f in "$WORK"/r?.cat.*; do
+for f in "$WORK"/r?.cat.*.*; do
   size=$(stat -c %s "$f")
   cmp -s -n "$size" "$f" "$WORK/final" || fail "$f is not a prefix of the final chain"
   cats=$((cats + 1))
