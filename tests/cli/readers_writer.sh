@@ -19,9 +19,15 @@ SECONDS_TO_RUN=${READERS_WRITER_SECONDS:-3}
 # `append` that streams lines in batches of 2 for as long (a writer holding
 # the store throughout). Both record what the chain holds in $WORK/all.
 : >"$WORK/all"
+# A phase goes on until its deadline, and until each reader has run
+# twice in it (a loaded machine slows the readers, never the verdict).
+going() {
+  [ ! -e "$WORK/r1.fail" ] && [ ! -e "$WORK/r2.fail" ] &&
+    { [ "$SECONDS" -lt "$1" ] || [ ! -e "$WORK/r1.$2.ran2" ] || [ ! -e "$WORK/r2.$2.ran2" ]; }
+}
 writer_loop() {
   local n=0 end=$((SECONDS + SECONDS_TO_RUN)) batch
-  while [ "$SECONDS" -lt "$end" ]; do
+  while going "$end" writer_loop; do
     seq -f "w$n-%02g" 0 39 >"$WORK/chunk"
     batch=$((n % 3 + 1))
     "$CLI" append "$D" "$K" "$WORK/chunk" --batch "$batch" --no-sync >"$WORK/w.out" 2>"$WORK/w.err" ||
@@ -33,7 +39,7 @@ writer_loop() {
 }
 writer_stream() {
   local n=0 end=$((SECONDS + SECONDS_TO_RUN))
-  while [ "$SECONDS" -lt "$end" ]; do
+  while going "$end" writer_stream; do
     seq -f "s$n-%02g" 0 39
     n=$((n + 1))
   done | tee -a "$WORK/all" | "$CLI" append "$D" "$K" - --batch 2 --no-sync >"$WORK/w.out" 2>"$WORK/w.err" ||
@@ -57,6 +63,7 @@ reader() {
     len=$(sed -n "s/^$K ok: \([0-9]*\) blocks.*/\1/p" "$WORK/r$id.verify")
     [ -n "$len" ] || { echo "verify said: $(cat "$WORK/r$id.verify")" >"$WORK/r$id.fail"; return 0; }
     echo "$len" >>"$WORK/r$id.lengths"
+    touch "$WORK/r$id.$phase.ran$i"
   done
   echo "$i" >"$WORK/r$id.runs"
 }
@@ -94,7 +101,6 @@ for id in 1 2; do
   done <"$WORK/r$id.lengths"
 done
 echo "writer runs: $(cat "$WORK/writer.runs"), blocks: $total, reader outputs checked: $cats"
-[ "$cats" -ge 4 ] || fail "too few reader runs ($cats) to say anything"
 
 # A reader held open: `cat` of more than a pipe and its output buffer hold
 # blocks writing into a FIFO read one byte at a time.
