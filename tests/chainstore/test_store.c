@@ -751,6 +751,69 @@ static void profile_of_empty_store(void **state) {
 }
 
 /* A store without record (as JS writes it) is recognised from its chains. */
+/* A program appending through the library while it replicates holds its
+ * writes for the loop (write-behind) but writes each signature at once: on
+ * disk, a signature past the tree and data it signs. A reader beside it
+ * shows the prefix it can prove, with nothing reported, and the rest once
+ * the writer has written it. */
+static void reader_beside_library_writer(void **state) {
+  (void)state;
+  char *dir = test_tmpdir("libwriter");
+  chainstore_t *w = open_store(dir, CHAINSTORE_PROFILE_BITSPACE, NULL);
+  uv_loop_t loop;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  chainstore_replication_config_t cfg = {0};
+  cfg.loop = &loop;
+  unichain_t *wc;
+  assert_int_equal(chainstore_default(w, &wc), 0);
+  unichain_buf_t blocks[10];
+  char text[10][8];
+  for (int i = 0; i < 10; i++) {
+    snprintf(text[i], sizeof text[i], "blk-%02d", i);
+    blocks[i].base = text[i];
+    blocks[i].len = 6;
+  }
+  assert_int_equal(unichain_append_batch(wc, blocks, 5, NULL), 0);
+  assert_int_equal(unichain_sync(wc), 0);
+  assert_int_equal(chainstore_replication_configure(w, &cfg), 0); /* writes held from here */
+  assert_int_equal(unichain_append_batch(wc, blocks + 5, 5, NULL), 0);
+  uint8_t key[32];
+  memcpy(key, unichain_key(wc), 32);
+
+  chainstore_options_t o;
+  chainstore_options_init(&o);
+  o.read_only = true;
+  o.verify_reads = true;
+  for (int pass = 0; pass < 2; pass++) {
+    chainstore_t *r = NULL;
+    unichain_t *rc;
+    assert_int_equal(chainstore_open(&r, dir, &o), 0);
+    assert_int_equal(chainstore_get_by_key(r, key, &rc), 0);
+    uint64_t length = pass == 0 ? 5 : 10;
+    assert_int_equal(unichain_length(rc), length);
+    assert_null(unichain_disagreement(rc));
+    assert_false(unichain_recovered(rc, NULL));
+    for (uint64_t i = 0; i < length; i++) {
+      char got[8];
+      size_t len = 0;
+      assert_int_equal(unichain_get(rc, i, got, sizeof got, &len), 0);
+      assert_int_equal(len, 6);
+      assert_memory_equal(got, text[i], 6);
+    }
+    uint64_t findings = 99;
+    assert_int_equal(unichain_check(rc, NULL, NULL, &findings, NULL), 0);
+    assert_int_equal(findings, 0);
+    chainstore_close(r);
+    assert_int_equal(unichain_sync(wc), 0); /* the held writes reach the disk */
+  }
+  chainstore_close(w);
+  while (uv_run(&loop, UV_RUN_NOWAIT) != 0) {
+  }
+  assert_int_equal(uv_loop_close(&loop), 0);
+  test_rmtree(dir);
+  free(dir);
+}
+
 static void profile_from_chains(chainstore_profile_t written, chainstore_profile_t other) {
   char *dir = test_tmpdir("profile-detect");
   chainstore_t *s;
@@ -892,6 +955,7 @@ int main(void) {
       cmocka_unit_test(profile_detection),
       cmocka_unit_test(damaged_key_material),
       cmocka_unit_test(get_options),
+      cmocka_unit_test(reader_beside_library_writer),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
