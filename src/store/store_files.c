@@ -31,7 +31,7 @@ static int open_readers_lock(const char *dir, int *err) {
     *err = CHAINSTORE_EINVAL;
     return -1;
   }
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0 && errno != ENOENT) *err = fs_error_from_errno(errno);
   return fd;
 }
