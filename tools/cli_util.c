@@ -135,6 +135,7 @@ int cli_open_store(const char *dir, const cli_store_options_t *o, chainstore_t *
   }
   opts.must_exist = o->must_exist;
   opts.read_only = o->read_only;
+  opts.exclusive = o->exclusive;
   opts.verify_reads = o->verify_reads;
   if (o->cache_size > 0) opts.cache_size = o->cache_size;
   int err = chainstore_open(out, dir, &opts);

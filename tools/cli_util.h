@@ -40,7 +40,8 @@ typedef struct {
   bool has_profile; /* --profile given: the store must be of that profile */
   chainstore_profile_t profile;
   bool must_exist; /* read commands never create a store */
-  bool read_only;  /* info, cat, verify: write nothing, shared lock */
+  bool read_only;  /* info, cat, verify: write nothing, the readers' lock */
+  bool exclusive;  /* verify --repair: no reader beside it */
   bool verify_reads; /* cat: each block checked against its hash */
   size_t cache_size;
 } cli_store_options_t;

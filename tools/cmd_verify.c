@@ -27,7 +27,9 @@ static const char usage[] =
     "                data past the last signature that verifies; blocks that\n"
     "                do not match) and rebuild the bitfield from what does;\n"
     "                each change is printed (\"KEY repaired: ...\"), then the\n"
-    "                chain is checked again\n"
+    "                chain is checked again; refused while a reader (cat,\n"
+    "                info, verify) holds the store, and readers are refused\n"
+    "                while it runs\n"
     "  --profile P   the store must be of profile P\n";
 
 typedef struct {
@@ -150,6 +152,7 @@ static int run(int argc, char **argv) {
     return cli_usage("verify", "KEY must be 64 hex digits, not '%s'", key_text);
 
   so.read_only = !v.repair;
+  so.exclusive = v.repair;
   v.tty = isatty(2) == 1;
   int rc = cli_open_store(dir, &so, &v.store);
   if (rc != CLI_EXIT_OK) return rc;

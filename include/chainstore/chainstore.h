@@ -95,12 +95,22 @@ typedef struct {
   bool must_exist;
   /* Read-only (default false): nothing is ever created or written (no
    * directory, master_key, profile, chain file or header); files are opened
-   * O_RDONLY; the store takes a shared lock, so that readers exclude
-   * writers but not one another, and a reader that finds a writer at work
-   * reads without a lock (each chain as far as its bitfield shows). Chains
-   * open not writable; a chain with nothing stored is CHAINSTORE_ENOCHAIN.
-   * Works on a read-only file system. Implies must_exist. */
+   * O_RDONLY. Locks: readers take a shared lock on `master_key`, writers an
+   * exclusive one on DIR, so that readers and one writer run side by side
+   * and two writers exclude each other (store_files.h). A reader beside a
+   * writer sees each chain as the prefix it can prove: the longest signed
+   * length whose data, tree nodes and signature are on disk (what the
+   * writer has not finished is not shown, and is never reported as damage).
+   * Chains open not writable; a chain with nothing stored is
+   * CHAINSTORE_ENOCHAIN. Works on a read-only file system. Implies
+   * must_exist. */
   bool read_only;
+  /* A writer that no reader may run beside (default false; for what
+   * rewrites or truncates signed data, such as `verify --repair`): it also
+   * takes the readers' lock exclusively, so that it fails with
+   * CHAINSTORE_EBUSY while a reader holds the store, and readers fail so
+   * while it is open. Ignored with read_only. */
+  bool exclusive;
   /* Every chain checks each block read against its leaf hash
    * (unichain_options_t.verify_reads). Default false. */
   bool verify_reads;
@@ -129,7 +139,9 @@ void chainstore_options_init(chainstore_options_t *opts);
  * profile), CHAINSTORE_ECORRUPT (unreadable profile record), CHAINSTORE_ENOENT
  * (must_exist or read_only, and no DIR or no master_key in it),
  * CHAINSTORE_EMASTERKEY (master_key not 32 bytes), CHAINSTORE_EBUSY (another
- * writer, or readers, hold the store: chainstore_lock_holder says who),
+ * writer holds the store, or readers hold it and `exclusive` is set, or an
+ * exclusive writer holds it and `read_only` is: chainstore_lock_holder
+ * says who),
  * CHAINSTORE_ENOTDIR, the system's cause of a failed file call (EROFS,
  * EACCES, ENOSPC ...), CHAINSTORE_ENOMEM. */
 int chainstore_open(chainstore_t **out, const char *dir, const chainstore_options_t *opts);
@@ -140,7 +152,8 @@ int chainstore_open(chainstore_t **out, const char *dir, const chainstore_option
 int chainstore_store_profile(const char *dir, chainstore_profile_t *out);
 
 /* When chainstore_open failed with CHAINSTORE_EBUSY: who holds the store's
- * lock, as "pid N (command)" from /proc/locks, into buf (len bytes).
+ * lock (the writer lock first, else the readers' lock), as
+ * "pid N (command, writing|reading lock)" from /proc/locks, into buf (len bytes).
  * CHAINSTORE_ENOENT when it cannot be told. */
 int chainstore_lock_holder(const char *dir, char *buf, size_t len);
 

@@ -97,10 +97,12 @@ typedef struct {
 int unichain_storage_ram(unichain_storage_t *out);
 /* Storage in directory `dir` (created, with parents, if missing). Files are
  * opened on first use and kept open; `data` is created on its first write.
- * The `bitfield` file is locked (flock, exclusive, non-blocking) when it is
- * opened, as random-access-file does for hypercore: a second open of the same
- * chain, in this or another process (JS included), fails with
- * CHAINSTORE_EBUSY. */
+ * The `bitfield` file is locked (flock, exclusive, non-blocking) by the
+ * storage's first write, as random-access-file does for hypercore when it
+ * opens it: a second writer of the same chain, in this or another process
+ * (JS included), fails with CHAINSTORE_EBUSY before it writes anything. A
+ * read-only chain never writes, so it opens beside a writer (open it with
+ * concurrent_writer then). */
 int unichain_storage_dir(unichain_storage_t *out, const char *dir);
 
 /* ---- opening ---------------------------------------------------------- */
@@ -119,6 +121,14 @@ typedef struct {
   /* unichain_get checks each block against its leaf hash (CHAINSTORE_EBADBLOCK
    * on a mismatch). Default false; see unichain_set_verify_reads. */
   bool verify_reads;
+  /* With read_only: a writer may be appending to these files now (default
+   * false). The bitfield read may then be torn (a page read while it was
+   * written) and `signatures` may reach past it: the chain opens as the
+   * longest signed prefix it can prove (every block of a chain with its
+   * secret key stored, tree nodes and a signature that verify), and what
+   * lies past it is unfinished, neither adopted unproven nor reported as a
+   * disagreement. */
+  bool concurrent_writer;
 } unichain_options_t;
 
 /* Fills in the defaults above. */

@@ -117,13 +117,12 @@ static int open_directory(store_inner_t *inner, const char *dir, const chainstor
   inner->profile = profile;
 
   if (opts->read_only) {
-    bool writer_active = false;
-    err = store_files_open_read_only(&inner->files, dir, &writer_active);
+    err = store_files_open_read_only(&inner->files, dir);
     if (err == 0 && opts->master_key == NULL) err = store_layout_master_key_load(dir, false, inner->master_key);
     return err;
   }
   err = fs_make_dirs(dir);
-  if (err == 0) err = store_files_open(&inner->files, dir);
+  if (err == 0) err = store_files_open(&inner->files, dir, opts->exclusive);
   if (err == 0 && opts->master_key == NULL) err = store_layout_master_key_load(dir, !must_exist, inner->master_key);
   if (err == 0 && !recorded) err = store_layout_profile_write(dir, profile);
   return err;
@@ -196,38 +195,31 @@ int chainstore_open(chainstore_t **out, const char *dir, const chainstore_option
 
 int chainstore_lock_holder(const char *dir, char *buf, size_t len) {
   struct stat st;
-  char line[256];
-  int found = CHAINSTORE_ENOENT;
+  long pid = 0;
+  bool writing = false;
+  int found;
 
   if (dir == NULL || buf == NULL || len == 0) return CHAINSTORE_EINVAL;
   if (stat(dir, &st) != 0) return fs_error_from_errno(errno);
-  FILE *f = fopen("/proc/locks", "re");
-  if (f == NULL) return CHAINSTORE_ENOENT;
-  /* "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF" */
-  while (found != 0 && fgets(line, sizeof line, f) != NULL) {
-    char kind[16], mode[16], access[16];
-    unsigned maj, min;
-    unsigned long long ino;
-    long pid;
-    if (strstr(line, "->") != NULL) continue; /* a waiter */
-    if (sscanf(line, "%*[^:]: %15s %15s %15s %ld %x:%x:%llu", kind, mode, access, &pid, &maj, &min, &ino) != 7)
-      continue;
-    if (strcmp(kind, "FLOCK") != 0 || ino != (unsigned long long)st.st_ino || maj != major(st.st_dev) ||
-        min != minor(st.st_dev))
-      continue;
-    char path[64], comm[64] = "";
-    snprintf(path, sizeof path, "/proc/%ld/comm", pid);
-    FILE *c = fopen(path, "re");
-    if (c != NULL) {
-      if (fgets(comm, sizeof comm, c) != NULL) comm[strcspn(comm, "\n")] = '\0';
-      fclose(c);
-    }
-    snprintf(buf, len, "pid %ld (%s, %s lock)", pid, comm[0] != '\0' ? comm : "?",
-             strcmp(access, "WRITE") == 0 ? "writing" : "reading");
-    found = 0;
+  /* The writer lock first: it is what a writer is kept out by, and an
+   * exclusive writer holds it beside the readers' lock. */
+  found = store_lock_find(st.st_dev, st.st_ino, false, &pid, &writing);
+  if (found == CHAINSTORE_ENOENT) {
+    char *mk = store_layout_join(dir, CHAINSTORE_MASTER_KEY_FILE);
+    if (mk == NULL) return CHAINSTORE_ENOMEM;
+    if (stat(mk, &st) == 0) found = store_lock_find(st.st_dev, st.st_ino, false, &pid, &writing);
+    free(mk);
   }
-  fclose(f);
-  return found;
+  if (found != 0) return CHAINSTORE_ENOENT;
+  char path[64], comm[64] = "";
+  snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+  FILE *c = fopen(path, "re");
+  if (c != NULL) {
+    if (fgets(comm, sizeof comm, c) != NULL) comm[strcspn(comm, "\n")] = '\0';
+    fclose(c);
+  }
+  snprintf(buf, len, "pid %ld (%s, %s lock)", pid, comm[0] != '\0' ? comm : "?", writing ? "writing" : "reading");
+  return 0;
 }
 
 void chainstore_close(chainstore_t *store) {
@@ -333,10 +325,69 @@ static int resolve(const store_inner_t *inner, const chainstore_get_options_t *o
   return err;
 }
 
+/* ---- readers beside a writer ------------------------------------------- */
+
+/* Whether a reader's chain shows anything past what it can prove: a
+ * disagreement, a signed tail adopted, or a writer's chain (secret key)
+ * without every block. Damage, or a writer at work. */
+static bool reader_unsettled(const unichain_t *chain) {
+  return unichain_disagreement(chain) != NULL || unichain_recovered(chain, NULL) ||
+         (unichain_has_secret_key(chain) && !unichain_has_range(chain, 0, unichain_length(chain)));
+}
+
+static bool reader_same(const unichain_t *a, const unichain_t *b) {
+  const char *da = unichain_disagreement(a), *db = unichain_disagreement(b);
+  uint64_t fa = 0, fb = 0;
+  bool ra = unichain_recovered(a, &fa), rb = unichain_recovered(b, &fb);
+  return unichain_length(a) == unichain_length(b) && ra == rb && fa == fb &&
+         (da == NULL ? db == NULL : db != NULL && strcmp(da, db) == 0);
+}
+
+static int reader_reopen(store_inner_t *inner, const char *path, const unichain_options_t *o, unichain_t **out) {
+  unichain_storage_t storage;
+  int err = store_files_storage(inner->files, path, &storage);
+  return err != 0 ? err : unichain_open(out, storage, o);
+}
+
+/* A reader keeps to the prefix it can prove while a writer appends
+ * (unichain_options_t.concurrent_writer). A writer that holds the store
+ * now is seen in /proc/locks; one that starts, appends and exits while the
+ * chain loads is not: what such a load shows past the proven prefix is told
+ * from damage by loading again. Damage reads the same twice; a writer's
+ * work does not (it moved on, or finished). */
+static int open_reader(store_inner_t *inner, const char *path, unichain_storage_t storage, unichain_options_t *o,
+                       unichain_t **out) {
+  o->concurrent_writer = store_files_writer_active(inner->files);
+  int err = unichain_open(out, storage, o); /* takes the storage over */
+  if (o->concurrent_writer || err == CHAINSTORE_ENOMEM || err == CHAINSTORE_ENOCHAIN) return err;
+  if (err == 0 && !reader_unsettled(*out)) return 0;
+
+  unichain_t *again = NULL;
+  o->concurrent_writer = store_files_writer_active(inner->files);
+  int err2 = reader_reopen(inner, path, o, &again);
+  bool stored = false; /* read the same twice, with no writer seen */
+  if (!o->concurrent_writer) {
+    if (err == 0 && err2 == 0) stored = reader_same(*out, again);
+    else stored = err == err2;
+  }
+  if (stored || (err2 == 0 && (o->concurrent_writer || !reader_unsettled(again)))) {
+    unichain_close(stored ? again : *out);
+    if (!stored) *out = again;
+    return stored ? err : 0;
+  }
+  /* Changed between two loads: a writer came and went. */
+  unichain_close(again);
+  unichain_close(*out);
+  *out = NULL;
+  o->concurrent_writer = true;
+  return reader_reopen(inner, path, o, out);
+}
+
 /* Opens the chain wanted, with its key material loaded (or written). */
 static int open_chain(store_inner_t *inner, const store_want_t *want, bool sparse,
                       unichain_t **out) {
   unichain_storage_t storage;
+  char *path = NULL;
   int err;
 
   if (inner->dir == NULL) {
@@ -351,17 +402,20 @@ static int open_chain(store_inner_t *inner, const store_want_t *want, bool spars
       if (err == CHAINSTORE_ENOENT) return CHAINSTORE_ENOCHAIN;
       if (err != 0) return err;
     }
-    char *path = store_layout_join(inner->dir, rel);
+    path = store_layout_join(inner->dir, rel);
     if (path == NULL) return CHAINSTORE_ENOMEM;
     err = store_files_storage(inner->files, path, &storage);
-    free(path);
   }
-  if (err != 0) return err;
+  if (err != 0) {
+    free(path);
+    return err;
+  }
 
   store_keys_t keys;
   err = store_keys_load(&storage, want, inner->profile, inner->master_key, inner->read_only, &keys);
   if (err != 0) {
     storage.ops->destroy(storage.ctx);
+    free(path);
     return err;
   }
 
@@ -375,7 +429,11 @@ static int open_chain(store_inner_t *inner, const store_want_t *want, bool spars
   o.sparse = sparse || inner->sparse;
   o.read_only = inner->read_only;
   o.verify_reads = inner->verify_reads;
-  err = unichain_open(out, storage, &o); /* takes the storage over */
+  if (inner->read_only && path != NULL)
+    err = open_reader(inner, path, storage, &o, out);
+  else
+    err = unichain_open(out, storage, &o); /* takes the storage over */
+  free(path);
   keypair_clear(&keys.kp);
   if (err != 0) return err;
 

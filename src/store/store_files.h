@@ -1,22 +1,32 @@
-/* What a directory store holds for its whole life: the store lock and the
- * pool of open file descriptors its chains share (fdpool.h).
+/* What a directory store holds for its whole life: its locks and the pool
+ * of open file descriptors its chains share (fdpool.h).
  *
- * Lock: an exclusive, non-blocking flock on the store directory itself,
- * taken when the store opens and held until it closes. A second open of the
- * same directory, in this or another process, fails with CHAINSTORE_EBUSY.
- * This replaces the per-chain lock on `bitfield` that random-access-file
- * takes for hypercore (and unichain_storage_dir keeps): with descriptors
- * closed and reopened by the pool, a per-file lock would come and go. The
- * directory is locked rather than a lock file so that the store's files stay
- * exactly those corestore writes. Difference from the JS: JS locks each
- * chain's bitfield while that chain is open, so a JS process and a C process
- * can open one store at once as long as they do not open the same chain; the
- * C store excludes every other C opener of the whole store, and does not see
- * JS locks (nor JS see its lock). */
+ * Locks (flock, non-blocking, held from open to close):
+ * - the writer lock: exclusive, on the store directory itself. Writers
+ *   exclude each other: a second writer, in this or another process, fails
+ *   with CHAINSTORE_EBUSY (chainstore_lock_holder names the holder).
+ * - the readers' lock: shared, on `master_key` (the file that makes a
+ *   directory a store; opened O_RDONLY, so it works on a read-only mount).
+ *   Readers take only this one: readers and one writer run side by side.
+ * - an exclusive writer (chainstore_options_t.exclusive: `verify --repair`,
+ *   which rewrites the bitfield and truncates signed files) also takes the
+ *   readers' lock exclusively, after the writer lock: refused while a
+ *   reader holds the store, and readers are refused while it runs.
+ * A plain writer frees only bytes no reader can have been shown: the
+ * unsigned tail an interrupted append left (dropped at open) and what a
+ * failed batch wrote, both past every signed length and bitfield on disk.
+ * A store opened with a given master key and no `master_key` file has no
+ * readers' lock (nor can a reader open it without that key).
+ * The directory and `master_key` are locked rather than a lock file so
+ * that the store's files stay exactly those corestore writes. Difference
+ * from the JS: JS locks each chain's bitfield while that chain is open; the
+ * C store does not see JS locks (nor JS see its locks). */
 #ifndef CHAINSTORE_STORE_FILES_H
 #define CHAINSTORE_STORE_FILES_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "store/fdpool.h"
 #include "chainstore/unichain.h"
@@ -26,13 +36,20 @@
 
 typedef struct store_files_s store_files_t;
 
-/* Locks `dir` (which must exist) and creates the descriptor pool.
- * CHAINSTORE_EBUSY when the store is open elsewhere. */
-int store_files_open(store_files_t **out, const char *dir);
-/* Read-only: a shared lock, files opened O_RDONLY, every write refused.
- * When a writer holds the store, the reader goes on without a lock: it
- * reads the prefix the bitfield shows (*writer_active is set). */
-int store_files_open_read_only(store_files_t **out, const char *dir, bool *writer_active);
+/* A writer: takes the writer lock on `dir` (which must exist), and the
+ * readers' lock too when `exclusive`; creates the descriptor pool.
+ * CHAINSTORE_EBUSY when another writer (or, exclusive, a reader) holds it. */
+int store_files_open(store_files_t **out, const char *dir, bool exclusive);
+/* A reader: the readers' lock (shared), files opened O_RDONLY, every write
+ * refused. CHAINSTORE_EBUSY only while an exclusive writer runs. */
+int store_files_open_read_only(store_files_t **out, const char *dir);
+/* Whether a writer holds the store now (or it cannot be told): a reader
+ * then treats what lies past the prefix it can prove as unfinished. */
+bool store_files_writer_active(const store_files_t *files);
+/* The first process holding a flock on (dev, ino) (a writer's only, when
+ * writers_only), from /proc/locks. CHAINSTORE_ENOENT: none; CHAINSTORE_EIO:
+ * /proc/locks unreadable. */
+int store_lock_find(dev_t dev, ino_t ino, bool writers_only, long *pid, bool *writing);
 /* Unlocks and frees; every chain storage must have been destroyed. NULL: no-op. */
 void store_files_close(store_files_t *files);
 /* The storage of one chain directory (created if missing). */

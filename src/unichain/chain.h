@@ -35,6 +35,7 @@ struct unichain_s {
   bool live;
   bool read_only;    /* opened with read_only: nothing is ever written */
   bool verify_reads; /* unichain_get hashes each block against its leaf */
+  bool concurrent;   /* read-only beside a writer: keep to the proven prefix */
   /* Why the files disagree (see consistency.c); "" when they agree. A chain
    * whose files disagree is not writable. */
   char disagreement[256];
@@ -131,6 +132,9 @@ void uc_listeners_free(unichain_t *chain);
  * block of it verifies), or records a disagreement; drops unsigned
  * leftovers of an interrupted append (writable, not read-only). */
 int uc_check_files(unichain_t *chain);
+/* A reader beside a writer (concurrent): cuts the length loaded from the
+ * bitfield back to a signed one whose blocks all have their data bit. */
+int uc_cap_to_proven(unichain_t *chain);
 void uc_disagree(unichain_t *chain, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Highest non-zero signature slot at index >= from; *found false if none. */
 int uc_last_signature(const unichain_t *chain, uint64_t from, bool *found, uint64_t *index);

@@ -85,6 +85,39 @@ int uc_reload_head(unichain_t *chain) {
   return 0;
 }
 
+/* ---- a reader beside a writer ---- */
+
+/* Signature slots looked at below a torn length before giving up (a batch
+ * signs only its last block; the CLI's default batch is 1024). */
+#define CAP_MAX_SLOTS (1u << 20)
+
+int uc_cap_to_proven(unichain_t *chain) {
+  /* The writer writes data, tree and signature before the bitfield, so
+   * every bit read is backed by bytes on disk; but one page read while it
+   * is written may show a batch's tree bits without its data bits. A
+   * writer's chain holds every block: what has no data bit is unfinished. */
+  uint64_t cap = 0, length = chain->length;
+  if (chain->keys.secret_key == NULL || length == 0) return 0;
+  while (cap < length) {
+    if ((cap & 7) == 0 && length - cap >= 8 && uc_bitfield_get_byte(&chain->bits, UC_REGION_DATA, cap >> 3) == 0xff) {
+      cap += 8;
+      continue;
+    }
+    if (!uc_bitfield_data_get(&chain->bits, cap)) break;
+    cap++;
+  }
+  if (cap == length) return 0;
+  /* The head must be signed: back to the last signature at or below. */
+  for (uint64_t slots = 0; cap > 0 && slots < CAP_MAX_SLOTS; cap--, slots++) {
+    uint8_t sig[UNICHAIN_SIGNATURE_BYTES];
+    int err = uc_signature_read(chain, cap - 1, sig);
+    if (err == 0) break;
+    if (err != CHAINSTORE_ENOSIGNATURE) return err;
+  }
+  chain->length = cap;
+  return 0;
+}
+
 /* ---- adopting a signed tail ---- */
 
 typedef struct {
@@ -140,8 +173,9 @@ static int adopt_tail(unichain_t *chain, uint64_t last) {
   if (err != 0) return err == CHAINSTORE_ENOSIGNATURE ? 0 : err;
   /* Only a writer can sign over what is stored: for a clone, a signature
    * it cannot place is what a killed download leaves (its signatures reach
-   * the disk before the tree it holds back); verify reports what matters. */
-  bool writer = chain->keys.secret_key != NULL;
+   * the disk before the tree it holds back); verify reports what matters.
+   * Beside a running writer, a tail it cannot place is one being written. */
+  bool writer = chain->keys.secret_key != NULL && !chain->concurrent;
   err = uc_roots_read(chain, length, roots, &n);
   if (err == CHAINSTORE_ENONODE && !writer) return 0;
   if (err == CHAINSTORE_ENONODE) {
@@ -170,6 +204,9 @@ static int adopt_tail(unichain_t *chain, uint64_t last) {
   w.on_leaf = adopt_leaf;
   if ((err = uc_walk(&w, roots, n)) != 0) return err;
   if (a.bad == UINT64_MAX && chain->keys.secret_key != NULL && a.verified != length - from) a.bad = from + a.verified;
+  /* A reader beside a writer adopts a tail whole or not at all: its head
+   * must stay a signed length. */
+  if (chain->concurrent && a.bad != UINT64_MAX) return 0;
   if (a.bad != UINT64_MAX) {
     if (!writer) return 0;
     uc_disagree(chain,
@@ -192,7 +229,8 @@ static int adopt_tail(unichain_t *chain, uint64_t last) {
                 (unsigned long long)length);
     return 0;
   }
-  chain->recovered = true;
+  /* Beside a writer, a tail past the bitfield is the batch it is writing. */
+  chain->recovered = !chain->concurrent;
   chain->recovered_from = from;
   if ((err = uc_reload_head(chain)) != 0) return err;
   if (!chain->read_only) return uc_flush_bits(chain);
@@ -222,7 +260,7 @@ int uc_check_files(unichain_t *chain) {
   if (chain->disagreement[0] != '\0') return 0;
 
   /* 2. A writer whose head lost its signature would go on unsigned. */
-  if (chain->length > 0 && !chain->live && chain->keys.secret_key != NULL) {
+  if (chain->length > 0 && !chain->live && chain->keys.secret_key != NULL && !chain->concurrent) {
     uint8_t sig[UNICHAIN_SIGNATURE_BYTES];
     uint64_t signed_length = 0;
     err = unichain_signature(chain, 0, &signed_length, sig);

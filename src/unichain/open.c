@@ -226,6 +226,8 @@ static int open_chain(unichain_t *chain, const unichain_options_t *opts) {
     chain->keys = stored;
   }
 
+  if (chain->concurrent && (err = uc_cap_to_proven(chain)) != 0) goto done;
+
   err = finish_open(chain, &st, generated, overwrite, opts->store_secret_key);
 
 done:
@@ -262,6 +264,7 @@ int unichain_open(unichain_t **out, unichain_storage_t storage, const unichain_o
   chain->sparse = opts->sparse;
   chain->read_only = opts->read_only;
   chain->verify_reads = opts->verify_reads;
+  chain->concurrent = opts->read_only && opts->concurrent_writer;
   chain->live = true;
   uc_bitfield_init(&chain->bits);
 

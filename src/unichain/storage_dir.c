@@ -1,8 +1,10 @@
 /* Storage in a directory: one file per unichain_file_t, opened on first use
  * and kept open (pread/pwrite, no per-call open/close). A read of a file that
  * does not exist is CHAINSTORE_ENOENT and creates nothing; writes create the
- * file. The bitfield file is flock()ed like random-access-file's `lock`
- * option does for hypercore, so two opens of one chain cannot corrupt it.
+ * file. The bitfield file is flock()ed, exclusively, like random-access-file's
+ * `lock` option does for hypercore, so that two writers of one chain cannot
+ * corrupt it; the lock is taken by the first write, so that readers (who
+ * never write) open beside a writer.
  * `sync` also fsyncs the directory when it created a file or directory. */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +27,7 @@ typedef struct {
   fs_dirsync_t dsync; /* names of new files and directories, synced with them */
   int fds[UNICHAIN_FILE_COUNT];
   bool read_only[UNICHAIN_FILE_COUNT]; /* opened O_RDONLY (no write permission) */
+  bool locked;                         /* holds the writer lock on `bitfield` */
 } dir_storage_t;
 
 /* The fd of `file`, opening it (and creating it when `create`). */
@@ -51,13 +54,21 @@ static int open_file(dir_storage_t *ds, unichain_file_t file, bool create, int *
     if (fd >= 0) ds->read_only[file] = true;
   }
   if (fd < 0) return fs_error_from_errno(errno);
-  if (file == UNICHAIN_FILE_BITFIELD && flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int err = fs_error_from_errno(errno);
-    close(fd);
-    return err;
-  }
   ds->fds[file] = fd;
   *fd_out = fd;
+  return 0;
+}
+
+/* Before the first write of any file: the writer lock, so that a second
+ * writer fails before it changes anything. */
+static int writer_lock(dir_storage_t *ds) {
+  int fd, err;
+  if (ds->locked) return 0;
+  if ((err = open_file(ds, UNICHAIN_FILE_BITFIELD, true, &fd)) != 0) return err;
+  while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EINTR) return fs_error_from_errno(errno);
+  }
+  ds->locked = true;
   return 0;
 }
 
@@ -81,6 +92,7 @@ static int dir_write(void *ctx, unichain_file_t file, uint64_t offset, const voi
   int fd, err;
 
   if (offset > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - offset) return CHAINSTORE_EINVAL;
+  if ((err = writer_lock(ds)) != 0) return err;
   err = open_file(ds, file, true, &fd);
   if (err != 0) return err;
   while (done < len) {
@@ -102,6 +114,7 @@ static int dir_writev(void *ctx, unichain_file_t file, uint64_t offset, const un
   /* Checked before the file is opened, so a bad write creates nothing. */
   for (size_t i = 0; i < n; i++) total += bufs[i].len;
   if (offset > (uint64_t)INT64_MAX || total > (uint64_t)INT64_MAX - offset) return CHAINSTORE_EINVAL;
+  if ((err = writer_lock(ds)) != 0) return err;
   err = open_file(ds, file, true, &fd);
   if (err != 0) return err;
   return fs_pwritev_all(fd, offset, bufs, n);
@@ -112,6 +125,7 @@ static int dir_truncate(void *ctx, unichain_file_t file, uint64_t size) {
   int fd, err;
 
   if (size > (uint64_t)INT64_MAX) return CHAINSTORE_EINVAL;
+  if ((err = writer_lock(ds)) != 0) return err;
   err = open_file(ds, file, true, &fd);
   if (err != 0) return err;
   while (ftruncate(fd, (off_t)size) != 0) {

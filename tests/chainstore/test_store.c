@@ -541,18 +541,33 @@ static void read_only_creates_nothing(void **state) {
   uint8_t other[32] = {1};
   assert_int_equal(chainstore_get_by_key(s, other, &c), CHAINSTORE_ENOCHAIN);
   assert_int_equal(chainstore_get_new(s, &c), CHAINSTORE_ENOCHAIN);
-  /* Readers share the store; a writer waits for them, and is told who. */
-  chainstore_t *r2 = NULL, *w = NULL;
+  /* Readers share the store, and a writer starts beside them; an
+   * exclusive writer (repair) is refused while they hold it, and told who. */
+  chainstore_t *r2 = NULL, *w = NULL, *w2 = NULL;
   assert_int_equal(chainstore_open(&r2, dir, &o), 0);
-  chainstore_options_t wo;
+  chainstore_options_t wo, xo;
   chainstore_options_init(&wo);
-  assert_int_equal(chainstore_open(&w, dir, &wo), CHAINSTORE_EBUSY);
+  chainstore_options_init(&xo);
+  xo.exclusive = true;
+  assert_int_equal(chainstore_open(&w, dir, &xo), CHAINSTORE_EBUSY);
   char holder[128];
   assert_int_equal(chainstore_lock_holder(dir, holder, sizeof holder), 0);
   assert_non_null(strstr(holder, "reading"));
+  assert_int_equal(chainstore_open(&w, dir, &wo), 0);
+  /* Two writers exclude each other; the one kept out is told who. */
+  assert_int_equal(chainstore_open(&w2, dir, &wo), CHAINSTORE_EBUSY);
+  assert_int_equal(chainstore_lock_holder(dir, holder, sizeof holder), 0);
+  assert_non_null(strstr(holder, "writing"));
+  chainstore_close(w);
   chainstore_close(r2);
   chainstore_close(s);
-  /* A reader of a store a writer holds reads without the lock. */
+  /* An exclusive writer keeps readers out, and the readers are told who. */
+  assert_int_equal(chainstore_open(&w, dir, &xo), 0);
+  assert_int_equal(chainstore_open(&s, dir, &o), CHAINSTORE_EBUSY);
+  assert_int_equal(chainstore_lock_holder(dir, holder, sizeof holder), 0);
+  assert_non_null(strstr(holder, "writing"));
+  chainstore_close(w);
+  /* A reader of a store a writer holds reads beside it. */
   assert_int_equal(chainstore_open(&w, dir, &wo), 0);
   assert_int_equal(chainstore_open(&s, dir, &o), 0);
   assert_int_equal(chainstore_lock_holder(dir, holder, sizeof holder), 0);
@@ -736,6 +751,69 @@ static void profile_of_empty_store(void **state) {
 }
 
 /* A store without record (as JS writes it) is recognised from its chains. */
+/* A program appending through the library while it replicates holds its
+ * writes for the loop (write-behind) but writes each signature at once: on
+ * disk, a signature past the tree and data it signs. A reader beside it
+ * shows the prefix it can prove, with nothing reported, and the rest once
+ * the writer has written it. */
+static void reader_beside_library_writer(void **state) {
+  (void)state;
+  char *dir = test_tmpdir("libwriter");
+  chainstore_t *w = open_store(dir, CHAINSTORE_PROFILE_BITSPACE, NULL);
+  uv_loop_t loop;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  chainstore_replication_config_t cfg = {0};
+  cfg.loop = &loop;
+  unichain_t *wc;
+  assert_int_equal(chainstore_default(w, &wc), 0);
+  unichain_buf_t blocks[10];
+  char text[10][8];
+  for (int i = 0; i < 10; i++) {
+    snprintf(text[i], sizeof text[i], "blk-%02d", i);
+    blocks[i].base = text[i];
+    blocks[i].len = 6;
+  }
+  assert_int_equal(unichain_append_batch(wc, blocks, 5, NULL), 0);
+  assert_int_equal(unichain_sync(wc), 0);
+  assert_int_equal(chainstore_replication_configure(w, &cfg), 0); /* writes held from here */
+  assert_int_equal(unichain_append_batch(wc, blocks + 5, 5, NULL), 0);
+  uint8_t key[32];
+  memcpy(key, unichain_key(wc), 32);
+
+  chainstore_options_t o;
+  chainstore_options_init(&o);
+  o.read_only = true;
+  o.verify_reads = true;
+  for (int pass = 0; pass < 2; pass++) {
+    chainstore_t *r = NULL;
+    unichain_t *rc;
+    assert_int_equal(chainstore_open(&r, dir, &o), 0);
+    assert_int_equal(chainstore_get_by_key(r, key, &rc), 0);
+    uint64_t length = pass == 0 ? 5 : 10;
+    assert_int_equal(unichain_length(rc), length);
+    assert_null(unichain_disagreement(rc));
+    assert_false(unichain_recovered(rc, NULL));
+    for (uint64_t i = 0; i < length; i++) {
+      char got[8];
+      size_t len = 0;
+      assert_int_equal(unichain_get(rc, i, got, sizeof got, &len), 0);
+      assert_int_equal(len, 6);
+      assert_memory_equal(got, text[i], 6);
+    }
+    uint64_t findings = 99;
+    assert_int_equal(unichain_check(rc, NULL, NULL, &findings, NULL), 0);
+    assert_int_equal(findings, 0);
+    chainstore_close(r);
+    assert_int_equal(unichain_sync(wc), 0); /* the held writes reach the disk */
+  }
+  chainstore_close(w);
+  while (uv_run(&loop, UV_RUN_NOWAIT) != 0) {
+  }
+  assert_int_equal(uv_loop_close(&loop), 0);
+  test_rmtree(dir);
+  free(dir);
+}
+
 static void profile_from_chains(chainstore_profile_t written, chainstore_profile_t other) {
   char *dir = test_tmpdir("profile-detect");
   chainstore_t *s;
@@ -877,6 +955,7 @@ int main(void) {
       cmocka_unit_test(profile_detection),
       cmocka_unit_test(damaged_key_material),
       cmocka_unit_test(get_options),
+      cmocka_unit_test(reader_beside_library_writer),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

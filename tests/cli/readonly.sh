@@ -12,7 +12,7 @@ seq -f 'line-%04g' 0 499 >"$WORK/in"
 run 0 append "$D" "$K" "$WORK/in" --batch 50
 out_is 500
 
-# Readers beside a writer: a shared lock each; a writer kept out is told who.
+# Readers beside a writer (readers_writer.sh runs them at the same time).
 sum=$(find "$D" -type f -exec md5sum {} + | sort)
 run 0 info "$D"
 run 0 verify "$D"

@@ -101,6 +101,16 @@ static void directory_lock(void **state) {
   assert_int_equal(unichain_storage_dir(&st, k->dir), 0);
   assert_int_equal(unichain_open(&b, st, NULL), CHAINSTORE_EBUSY);
   assert_null(b);
+  /* A reader never writes, so it takes no lock and opens beside the writer. */
+  assert_int_equal(unichain_append(a, "x", 1, NULL), 0);
+  unichain_options_t ro;
+  unichain_options_init(&ro);
+  ro.read_only = true;
+  ro.concurrent_writer = true;
+  assert_int_equal(unichain_storage_dir(&st, k->dir), 0);
+  assert_int_equal(unichain_open(&b, st, &ro), 0);
+  assert_int_equal(unichain_length(b), 1);
+  unichain_close(b);
   unichain_close(a);
   uc_kept_free(k);
 }

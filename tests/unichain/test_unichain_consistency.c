@@ -260,6 +260,85 @@ static void read_only_recovers_in_memory(void **state) {
   uc_kept_free(k);
 }
 
+/* A reader beside a writer may read a bitfield page while it is written:
+ * the last batch's tree bits without its data bits (blocks 40-49 here).
+ * `strict` opens without concurrent_writer, as before the fix. */
+static unichain_t *open_torn(uc_kept_t *k, bool concurrent) {
+  size_t n;
+  uint8_t *bits = uc_file_bytes(k, UNICHAIN_FILE_BITFIELD, &n);
+  assert_true(n > 32 + 6);
+  bits[32 + 5] = 0; /* data bits of blocks 40-47 */
+  bits[32 + 6] = 0; /* 48-49 */
+  uc_file_set(k, UNICHAIN_FILE_BITFIELD, bits, n);
+  free(bits);
+  unichain_options_t o;
+  unichain_options_init(&o);
+  uint8_t pk[32], sk[64];
+  uc_vector_keys(pk, sk);
+  o.public_key = pk;
+  o.read_only = true;
+  o.verify_reads = true;
+  o.concurrent_writer = concurrent;
+  unichain_t *chain = NULL;
+  assert_int_equal(unichain_open(&chain, uc_kept_storage(k), &o), 0);
+  return chain;
+}
+
+static void torn_bitfield_beside_writer(void **state) {
+  (void)state;
+  for (int kind = UC_RAM; kind <= UC_DIR; kind++) {
+    /* Without the option the reader shows blocks it cannot read. */
+    uc_kept_t *k = build((uc_kind_t)kind);
+    unichain_t *chain = open_torn(k, false);
+    char got[16];
+    size_t len;
+    assert_int_equal(unichain_length(chain), BLOCKS);
+    assert_int_equal(unichain_get(chain, 45, got, sizeof got, &len), CHAINSTORE_ENOTDOWNLOADED);
+    unichain_close(chain);
+    uc_kept_free(k);
+
+    /* With it: the signed prefix with every data bit (40), and the batch
+     * past it adopted because it verifies whole; no note, no disagreement. */
+    k = build((uc_kind_t)kind);
+    memset(k->writes, 0, sizeof k->writes);
+    chain = open_torn(k, true);
+    assert_int_equal(unichain_length(chain), BLOCKS);
+    assert_null(unichain_disagreement(chain));
+    assert_false(unichain_recovered(chain, NULL));
+    assert_blocks(chain, BLOCKS);
+    uint64_t findings = 99;
+    assert_int_equal(unichain_check(chain, NULL, NULL, &findings, NULL), 0);
+    assert_int_equal(findings, 0);
+    unichain_close(chain);
+    for (int f = 0; f < UNICHAIN_FILE_COUNT; f++) assert_int_equal(k->writes[f], 0);
+    uc_kept_free(k);
+  }
+}
+
+/* The same, with the last batch's data not all there yet (a deferred
+ * writer's signature reaches the disk first): the reader stops at 40, the
+ * last length it can prove, and reports nothing. */
+static void unfinished_batch_beside_writer(void **state) {
+  (void)state;
+  uc_kept_t *k = build(UC_DIR);
+  size_t n;
+  uint8_t *data = uc_file_bytes(k, UNICHAIN_FILE_DATA, &n);
+  memset(data + 45 * 9, 0, 9);
+  uc_file_set(k, UNICHAIN_FILE_DATA, data, n);
+  free(data);
+  unichain_t *chain = open_torn(k, true);
+  assert_int_equal(unichain_length(chain), 40);
+  assert_null(unichain_disagreement(chain));
+  assert_false(unichain_recovered(chain, NULL));
+  assert_true(unichain_live(chain));
+  assert_blocks(chain, 40);
+  uint64_t findings = 99;
+  assert_int_equal(unichain_check(chain, NULL, NULL, &findings, NULL), 0);
+  assert_int_equal(findings, 0);
+  unichain_close(chain);
+  uc_kept_free(k);
+}
+
 /* Repair after a flipped block: the block is dropped and said so. */
 static void repair_drops_bad_block(void **state) {
   (void)state;
@@ -441,6 +520,8 @@ int main(void) {
       cmocka_unit_test(fork_refused_both_orders),
       cmocka_unit_test(unlinked_roots_wait_for_the_link),
       cmocka_unit_test(failed_write_gives_space_back),
+      cmocka_unit_test(torn_bitfield_beside_writer),
+      cmocka_unit_test(unfinished_batch_beside_writer),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
