@@ -1,5 +1,6 @@
 /* Ed25519 key pairs (unichain.md §1). The secret key (seed || public key)
- * lives in guarded sodium_malloc memory and is wiped by sodium_free. */
+ * lives in a slot of guarded sodium_malloc memory shared with other keys
+ * (secure_slab.c), wiped when freed. */
 #include "crypto/keypair.h"
 
 #include <stdatomic.h>
@@ -8,6 +9,9 @@
 #include <sodium.h>
 
 #include "chainstore/error.h"
+#include "crypto/secure_slab.h"
+
+static secure_slab_pool_t secret_keys = SECURE_SLAB_POOL_INIT(crypto_sign_SECRETKEYBYTES);
 
 int keypair_crypto_init(void) {
   /* sodium_init is itself thread-safe; the flag only spares later calls. */
@@ -22,8 +26,15 @@ int keypair_crypto_init(void) {
 static int alloc_secret(keypair_t *kp) {
   int err = keypair_crypto_init();
   if (err != 0) return err;
-  kp->secret_key = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+  kp->secret_key = secure_slab_alloc(&secret_keys);
   return kp->secret_key == NULL ? CHAINSTORE_ENOMEM : 0;
+}
+
+int keypair_copy_secret(keypair_t *kp, const uint8_t secret_key[64]) {
+  int err = alloc_secret(kp);
+  if (err != 0) return err;
+  memcpy(kp->secret_key, secret_key, crypto_sign_SECRETKEYBYTES);
+  return 0;
 }
 
 int keypair_generate(keypair_t *kp) {
@@ -61,6 +72,6 @@ int keypair_from_secret(keypair_t *kp, const uint8_t secret_key[64], const uint8
 
 void keypair_clear(keypair_t *kp) {
   if (kp == NULL) return;
-  sodium_free(kp->secret_key); /* wipes before freeing; NULL is a no-op */
+  secure_slab_free(&secret_keys, kp->secret_key); /* wipes before freeing; NULL is a no-op */
   kp->secret_key = NULL;
 }

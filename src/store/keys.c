@@ -112,9 +112,7 @@ static int create_new(const unichain_storage_t *st, const store_want_t *want, st
   out->kp.secret_key = NULL;
   out->secret_derived = want->kind == STORE_WANT_NAME;
   if (want->kp.secret_key != NULL && want->kind != STORE_WANT_KEY) {
-    out->kp.secret_key = sodium_malloc(64);
-    if (out->kp.secret_key == NULL) return CHAINSTORE_ENOMEM;
-    memcpy(out->kp.secret_key, want->kp.secret_key, 64);
+    if ((err = keypair_copy_secret(&out->kp, want->kp.secret_key)) != 0) return err;
   }
   return 0;
 }

@@ -30,7 +30,7 @@ static int reload_merkle(unichain_t *chain) {
   int err = uc_roots_read(chain, chain->length, roots, &n);
 
   if (err != 0) return err;
-  uc_merkle_init(&chain->merkle, roots, n, chain->length);
+  if ((err = uc_merkle_roots_set(&chain->merkle, roots, n, chain->length)) != 0) return err;
   chain->merkle_stale = false;
   return 0;
 }
@@ -83,7 +83,7 @@ int unichain_append_batch(unichain_t *chain, const unichain_buf_t *blocks, size_
   /* Leaf hashes straight into their records (two threads for big batches),
    * then the parents, which are cheap. */
   uc_hash_leaves(blocks, n, byte_sum, range);
-  merkle = chain->merkle;
+  uc_merkle_init(&merkle, chain->merkle.roots, chain->merkle.count, chain->merkle.blocks);
   for (size_t i = 0; i < n; i++) {
     unichain_node_t made[FLAT_TREE_MAX_ROOTS];
     size_t k = uc_merkle_next_hashed(&merkle, blocks[i].len, range + 2 * i * UC_NODE_BYTES, made);
@@ -101,6 +101,9 @@ int unichain_append_batch(unichain_t *chain, const unichain_buf_t *blocks, size_
       }
     }
   }
+
+  /* Room to keep the new roots, so that publishing cannot fail. */
+  if ((err = uc_merkle_roots_reserve(&chain->merkle, merkle.count)) != 0) return err;
 
   /* The slot this batch signs must be empty: a signature there belongs to
    * a history the bitfield does not show, and signing over it would fork. */
@@ -138,7 +141,7 @@ int unichain_append_batch(unichain_t *chain, const unichain_buf_t *blocks, size_
     goto undo;
 
   /* Everything is on storage: publish the new state. */
-  chain->merkle = merkle;
+  (void)uc_merkle_roots_set(&chain->merkle, merkle.roots, merkle.count, merkle.blocks);
   chain->byte_length += byte_sum;
   for (size_t i = 0; i < n; i++) {
     if ((err = uc_bitfield_data_set(&chain->bits, start + i, true)) < 0) return err;

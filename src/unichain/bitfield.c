@@ -10,6 +10,7 @@
 
 static const uint64_t region_size[3] = {1024, 2048, 512};
 static const uint64_t region_offset[3] = {0, 1024, 3072};
+#define REGION_MIN 64
 
 /* 2-bit summary of a byte: 11 all set, 00 none, 01 some. */
 static inline uint8_t code8(uint8_t x) {
@@ -28,7 +29,8 @@ void uc_bitfield_init(uc_bitfield_t *bf) {
 }
 
 void uc_bitfield_free(uc_bitfield_t *bf) {
-  for (size_t i = 0; i < bf->count; i++) free(bf->pages[i].bytes);
+  for (size_t i = 0; i < bf->count; i++)
+    for (int r = 0; r < 3; r++) free(bf->pages[i].region[r]);
   free(bf->pages);
   free(bf->dirty);
   memset(bf, 0, sizeof *bf);
@@ -80,7 +82,6 @@ static uc_page_t *find_page(const uc_bitfield_t *bf, uint64_t number) {
 static int insert_page(uc_bitfield_t *bf, uint64_t number, uc_page_t **out) {
   bool found;
   size_t at = locate(bf, number, &found);
-  uint8_t *bytes;
 
   if (found) {
     *out = &bf->pages[at];
@@ -93,18 +94,45 @@ static int insert_page(uc_bitfield_t *bf, uint64_t number, uc_page_t **out) {
     bf->pages = pages;
     bf->cap = cap;
   }
-  bytes = calloc(1, UC_BITFIELD_PAGE_SIZE);
-  if (bytes == NULL) return CHAINSTORE_ENOMEM;
   memmove(&bf->pages[at + 1], &bf->pages[at], (bf->count - at) * sizeof *bf->pages);
+  memset(&bf->pages[at], 0, sizeof bf->pages[at]);
   bf->pages[at].number = number;
-  bf->pages[at].bytes = bytes;
-  bf->pages[at].dirty = false;
-  bf->pages[at].synced = false;
-  bf->pages[at].lo = bf->pages[at].hi = 0;
   bf->count++;
   bf->hint = at;
   *out = &bf->pages[at];
   return 0;
+}
+
+/* Room for byte `i` of region `r` of the page (new bytes zero). */
+static int region_reserve(uc_page_t *page, int r, size_t i) {
+  size_t have = page->have[r], want = have ? have : REGION_MIN;
+  uint8_t *bytes;
+
+  if (i < have) return 0;
+  while (want <= i) want *= 2;
+  if (want > region_size[r]) want = (size_t)region_size[r];
+  if ((bytes = realloc(page->region[r], want)) == NULL) return CHAINSTORE_ENOMEM;
+  memset(bytes + have, 0, want - have);
+  page->region[r] = bytes;
+  page->have[r] = (uint16_t)want;
+  return 0;
+}
+
+static uint8_t region_byte(const uc_page_t *page, int r, size_t i) {
+  return i < page->have[r] ? page->region[r][i] : 0;
+}
+
+/* Page bytes [from, to) (offsets in the file's page image) into out. */
+static void page_image(const uc_page_t *page, size_t from, size_t to, uint8_t *out) {
+  for (int r = 0; r < 3; r++) {
+    size_t lo = (size_t)region_offset[r], hi = lo + (size_t)region_size[r];
+    size_t a = from > lo ? from : lo, b = to < hi ? to : hi;
+    if (a >= b) continue;
+    size_t have = lo + page->have[r] < b ? lo + page->have[r] : b;
+    if (have > a) memcpy(out + (a - from), page->region[r] + (a - lo), have - a);
+    if (have < a) have = a;
+    memset(out + (have - from), 0, b - have);
+  }
 }
 
 int uc_bitfield_load_page(uc_bitfield_t *bf, uint64_t number, const uint8_t *bytes, size_t len) {
@@ -120,7 +148,14 @@ int uc_bitfield_load_page(uc_bitfield_t *bf, uint64_t number, const uint8_t *byt
   if (i == len) return 0;
   err = insert_page(bf, number, &page);
   if (err != 0) return err;
-  memcpy(page->bytes, bytes, len);
+  for (int r = 0; r < 3; r++) {
+    size_t lo = (size_t)region_offset[r], end = lo + (size_t)region_size[r];
+    if (end > len) end = len;
+    while (end > lo && bytes[end - 1] == 0) end--;
+    if (end <= lo) continue; /* len ends before this region */
+    if ((err = region_reserve(page, r, end - lo - 1)) != 0) return err;
+    memcpy(page->region[r], bytes + lo, end - lo);
+  }
   return 0;
 }
 
@@ -131,7 +166,7 @@ void uc_bitfield_loaded(uc_bitfield_t *bf) {
 uint8_t uc_bitfield_get_byte(const uc_bitfield_t *bf, uc_region_t region, uint64_t j) {
   uint64_t size = region_size[region];
   const uc_page_t *page = find_page(bf, j / size);
-  return page ? page->bytes[region_offset[region] + j % size] : 0;
+  return page ? region_byte(page, region, (size_t)(j % size)) : 0;
 }
 
 int uc_bitfield_set_byte(uc_bitfield_t *bf, uc_region_t region, uint64_t j, uint8_t value) {
@@ -149,9 +184,11 @@ int uc_bitfield_set_byte(uc_bitfield_t *bf, uc_region_t region, uint64_t j, uint
     err = insert_page(bf, number, &page);
     if (err != 0) return err;
   }
-  size_t pos = (size_t)(region_offset[region] + j % size);
-  at = &page->bytes[pos];
-  if (*at == value) return 0;
+  size_t in_region = (size_t)(j % size);
+  size_t pos = (size_t)region_offset[region] + in_region;
+  if (region_byte(page, region, in_region) == value) return 0;
+  if ((err = region_reserve(page, region, in_region)) != 0) return err;
+  at = &page->region[region][in_region];
   if (!page->dirty && bf->dirty_count == bf->dirty_cap) {
     size_t cap = bf->dirty_cap ? bf->dirty_cap * 2 : 8;
     uint64_t *dirty = realloc(bf->dirty, cap * sizeof *dirty);
@@ -257,7 +294,7 @@ void uc_bitfield_data_bytes(const uc_bitfield_t *bf, uint64_t first, uint8_t *ou
     if (take > len - done) take = len - done;
     const uc_page_t *page = find_page(bf, j / region_size[UC_REGION_DATA]);
     if (page)
-      memcpy(out + done, page->bytes + in_page, take);
+      page_image(page, (size_t)in_page, (size_t)in_page + take, out + done);
     else
       memset(out + done, 0, take);
     done += take;
@@ -278,7 +315,7 @@ uint64_t uc_bitfield_data_count(const uc_bitfield_t *bf, uint64_t start, uint64_
     uint64_t lo = start > first ? start - first : 0;
     uint64_t hi = end - first < bits_per_page ? end - first : bits_per_page;
     for (uint64_t b = lo; b < hi;) {
-      uint8_t byte = page->bytes[b >> 3];
+      uint8_t byte = region_byte(page, UC_REGION_DATA, (size_t)(b >> 3));
       if ((b & 7) == 0 && b + 8 <= hi) {
         total += (uint64_t)__builtin_popcount(byte);
         b += 8;
@@ -321,9 +358,11 @@ int uc_bitfield_flush(uc_bitfield_t *bf, const unichain_storage_t *storage) {
     uc_page_t *page = find_page(bf, bf->dirty[i]);
     if (page == NULL || !page->dirty) continue;
     size_t end = page->synced ? page->hi : UC_BITFIELD_PAGE_SIZE;
+    uint8_t image[UC_BITFIELD_PAGE_SIZE];
+    page_image(page, page->lo, end, image);
     int err = storage->ops->write(storage->ctx, UNICHAIN_FILE_BITFIELD,
                                   UC_BITFIELD_HEADER + page->number * (uint64_t)UC_BITFIELD_PAGE_SIZE + page->lo,
-                                  page->bytes + page->lo, end - page->lo);
+                                  image, end - page->lo);
     if (err != 0) {
       result = err;
       bf->dirty[kept++] = page->number; /* retried by the next flush */

@@ -47,7 +47,7 @@ struct unichain_s {
   uint64_t length;
   uint64_t byte_length;
   uc_bitfield_t bits;
-  uc_merkle_t merkle; /* roots at `length`, for appending */
+  uc_merkle_roots_t merkle; /* roots at `length`, for appending */
   bool merkle_stale;  /* a remote proof grew the length: reload before appending */
 
   /* Root nodes read by uc_data_offset, one slot per tree depth (the roots of
@@ -55,10 +55,10 @@ struct unichain_s {
    * but their lowest roots, so a sequential read costs its leaf and, on
    * average, about one more node. Cleared whenever tree records are
    * written (uc_node_cache_clear). */
-  struct {
+  struct uc_node_cache_s {
     bool valid;
     unichain_node_t node;
-  } node_cache[64];
+  } * node_cache; /* UC_NODE_CACHE_SLOTS, allocated by the first read that caches */
 
   uint64_t event_block_size; /* unichain_event_block_size, during a DOWNLOAD emit */
 

@@ -78,7 +78,7 @@ int uc_reload_head(unichain_t *chain) {
   if (err != 0) return err;
   chain->byte_length = 0;
   for (size_t i = 0; i < n; i++) chain->byte_length += roots[i].size;
-  uc_merkle_init(&chain->merkle, roots, n, chain->length);
+  if ((err = uc_merkle_roots_set(&chain->merkle, roots, n, chain->length)) != 0) return err;
   chain->merkle_stale = false;
   if (chain->length > 0) chain->live = uc_signature_read(chain, chain->length - 1, sig) == 0;
   uc_node_cache_clear(chain);

@@ -1,15 +1,45 @@
 /* Merkle root stack (merkle-tree-stream generator.js). */
 #include "unichain/merkle.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "crypto/tree_hash.h"
 
 void uc_merkle_init(uc_merkle_t *m, const unichain_node_t *roots, size_t count, uint64_t blocks) {
   if (count > FLAT_TREE_MAX_ROOTS) count = FLAT_TREE_MAX_ROOTS;
-  memcpy(m->roots, roots, count * sizeof *roots);
+  if (count > 0) memcpy(m->roots, roots, count * sizeof *roots);
   m->count = count;
   m->blocks = blocks;
+}
+
+int uc_merkle_roots_reserve(uc_merkle_roots_t *r, size_t count) {
+  size_t cap = r->cap ? r->cap : 4;
+  unichain_node_t *roots;
+
+  if (count <= r->cap) return 0;
+  while (cap < count) cap *= 2;
+  if ((roots = realloc(r->roots, cap * sizeof *roots)) == NULL) return CHAINSTORE_ENOMEM;
+  r->roots = roots;
+  r->cap = cap;
+  return 0;
+}
+
+int uc_merkle_roots_set(uc_merkle_roots_t *r, const unichain_node_t *roots, size_t count, uint64_t blocks) {
+  int err;
+
+  if (count > FLAT_TREE_MAX_ROOTS) count = FLAT_TREE_MAX_ROOTS;
+  if ((err = uc_merkle_roots_reserve(r, count)) != 0) return err;
+  if (count > 0) memcpy(r->roots, roots, count * sizeof *roots);
+  r->count = count;
+  r->blocks = blocks;
+  return 0;
+}
+
+void uc_merkle_roots_free(uc_merkle_roots_t *r) {
+  free(r->roots);
+  r->roots = NULL;
+  r->count = r->cap = 0;
 }
 
 size_t uc_merkle_next(uc_merkle_t *m, const void *data, size_t len, unichain_node_t out[FLAT_TREE_MAX_ROOTS]) {

@@ -22,6 +22,22 @@ void uc_merkle_init(uc_merkle_t *m, const unichain_node_t *roots, size_t count, 
 
 /* Adds block `data`: writes the leaf then each new parent (ascending depth)
  * into out and returns how many (at most FLAT_TREE_MAX_ROOTS). */
+/* The roots a chain keeps between appends: as many as the tree has (one per
+ * set bit of its length), not the FLAT_TREE_MAX_ROOTS of a uc_merkle_t, so
+ * that an idle chain does not hold 3 KiB of empty slots. */
+typedef struct {
+  unichain_node_t *roots; /* count of them, room for cap */
+  size_t count;
+  size_t cap;
+  uint64_t blocks;
+} uc_merkle_roots_t;
+
+/* Room for `count` roots (never shrinks). */
+int uc_merkle_roots_reserve(uc_merkle_roots_t *r, size_t count);
+/* Keeps `count` roots of a tree of `blocks` blocks. */
+int uc_merkle_roots_set(uc_merkle_roots_t *r, const unichain_node_t *roots, size_t count, uint64_t blocks);
+void uc_merkle_roots_free(uc_merkle_roots_t *r);
+
 size_t uc_merkle_next(uc_merkle_t *m, const void *data, size_t len, unichain_node_t out[FLAT_TREE_MAX_ROOTS]);
 /* The same for a block of `size` bytes whose leaf hash is already known. */
 size_t uc_merkle_next_hashed(uc_merkle_t *m, uint64_t size, const uint8_t hash[UNICHAIN_HASH_BYTES],

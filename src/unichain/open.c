@@ -148,7 +148,7 @@ static int finish_open(unichain_t *chain, const stored_t *st, bool generated, bo
 
   chain->byte_length = 0;
   for (size_t i = 0; i < nroots; i++) chain->byte_length += roots[i].size;
-  uc_merkle_init(&chain->merkle, roots, nroots, chain->length);
+  if ((err = uc_merkle_roots_set(&chain->merkle, roots, nroots, chain->length)) != 0) return err;
   err = uc_check_files(chain);
   if (chain->read_only) chain->writable = false;
   return err;

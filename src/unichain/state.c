@@ -20,6 +20,8 @@ void unichain_close(unichain_t *chain) {
   uc_bitfield_free(&chain->bits);
   uc_listeners_free(chain);
   free(chain->scratch);
+  uc_merkle_roots_free(&chain->merkle);
+  free(chain->node_cache);
   sodium_memzero(chain, sizeof *chain);
   free(chain);
 }

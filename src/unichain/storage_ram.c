@@ -13,7 +13,14 @@
  * written, which was a third of the time of a batch of 64 KiB blocks; a huge
  * page costs one fault per 2 MiB. Small files (and the first 2 MiB of big
  * ones) stay in 64 KiB pages, so a chain of a few blocks stays small
- * (random-access-memory itself uses 1 MiB pages). */
+ * (random-access-memory itself uses 1 MiB pages).
+ *
+ * The first page of a file starts as small as what it holds and doubles as
+ * writes reach further (bytes past its end read as zero, and a write's
+ * trailing zeros past it are not stored): a store of 1,000 idle chains of a
+ * few blocks each holds six such files per chain, which at 64 KiB each was
+ * 375 MiB. Only page 0 grows, so a growing file reallocates about ten times
+ * in its life and every later page is a whole one. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -26,6 +33,7 @@
 #define PAGE_SIZE ((size_t)1 << PAGE_SHIFT)
 #define CHUNK_PAGES ((uint64_t)32)
 #define CHUNK_SIZE (PAGE_SIZE * (size_t)CHUNK_PAGES)
+#define PAGE_MIN ((size_t)64)
 
 typedef enum {
   PAGE_OWN = 0,   /* its own malloc() block */
@@ -36,6 +44,7 @@ typedef enum {
 typedef struct {
   uint64_t number;
   uint8_t *bytes; /* NULL: empty slot */
+  uint32_t len;   /* bytes allocated: PAGE_SIZE but for a growing page 0 */
   page_kind_t kind;
 } ram_page_t;
 
@@ -60,25 +69,29 @@ static size_t slot_of(uint64_t number, size_t cap) {
   return (size_t)((number * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (cap - 1);
 }
 
-static uint8_t *find(const ram_file_t *f, uint64_t number) {
+static ram_page_t *find(const ram_file_t *f, uint64_t number) {
   if (f->cap == 0) return NULL;
   for (size_t i = slot_of(number, f->cap);; i = (i + 1) & (f->cap - 1)) {
     if (f->slots[i].bytes == NULL) return NULL;
-    if (f->slots[i].number == number) return f->slots[i].bytes;
+    if (f->slots[i].number == number) return &f->slots[i];
   }
 }
 
-static void place(ram_page_t *slots, size_t cap, uint64_t number, uint8_t *bytes, page_kind_t kind) {
-  size_t i = slot_of(number, cap);
+static void place(ram_page_t *slots, size_t cap, const ram_page_t *page) {
+  size_t i = slot_of(page->number, cap);
   while (slots[i].bytes != NULL) i = (i + 1) & (cap - 1);
-  slots[i].number = number;
-  slots[i].bytes = bytes;
-  slots[i].kind = kind;
+  slots[i] = *page;
+}
+
+static void place_new(ram_page_t *slots, size_t cap, uint64_t number, uint8_t *bytes, uint32_t len,
+                      page_kind_t kind) {
+  ram_page_t page = {.number = number, .bytes = bytes, .len = len, .kind = kind};
+  place(slots, cap, &page);
 }
 
 /* Makes room for `more` pages (load at most 3/4). */
 static int reserve(ram_file_t *f, size_t more) {
-  size_t cap = f->cap ? f->cap : 16;
+  size_t cap = f->cap ? f->cap : 4;
   ram_page_t *slots;
 
   while ((f->used + more) * 4 > cap * 3) cap *= 2;
@@ -87,7 +100,7 @@ static int reserve(ram_file_t *f, size_t more) {
   if (slots == NULL) return CHAINSTORE_ENOMEM;
   for (size_t i = 0; i < f->cap; i++) {
     const ram_page_t *p = &f->slots[i];
-    if (p->bytes != NULL) place(slots, cap, p->number, p->bytes, p->kind);
+    if (p->bytes != NULL) place(slots, cap, p);
   }
   free(f->slots);
   f->slots = slots;
@@ -123,36 +136,62 @@ static int add_chunk(ram_file_t *f, uint64_t number) {
   if ((err = reserve(f, CHUNK_PAGES)) != 0) return err;
   if ((chunk = map_chunk()) == NULL) return CHAINSTORE_ENOMEM;
   for (uint64_t i = 0; i < CHUNK_PAGES; i++)
-    place(f->slots, f->cap, first + i, chunk + i * PAGE_SIZE, i == 0 ? PAGE_CHUNK : PAGE_IN_CHUNK);
+    place_new(f->slots, f->cap, first + i, chunk + i * PAGE_SIZE, (uint32_t)PAGE_SIZE,
+              i == 0 ? PAGE_CHUNK : PAGE_IN_CHUNK);
   f->used += CHUNK_PAGES;
   return 0;
 }
 
-/* The page `number`, created if missing; `whole`: the caller overwrites all
- * of it, so a new page need not be zeroed first. Pages from the second 2 MiB
- * on come in chunks: a chunk is entered whole, so a missing page there means
- * its whole chunk is missing. */
-static int page_for_write(ram_file_t *f, uint64_t number, bool whole, uint8_t **out) {
-  uint8_t *bytes = find(f, number);
+/* Page 0 grown to hold `end` bytes: twice its size or `end` rounded up to
+ * PAGE_MIN, at most PAGE_SIZE. The old bytes are wiped (the page may hold a
+ * secret key). */
+static int grow(ram_page_t *p, size_t end) {
+  size_t len = p->len;
+  uint8_t *bytes;
+
+  len = len * 2 > end ? len * 2 : (end + PAGE_MIN - 1) & ~(PAGE_MIN - 1);
+  if (len > PAGE_SIZE) len = PAGE_SIZE;
+  if ((bytes = malloc(len)) == NULL) return CHAINSTORE_ENOMEM;
+  memcpy(bytes, p->bytes, p->len);
+  memset(bytes + p->len, 0, len - p->len);
+  sodium_memzero(p->bytes, p->len);
+  free(p->bytes);
+  p->bytes = bytes;
+  p->len = (uint32_t)len;
+  return 0;
+}
+
+/* The page `number`, created if missing, holding at least [0, end); `whole`:
+ * the caller overwrites all of it, so a new page need not be zeroed first.
+ * Pages from the second 2 MiB on come in chunks: a chunk is entered whole,
+ * so a missing page there means its whole chunk is missing. */
+static int page_for_write(ram_file_t *f, uint64_t number, size_t end, bool whole, ram_page_t **out) {
+  ram_page_t *page = find(f, number);
+  size_t len = PAGE_SIZE;
+  uint8_t *bytes;
   int err;
 
-  if (bytes == NULL && number >= CHUNK_PAGES) {
+  if (page == NULL && number >= CHUNK_PAGES) {
     if ((err = add_chunk(f, number)) != 0) return err;
-    bytes = find(f, number);
-  } else if (bytes == NULL) {
+    page = find(f, number);
+  } else if (page == NULL) {
     if ((err = reserve(f, 1)) != 0) return err;
-    bytes = whole ? malloc(PAGE_SIZE) : calloc(1, PAGE_SIZE);
+    if (number == 0 && !whole) len = (end + PAGE_MIN - 1) & ~(PAGE_MIN - 1);
+    bytes = whole ? malloc(len) : calloc(1, len);
     if (bytes == NULL) return CHAINSTORE_ENOMEM;
-    place(f->slots, f->cap, number, bytes, PAGE_OWN);
+    place_new(f->slots, f->cap, number, bytes, (uint32_t)len, PAGE_OWN);
     f->used++;
+    page = find(f, number);
+  } else if (page->len < end && (err = grow(page, end)) != 0) {
+    return err;
   }
-  *out = bytes;
+  *out = page;
   return 0;
 }
 
 static void release(ram_page_t *p, bool wipe) {
   if (p->kind == PAGE_OWN) {
-    if (wipe) sodium_memzero(p->bytes, PAGE_SIZE);
+    if (wipe) sodium_memzero(p->bytes, p->len);
     free(p->bytes);
   } else if (p->kind == PAGE_CHUNK) {
     /* munmap()ed memory goes back to the kernel, which zeroes it before
@@ -173,7 +212,7 @@ static void drop_from(ram_file_t *f, uint64_t number) {
   if (slots == NULL) {
     /* Cannot rebuild the table: zero the pages instead (same content). */
     for (size_t i = 0; i < f->cap; i++) {
-      if (f->slots[i].bytes != NULL && f->slots[i].number >= number) memset(f->slots[i].bytes, 0, PAGE_SIZE);
+      if (f->slots[i].bytes != NULL && f->slots[i].number >= number) memset(f->slots[i].bytes, 0, f->slots[i].len);
     }
     return;
   }
@@ -186,7 +225,7 @@ static void drop_from(ram_file_t *f, uint64_t number) {
       release(p, true);
       continue;
     }
-    place(slots, f->cap, p->number, p->bytes, p->kind);
+    place(slots, f->cap, p);
     kept++;
   }
   free(f->slots);
@@ -198,11 +237,11 @@ static void copy_out(const ram_file_t *f, uint64_t offset, uint8_t *buf, size_t 
   while (len > 0) {
     size_t in_page = (size_t)(offset & (PAGE_SIZE - 1));
     size_t n = PAGE_SIZE - in_page < len ? PAGE_SIZE - in_page : len;
-    const uint8_t *page = find(f, offset >> PAGE_SHIFT);
-    if (page != NULL)
-      memcpy(buf, page + in_page, n);
-    else
-      memset(buf, 0, n);
+    const ram_page_t *page = find(f, offset >> PAGE_SHIFT);
+    size_t have = page == NULL || page->len <= in_page ? 0 : page->len - in_page;
+    if (have > n) have = n;
+    if (have > 0) memcpy(buf, page->bytes + in_page, have);
+    memset(buf + have, 0, n - have);
     buf += n;
     offset += n;
     len -= n;
@@ -213,10 +252,17 @@ static int copy_in(ram_file_t *f, uint64_t offset, const uint8_t *buf, size_t le
   while (len > 0) {
     size_t in_page = (size_t)(offset & (PAGE_SIZE - 1));
     size_t n = PAGE_SIZE - in_page < len ? PAGE_SIZE - in_page : len;
-    uint8_t *page;
-    int err = page_for_write(f, offset >> PAGE_SHIFT, n == PAGE_SIZE, &page);
-    if (err != 0) return err;
-    memcpy(page + in_page, buf, n);
+    size_t end = in_page + n;
+    ram_page_t *page = find(f, offset >> PAGE_SHIFT);
+    int err;
+    /* Trailing zeros past a short page read as zero already. */
+    if (page == NULL || page->len < end)
+      while (end > in_page && buf[end - in_page - 1] == 0) end--;
+    if (end > in_page) {
+      if ((err = page_for_write(f, offset >> PAGE_SHIFT, end, n == PAGE_SIZE, &page)) != 0) return err;
+      memcpy(page->bytes + in_page, buf, end - in_page);
+    }
+    if (page != NULL && page->len > end) memset(page->bytes + end, 0, (page->len < in_page + n ? page->len : in_page + n) - end);
     buf += n;
     offset += n;
     len -= n;
@@ -273,9 +319,9 @@ static int ram_truncate(void *ctx, unichain_file_t file, uint64_t size) {
   if (size < f->size) {
     /* Zero the tail of the last kept page, drop the pages after it. */
     uint64_t first_gone = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
-    uint8_t *page = find(f, size >> PAGE_SHIFT);
-    if (page != NULL && (size & (PAGE_SIZE - 1)) != 0)
-      memset(page + (size & (PAGE_SIZE - 1)), 0, PAGE_SIZE - (size & (PAGE_SIZE - 1)));
+    ram_page_t *page = find(f, size >> PAGE_SHIFT);
+    size_t in_page = (size_t)(size & (PAGE_SIZE - 1));
+    if (page != NULL && in_page != 0 && page->len > in_page) memset(page->bytes + in_page, 0, page->len - in_page);
     drop_from(f, first_gone);
   }
   f->size = size;

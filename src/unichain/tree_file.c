@@ -1,5 +1,6 @@
 /* Records of the `tree` and `signatures` files, file headers, and the byte
  * offset of a block (hypercore lib/storage.js). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "unichain/chain.h"
@@ -76,8 +77,11 @@ static const unichain_node_t *find_known(const unichain_node_t *known, size_t n,
   return NULL;
 }
 
+#define UC_NODE_CACHE_SLOTS 64
+
 void uc_node_cache_clear(unichain_t *chain) {
-  for (size_t i = 0; i < sizeof chain->node_cache / sizeof chain->node_cache[0]; i++) chain->node_cache[i].valid = false;
+  if (chain->node_cache == NULL) return;
+  for (size_t i = 0; i < UC_NODE_CACHE_SLOTS; i++) chain->node_cache[i].valid = false;
 }
 
 /* Node `index` from `known`, the cache (roots only: `cached`) or storage. */
@@ -88,12 +92,16 @@ static int lookup(const unichain_t *chain, uint64_t index, const unichain_node_t
   int err;
 
   if ((*out = find_known(known, known_count, index)) != NULL) return 0;
-  if (cached && depth < 64 && chain->node_cache[depth].valid && chain->node_cache[depth].node.index == index) {
+  if (cached && depth < UC_NODE_CACHE_SLOTS && chain->node_cache != NULL && chain->node_cache[depth].valid && chain->node_cache[depth].node.index == index) {
     *out = &chain->node_cache[depth].node;
     return 0;
   }
   if ((err = uc_node_read(chain, index, scratch)) != 0) return err;
-  if (cached && depth < 64) {
+  /* The cache is allocated on first use (a chain never read from holds none);
+   * without memory, reads go uncached. */
+  if (cached && depth < UC_NODE_CACHE_SLOTS && cache->node_cache == NULL)
+    cache->node_cache = calloc(UC_NODE_CACHE_SLOTS, sizeof *cache->node_cache);
+  if (cached && depth < UC_NODE_CACHE_SLOTS && cache->node_cache != NULL) {
     cache->node_cache[depth].node = *scratch;
     cache->node_cache[depth].valid = true;
   }

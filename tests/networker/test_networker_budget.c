@@ -1,8 +1,12 @@
 /* The networker's memory and fd budget (issue 12): a networker with 1,000
  * configured chains and P connected peers holds at most P + the store's
  * pool (0: a RAM store) + 3 fds beyond what the process had before it, and
- * (without ASan) configure and the peers add at most 16 MiB RSS to what
- * the chains themselves take. CI runs P = 8 peers, each a
+ * (without ASan) its 1,000 one-block RAM chains take at most 12 MiB RSS
+ * (~7.7 MiB measured; they took 375 MiB before the store's sizes shrank)
+ * and configure and the peers add at most 16 MiB to that. The whole
+ * process's RSS is printed, not checked: ~16-18 MiB, a few MiB of it heap
+ * freed by the channels the peers never open (bench/README.md). CI runs
+ * P = 8 peers, each a
  * forked process with its own networker, the same shape as the bench's 24
  * (bench/networker): the budget scales by one fd per peer. Also: a clone of
  * 1,000 chains from one peer uses one connection. */
@@ -153,9 +157,7 @@ static void test_budget_1000_chains_peers(void **state) {
   assert_true(ok);
   assert_true(fds <= budget);
 #ifndef BUDGET_SANITIZED /* ASan's shadow and redzones are not ours */
-  /* The networker's own share: the RAM store's 1,000 chains alone take
-   * ~375 MiB today (src/store, not the networker's), so the total RSS
-   * does not meet the 16 MiB line; what configure and the peers add does. */
+  assert_true(rss_chains - rss0 <= 12 * 1024);
   assert_true(rss - rss_chains <= 16 * 1024);
 #endif
   nt_stop(&net);
