@@ -19,10 +19,12 @@
  * stay unconsumed in the core, so its advertised window closes and the
  * remote stops sending.
  *
- * Closing a transport sends FIN after what the core holds (reset: the same,
- * the core has no RST of its own for a live connection); the connection
+ * Closing a transport sends FIN after what the core holds; the connection
  * lingers in the core until the FIN is acked or times out, without the
- * transport. No file descriptor is used per connection. */
+ * transport. Resetting one sends a uTP RESET (ST_RESET) at once and drops
+ * the connection and what it held: the remote reads ECONNRESET (BEP 29's
+ * abort; libutp's utp_close, which utp-native's destroy calls, has only the
+ * FIN). No file descriptor is used per connection. */
 #ifndef CHAINSTORE_TRANSPORT_UTP_H
 #define CHAINSTORE_TRANSPORT_UTP_H
 
