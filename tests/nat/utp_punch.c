@@ -215,6 +215,7 @@ int main(int argc, char **argv) {
   o.bootstrap = boot;
   o.udp = udp;
   o.on_ready = on_ready;
+  o.holepunch_fallback = true;
   int rc = bitswarm_dht_create(loop, &o, &dht);
   if (rc != 0) {
     fprintf(stderr, "utp_punch: dht: %s\n", chainstore_strerror(rc));
