@@ -177,13 +177,13 @@ int bitswarm_dht_core_lookup(bitswarm_dht_core_t *core, const uint8_t topic[BITS
 /* Opens the NAT path toward peer through referrer (the node that told us
  * about it, bitswarm_dht_peer_t.referrer): sends a _holepunch to peer and
  * asks referrer to relay one to it; on_done(0) when peer answers, else
- * CHAINSTORE_ETIMEDOUT after ~5 s. With holepunch_fallback, a timeout
+ * CHAINSTORE_ETIMEDOUT after ~7.5 s. With holepunch_fallback, a timeout
  * goes on instead: every 5 s a datagram with IP TTL 1 keeps our NAT's
  * mapping toward peer (nothing else of ours reaches peer meanwhile), and
  * after 31 s, then 61 s more, the punch is tried again with the direct
- * datagrams at TTL 1: on_done(0) ~36 s after the start through a NAT
+ * datagrams at TTL 1: on_done(0) ~38.5 s after the start through a NAT
  * router that takes unsolicited datagrams in itself (src/dht/punch.c,
- * tests/nat/README.md), CHAINSTORE_ETIMEDOUT after ~105 s. */
+ * tests/nat/README.md), CHAINSTORE_ETIMEDOUT after ~114 s. */
 int bitswarm_dht_core_holepunch(bitswarm_dht_core_t *core, const bitswarm_addr_t *peer,
                                 const bitswarm_addr_t *referrer, bitswarm_dht_core_done_cb on_done,
                                 void *user);

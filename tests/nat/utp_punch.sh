@@ -4,6 +4,7 @@
 # a DHT bootstrap node on pub, h2 announces a topic, h1 looks it up,
 # holepunches through the referrer and moves BYTES to h2 over uTP on the
 # DHT's own socket. RUNS times (default 5); prints each run's times.
+# In --bare a run takes ~40 s (the holepunch fallback, tests/nat/README.md).
 set -euo pipefail
 P=$1
 CLI=$2
