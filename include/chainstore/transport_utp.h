@@ -22,9 +22,10 @@
  * Closing a transport sends FIN after what the core holds; the connection
  * lingers in the core until the FIN is acked or times out, without the
  * transport. Resetting one sends a uTP RESET (ST_RESET) at once and drops
- * the connection and what it held: the remote reads ECONNRESET (BEP 29's
- * abort; libutp's utp_close, which utp-native's destroy calls, has only the
- * FIN). No file descriptor is used per connection. */
+ * the connection and what it held: the remote's read fails at once
+ * (CHAINSTORE_EUTPRESET here, ECONNRESET in utp-native). libutp itself
+ * sends ST_RESET only for unknown connections: its utp_close, which
+ * utp-native's destroy calls, ends with a FIN. No file descriptor is used per connection. */
 #ifndef CHAINSTORE_TRANSPORT_UTP_H
 #define CHAINSTORE_TRANSPORT_UTP_H
 
