@@ -35,7 +35,6 @@ struct bitswarm_dht_core {
   dht_node_t *node;
   bitswarm_dht_core_send_cb send;
   bitswarm_dht_core_send_ttl_cb send_ttl;
-  bool holepunch_fallback;
   bitswarm_dht_core_event_cb on_ready, on_persistent;
   void *user;
   op_t *ops; /* running operations with a query */
@@ -128,7 +127,6 @@ int bitswarm_dht_core_create(const bitswarm_dht_core_options_t *opts, bitswarm_d
     return CHAINSTORE_ENOMEM;
   core->send = opts->send;
   core->send_ttl = opts->send_ttl;
-  core->holepunch_fallback = opts->holepunch_fallback;
   core->on_ready = opts->on_ready;
   core->on_persistent = opts->on_persistent;
   core->user = opts->user;
@@ -374,8 +372,8 @@ int bitswarm_dht_core_holepunch(bitswarm_dht_core_t *core, const bitswarm_addr_t
     return CHAINSTORE_ENOMEM;
   dht_addr_t p = dht_addr_from_public(peer), r = dht_addr_from_public(referrer);
   enter(core);
-  rc = core->holepunch_fallback ? dht_node_holepunch_wait(core->node, &p, &r, holepunch_done, op)
-                                : dht_node_holepunch(core->node, &p, &r, holepunch_done, op);
+  /* The node's send_ttl is set only with holepunch_fallback: else the JS punch. */
+  rc = dht_node_holepunch_wait(core->node, &p, &r, holepunch_done, op);
   if (rc == 0)
     dht_node_flush(core->node);
   else
