@@ -269,13 +269,25 @@ static void bare_routers_defeat_the_normal_punch(void **state) {
   net_free(&n);
 }
 
+static void lookup_done(bitswarm_dht_core_t *core, int status, void *user) { ++*(int *)user; }
+
 static void bare_routers_open_after_the_wait(void **state) {
   static net_t n;
   net_init(&n, false, true);
   uint64_t t = start_punch(&n);
   run(&n, t + 20000, true);
   assert_false(n.done);
-  uint64_t reached = n.reached_router_b_from_a;
+  uint64_t reached = n.reached_router_b_from_a, ttl_sends = n.ttl_sends;
+  /* A DHT query of A's own goes to B meanwhile (B as a routing table
+   * contact): it too must leave with the short TTL. */
+  bitswarm_dht_node_t b_node = {{0x42}, mk(198, 18, 0, 12, n.addr[B].port)};
+  bitswarm_dht_core_add_nodes(n.core[A], &b_node, 1);
+  uint8_t topic[BITSWARM_TOPIC_BYTES] = {0x42};
+  int lookups = 0;
+  assert_int_equal(bitswarm_dht_core_lookup(n.core[A], topic, NULL, NULL, lookup_done, &lookups), 0);
+  run(&n, t + 30000, true); /* B never answers it: the lookup ends on timeouts */
+  assert_int_equal(lookups, 1);
+  assert_true(n.ttl_sends > ttl_sends + 1);
   run(&n, t + 200000, true);
   assert_true(n.done);
   assert_int_equal(n.done_status, 0);
