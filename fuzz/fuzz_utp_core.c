@@ -120,7 +120,10 @@ static void app(utp_conn_t **cp, utp_ctx_t *ctx, const utp_addr_t *peer, uint8_t
     break;
   case 4:
     if (c) {
-      utp_conn_close(c, now_us);
+      if (arg & 1)
+        utp_conn_reset(c, now_us);
+      else
+        utp_conn_close(c, now_us);
       *cp = NULL;
     }
     break;

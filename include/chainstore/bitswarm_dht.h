@@ -63,6 +63,10 @@ typedef struct bitswarm_dht_core bitswarm_dht_core_t;
 typedef void (*bitswarm_dht_core_send_cb)(bitswarm_dht_core_t *core, const bitswarm_addr_t *to,
                                           const uint8_t *buf, size_t len, void *user);
 typedef void (*bitswarm_dht_core_event_cb)(bitswarm_dht_core_t *core, void *user);
+/* As the send callback, with the IP TTL of this one datagram set to ttl
+ * (then restored); dropping it when that cannot be done at once is fine. */
+typedef void (*bitswarm_dht_core_send_ttl_cb)(bitswarm_dht_core_t *core, const bitswarm_addr_t *to,
+                                              const uint8_t *buf, size_t len, int ttl, void *user);
 
 typedef struct {
   const uint8_t *id;        /* BITSWARM_ID_BYTES, or NULL for random */
@@ -77,6 +81,10 @@ typedef struct {
   bool hold_bootstrap;
   uint64_t now;             /* the current time, ms */
   bitswarm_dht_core_send_cb send; /* required */
+  /* A holepunch that timed out goes on with the hold-and-wait fallback
+   * (bitswarm_dht_core_holepunch); requires send_ttl. Off: as the JS. */
+  bool holepunch_fallback;
+  bitswarm_dht_core_send_ttl_cb send_ttl;
   /* Once, when the first bootstrap ends (also when it found nobody). */
   bitswarm_dht_core_event_cb on_ready;
   /* When an adaptive node turns persistent. */
@@ -87,8 +95,8 @@ typedef struct {
 /* Zeroes opts: adaptive, random id, no bootstrap nodes, time 0. */
 void bitswarm_dht_core_options_init(bitswarm_dht_core_options_t *opts);
 
-/* CHAINSTORE_EINVAL (no send callback, too many bootstrap nodes),
- * CHAINSTORE_ENOMEM. The first bootstrap is due at opts->now. */
+/* CHAINSTORE_EINVAL (no send callback, too many bootstrap nodes,
+ * holepunch_fallback without send_ttl), CHAINSTORE_ENOMEM. The first bootstrap is due at opts->now. */
 int bitswarm_dht_core_create(const bitswarm_dht_core_options_t *opts, bitswarm_dht_core_t **out);
 
 /* Cancels every operation (on_done gets CHAINSTORE_ECANCELED), sends
@@ -168,7 +176,14 @@ int bitswarm_dht_core_lookup(bitswarm_dht_core_t *core, const uint8_t topic[BITS
                              bitswarm_dht_core_done_cb on_done, void *user);
 /* Opens the NAT path toward peer through referrer (the node that told us
  * about it, bitswarm_dht_peer_t.referrer): sends a _holepunch to peer and
- * asks referrer to relay one to it; on_done(0) when peer answers. */
+ * asks referrer to relay one to it; on_done(0) when peer answers, else
+ * CHAINSTORE_ETIMEDOUT after ~7.5 s. With holepunch_fallback, a timeout
+ * goes on instead: every 5 s a datagram with IP TTL 1 keeps our NAT's
+ * mapping toward peer (nothing else of ours reaches peer meanwhile), and
+ * after 31 s, then 61 s more, the punch is tried again with the direct
+ * datagrams at TTL 1: on_done(0) ~38.5 s after the start through a NAT
+ * router that takes unsolicited datagrams in itself (src/dht/punch.c,
+ * tests/nat/README.md), CHAINSTORE_ETIMEDOUT after ~114 s. */
 int bitswarm_dht_core_holepunch(bitswarm_dht_core_t *core, const bitswarm_addr_t *peer,
                                 const bitswarm_addr_t *referrer, bitswarm_dht_core_done_cb on_done,
                                 void *user);

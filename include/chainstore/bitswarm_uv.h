@@ -95,6 +95,12 @@ int bitswarm_udp_remove_consumer(bitswarm_udp_t *udp, const bitswarm_udp_consume
  * CHAINSTORE_ELIMIT when it was dropped at the send-queue bound,
  * CHAINSTORE_ECLOSED when the socket is unbound or closing. */
 int bitswarm_udp_send(bitswarm_udp_t *udp, const bitswarm_addr_t *to, const uint8_t *buf, size_t len);
+/* As bitswarm_udp_send, with the IP TTL of this datagram set to ttl
+ * (1..255) around the send and restored: it leaves now or not at all
+ * (CHAINSTORE_EBUSY while libuv's queue holds datagrams; what waits there
+ * would leave with the default TTL). */
+int bitswarm_udp_send_ttl(bitswarm_udp_t *udp, const bitswarm_addr_t *to, const uint8_t *buf, size_t len,
+                          int ttl);
 /* Datagrams dropped because the send queue was at its bound. */
 uint64_t bitswarm_udp_dropped(const bitswarm_udp_t *udp);
 /* Bytes waiting in libuv's send queue now. */
@@ -135,6 +141,11 @@ typedef struct {
    * CHAINSTORE_ENOENT (no IPv4 address) or CHAINSTORE_ELIMIT. `spec` is the
    * "host:port" string given. May be NULL. Not called after destroy. */
   void (*on_resolve)(bitswarm_dht_t *dht, const char *spec, int status, void *user);
+  /* bitswarm_dht_holepunch goes on after a timeout with the hold-and-wait
+   * fallback (bitswarm_dht_core_options_t.holepunch_fallback): through a
+   * NAT router without a firewall it opens in ~38.5 s where the JS punch
+   * never does; a punch that cannot open fails after ~114 s, not ~7.5 s. */
+  bool holepunch_fallback;
   void *user;
 } bitswarm_dht_options_t;
 

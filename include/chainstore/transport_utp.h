@@ -19,10 +19,13 @@
  * stay unconsumed in the core, so its advertised window closes and the
  * remote stops sending.
  *
- * Closing a transport sends FIN after what the core holds (reset: the same,
- * the core has no RST of its own for a live connection); the connection
+ * Closing a transport sends FIN after what the core holds; the connection
  * lingers in the core until the FIN is acked or times out, without the
- * transport. No file descriptor is used per connection. */
+ * transport. Resetting one sends a uTP RESET (ST_RESET) at once and drops
+ * the connection and what it held: the remote's read fails at once
+ * (CHAINSTORE_EUTPRESET here, ECONNRESET in utp-native). libutp itself
+ * sends ST_RESET only for unknown connections: its utp_close, which
+ * utp-native's destroy calls, ends with a FIN. No file descriptor is used per connection. */
 #ifndef CHAINSTORE_TRANSPORT_UTP_H
 #define CHAINSTORE_TRANSPORT_UTP_H
 

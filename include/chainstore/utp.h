@@ -169,6 +169,13 @@ void utp_conn_shutdown(utp_conn_t *conn, uint64_t now_us);
  * DESTROYING) once the FIN is acked, at an error, or at its timeout.
  * The caller must not use `conn` after DESTROYING. */
 void utp_conn_close(utp_conn_t *conn, uint64_t now_us);
+/* Aborts: an ST_RESET goes to the peer at once (it gets ECONNRESET, or
+ * ECONNREFUSED while connecting), queued data and reads are dropped, and the
+ * handle is freed (after DESTROYING) at the next check_timeouts. libutp has
+ * no such call (its utp_close sends FIN); a libutp peer takes the RESET as
+ * it takes one for an unknown connection. No RESET when the connection
+ * already died (an error, the peer's RESET). */
+void utp_conn_reset(utp_conn_t *conn, uint64_t now_us);
 void utp_conn_set_user(utp_conn_t *conn, void *user);
 void *utp_conn_get_user(const utp_conn_t *conn);
 const utp_addr_t *utp_conn_peer(const utp_conn_t *conn);

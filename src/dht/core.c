@@ -34,6 +34,7 @@ typedef struct op {
 struct bitswarm_dht_core {
   dht_node_t *node;
   bitswarm_dht_core_send_cb send;
+  bitswarm_dht_core_send_ttl_cb send_ttl;
   bitswarm_dht_core_event_cb on_ready, on_persistent;
   void *user;
   op_t *ops; /* running operations with a query */
@@ -98,6 +99,15 @@ static void node_send(void *user, const dht_addr_t *to, const uint8_t *buf, size
   core->send(core, &a, buf, len, core->user);
 }
 
+static void node_send_ttl(void *user, const dht_addr_t *to, const uint8_t *buf, size_t len, int ttl) {
+  bitswarm_dht_core_t *core = user;
+  if (core->destroy_due)
+    return;
+  bitswarm_addr_t a = dht_addr_to_public(to);
+  core->sent++;
+  core->send_ttl(core, &a, buf, len, ttl, core->user);
+}
+
 static void node_event(void *user, const dht_event_t *ev) {
   bitswarm_dht_core_t *core = user;
   if (core->destroy_due)
@@ -110,12 +120,13 @@ static void node_event(void *user, const dht_event_t *ev) {
 
 int bitswarm_dht_core_create(const bitswarm_dht_core_options_t *opts, bitswarm_dht_core_t **out) {
   if (opts == NULL || out == NULL || opts->send == NULL || opts->n_bootstrap > BITSWARM_DHT_MAX_BOOTSTRAP ||
-      (opts->n_bootstrap && opts->bootstrap == NULL))
+      (opts->n_bootstrap && opts->bootstrap == NULL) || (opts->holepunch_fallback && opts->send_ttl == NULL))
     return CHAINSTORE_EINVAL;
   bitswarm_dht_core_t *core = calloc(1, sizeof *core);
   if (core == NULL)
     return CHAINSTORE_ENOMEM;
   core->send = opts->send;
+  core->send_ttl = opts->send_ttl;
   core->on_ready = opts->on_ready;
   core->on_persistent = opts->on_persistent;
   core->user = opts->user;
@@ -134,6 +145,7 @@ int bitswarm_dht_core_create(const bitswarm_dht_core_options_t *opts, bitswarm_d
   o.n_bootstrap = opts->n_bootstrap;
   o.hold_bootstrap = opts->hold_bootstrap;
   o.send = node_send;
+  o.send_ttl = opts->holepunch_fallback ? node_send_ttl : NULL;
   o.send_user = core;
   o.on_event = node_event;
   o.event_user = core;
@@ -360,7 +372,8 @@ int bitswarm_dht_core_holepunch(bitswarm_dht_core_t *core, const bitswarm_addr_t
     return CHAINSTORE_ENOMEM;
   dht_addr_t p = dht_addr_from_public(peer), r = dht_addr_from_public(referrer);
   enter(core);
-  rc = dht_node_holepunch(core->node, &p, &r, holepunch_done, op);
+  /* The node's send_ttl is set only with holepunch_fallback: else the JS punch. */
+  rc = dht_node_holepunch_wait(core->node, &p, &r, holepunch_done, op);
   if (rc == 0)
     dht_node_flush(core->node);
   else

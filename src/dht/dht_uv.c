@@ -90,6 +90,13 @@ static void core_send(bitswarm_dht_core_t *core, const bitswarm_addr_t *to, cons
   bitswarm_udp_send(dht->udp, to, buf, len);
 }
 
+static void core_send_ttl(bitswarm_dht_core_t *core, const bitswarm_addr_t *to, const uint8_t *buf, size_t len,
+                          int ttl, void *user) {
+  bitswarm_dht_t *dht = user;
+  dht->sent++;
+  bitswarm_udp_send_ttl(dht->udp, to, buf, len, ttl);
+}
+
 static void on_datagram(bitswarm_udp_t *udp, const bitswarm_addr_t *from, const uint8_t *buf, size_t len,
                         void *user) {
   bitswarm_dht_t *dht = user;
@@ -316,6 +323,8 @@ int bitswarm_dht_create(uv_loop_t *loop, const bitswarm_dht_options_t *opts, bit
   o.hold_bootstrap = dht->held;
   o.now = uv_now(loop);
   o.send = core_send;
+  o.holepunch_fallback = opts->holepunch_fallback;
+  o.send_ttl = core_send_ttl;
   o.on_ready = core_ready;
   o.on_persistent = core_persistent;
   o.user = dht;

@@ -34,6 +34,7 @@ int dht_node_create(dht_node_t **out, const dht_node_options_t *opts) {
   node->ephemeral = opts->role != DHT_ROLE_PERSISTENT;
   node->send_id = !node->ephemeral;
   node->send = opts->send;
+  node->send_ttl = opts->send_ttl;
   node->send_user = opts->send_user;
   node->on_event = opts->on_event;
   node->event_user = opts->event_user;
@@ -76,7 +77,8 @@ void dht_node_destroy(dht_node_t *node) {
   if (node == NULL)
     return;
   node->destroyed = true;
-  dht_rpc_destroy(node);
+  dht_rpc_destroy(node); /* a fallback holepunch's attempt ends it */
+  dht_punch_cancel_all(node);
   dht_query_destroy_all(node);
   reping_free_all(node);
   dht_records_free(&node->records);
@@ -678,6 +680,8 @@ uint64_t dht_node_next_deadline(const dht_node_t *node) {
   if (node->adaptive_at && node->adaptive_at < t) t = node->adaptive_at;
   uint64_t h = dht_rpc_next_holepunch(node);
   if (h < t) t = h;
+  h = dht_punch_next(node);
+  if (h < t) t = h;
   return t;
 }
 
@@ -708,6 +712,8 @@ void dht_node_advance(dht_node_t *node, uint64_t now) {
       dht_node_bootstrap(node);
     } else if (dht_rpc_next_holepunch(node) <= t) {
       dht_rpc_holepunch_timers(node, t);
+    } else if (dht_punch_next(node) <= t) {
+      dht_punch_timers(node, t);
     } else if (node->next_io_tick <= t) {
       node->next_io_tick = tick_after(t, now, DHT_REQUEST_TICK_MS);
       dht_rpc_tick(node);
@@ -735,7 +741,7 @@ void dht_node_advance(dht_node_t *node, uint64_t now) {
 static int user_request(dht_node_t *node, int type, const char *command, const dht_addr_t *to,
                         const dht_addr_t *referrer, const uint8_t *target, size_t target_len,
                         const uint8_t *value, size_t value_len, bool has_value, const uint8_t *token,
-                        size_t token_len, bool has_token, dht_request_done_fn done, void *user) {
+                        size_t token_len, bool has_token, int ttl, dht_request_done_fn done, void *user) {
   if (node->destroyed)
     return CHAINSTORE_ECLOSED;
   dht_request_t *req = dht_rpc_new(node, type, command, to, false, target, target_len, value, value_len,
@@ -743,6 +749,7 @@ static int user_request(dht_node_t *node, int type, const char *command, const d
   if (req == NULL)
     return CHAINSTORE_ENOMEM;
   req->kind = DHT_REQ_USER;
+  req->ttl = ttl;
   req->done = done;
   req->user = user;
   if (referrer) {
@@ -756,15 +763,20 @@ static int user_request(dht_node_t *node, int type, const char *command, const d
 int dht_node_ping(dht_node_t *node, const dht_addr_t *to, const uint8_t *expect_id,
                   dht_request_done_fn done, void *user) {
   return user_request(node, DHT_TYPE_QUERY, "_ping", to, NULL, NULL, 0, expect_id,
-                      expect_id ? DHT_ID_BYTES : 0, expect_id != NULL, NULL, 0, false, done, user);
+                      expect_id ? DHT_ID_BYTES : 0, expect_id != NULL, NULL, 0, false, 0, done, user);
+}
+
+int dht_node_holepunch_ttl(dht_node_t *node, const dht_addr_t *to, const dht_addr_t *referrer, int ttl,
+                           dht_request_done_fn done, void *user) {
+  if (referrer == NULL)
+    return CHAINSTORE_EINVAL; /* JS: "peer.referrer is required" */
+  return user_request(node, DHT_TYPE_QUERY, "_holepunch", to, referrer, NULL, 0, NULL, 0, false, NULL,
+                      0, false, ttl, done, user);
 }
 
 int dht_node_holepunch(dht_node_t *node, const dht_addr_t *to, const dht_addr_t *referrer,
                        dht_request_done_fn done, void *user) {
-  if (referrer == NULL)
-    return CHAINSTORE_EINVAL; /* JS: "peer.referrer is required" */
-  return user_request(node, DHT_TYPE_QUERY, "_holepunch", to, referrer, NULL, 0, NULL, 0, false, NULL,
-                      0, false, done, user);
+  return dht_node_holepunch_ttl(node, to, referrer, 0, done, user);
 }
 
 int dht_node_request(dht_node_t *node, int type, const char *command, const dht_addr_t *to,
@@ -774,5 +786,5 @@ int dht_node_request(dht_node_t *node, int type, const char *command, const dht_
   if (type != DHT_TYPE_QUERY && type != DHT_TYPE_UPDATE)
     return CHAINSTORE_EINVAL;
   return user_request(node, type, command, to, NULL, target, target_len, value, value_len, has_value,
-                      token, token_len, token != NULL, done, user);
+                      token, token_len, token != NULL, 0, done, user);
 }

@@ -44,6 +44,12 @@
 #define DHT_TRIES 3
 #define DHT_NODE_TICK_MS 5000
 #define DHT_HOLEPUNCH_DELAY_MS 500
+/* The hold-and-wait holepunch (punch.c): TTL of what keeps our NAT's
+ * mapping toward the peer, how often, and the waits before each new
+ * attempt (past a 30 s Linux udp_timeout, then past 60 s). */
+#define DHT_PUNCH_TTL 1
+#define DHT_PUNCH_KEEPALIVE_MS 5000
+#define DHT_PUNCH_WAITS_MS {31000, 61000}
 #define DHT_ADAPTIVE_MIN_MS (20 * 60 * 1000)
 #define DHT_ADAPTIVE_LAG_MS (60 * 1000)
 
@@ -80,6 +86,8 @@ typedef struct {
 } dht_event_t;
 
 typedef void (*dht_send_fn)(void *user, const dht_addr_t *to, const uint8_t *buf, size_t len);
+/* As dht_send_fn, with the IP TTL of this one datagram set to ttl. */
+typedef void (*dht_send_ttl_fn)(void *user, const dht_addr_t *to, const uint8_t *buf, size_t len, int ttl);
 typedef void (*dht_event_fn)(void *user, const dht_event_t *ev);
 
 typedef struct {
@@ -93,7 +101,8 @@ typedef struct {
   const dht_bootstrap_addr_t *bootstrap;
   size_t n_bootstrap; /* at most DHT_MAX_BOOTSTRAP */
   dht_send_fn send;
-  void *send_user;
+  dht_send_ttl_fn send_ttl; /* may be NULL: no hold-and-wait holepunch */
+  void *send_user;          /* for both */
   dht_event_fn on_event; /* may be NULL */
   void *event_user;
   uint64_t now;
@@ -214,6 +223,15 @@ int dht_node_ping(dht_node_t *node, const dht_addr_t *to, const uint8_t *expect_
                   dht_request_done_fn done, void *user);
 int dht_node_holepunch(dht_node_t *node, const dht_addr_t *to, const dht_addr_t *referrer,
                        dht_request_done_fn done, void *user);
+/* A holepunch whose packets to `to` leave with IP TTL ttl (0: the
+ * default); the relay through the referrer leaves as usual. */
+int dht_node_holepunch_ttl(dht_node_t *node, const dht_addr_t *to, const dht_addr_t *referrer, int ttl,
+                           dht_request_done_fn done, void *user);
+/* dht_node_holepunch, then, if it timed out and send_ttl is set, the
+ * hold-and-wait fallback of punch.c; done runs once at the end. Without
+ * send_ttl it is dht_node_holepunch. */
+int dht_node_holepunch_wait(dht_node_t *node, const dht_addr_t *to, const dht_addr_t *referrer,
+                            dht_request_done_fn done, void *user);
 /* A raw QUERY or UPDATE (type), e.g. to replay a vector. */
 int dht_node_request(dht_node_t *node, int type, const char *command, const dht_addr_t *to,
                      const uint8_t *target, size_t target_len, const uint8_t *value, size_t value_len,

@@ -45,6 +45,7 @@ struct dht_request {
   uint8_t peer_id[DHT_ID_BYTES];
   uint64_t contact_serial; /* != 0: the request went to this table contact */
   uint64_t holepunch_at;   /* 0 = no delayed holepunch pending */
+  int ttl;                 /* of the packets to `to` (0: the default) */
   /* Completion */
   dht_req_kind_t kind;
   dht_query_t *query;
@@ -129,6 +130,7 @@ struct dht_node {
   bool destroyed;
   bool initial_nodes;
   dht_send_fn send;
+  dht_send_ttl_fn send_ttl;
   void *send_user;
   dht_event_fn on_event;
   void *event_user;
@@ -170,6 +172,9 @@ struct dht_node {
   dht_query_t *dead; /* ended queries waiting to be freed */
   int depth;         /* nesting of entry points: only the outermost reaps */
 
+  /* Hold-and-wait holepunches (punch.c) */
+  struct dht_punch *punches;
+
   /* Commands (HyperDHT) */
   dht_records_t records;
   dht_store_t store;
@@ -191,6 +196,8 @@ void dht_rpc_holepunch_timers(dht_node_t *node, uint64_t now);
 uint64_t dht_rpc_next_holepunch(const dht_node_t *node);
 /* Sends an encoded message (drops it after destroy). */
 void dht_rpc_send(dht_node_t *node, const dht_message_t *m, const dht_addr_t *to);
+/* The same with IP TTL ttl (0: the default). */
+void dht_rpc_send_ttl(dht_node_t *node, const dht_message_t *m, const dht_addr_t *to, int ttl);
 /* Detaches every request of this query (they keep running, results ignored). */
 void dht_rpc_detach_query(dht_node_t *node, dht_query_t *q);
 void dht_rpc_detach_reping(dht_node_t *node, dht_reping_t *r);
@@ -231,5 +238,14 @@ void dht_query_release_held(dht_node_t *node);
 
 /* commands.c */
 void dht_commands_dispatch(dht_node_t *node, const dht_incoming_t *in);
+
+/* punch.c */
+/* The TTL a datagram to `to` must leave with while a fallback holepunch
+ * to it holds our mapping (0: none). */
+int dht_punch_ttl_for(const dht_node_t *node, const dht_addr_t *to);
+uint64_t dht_punch_next(const dht_node_t *node);
+void dht_punch_timers(dht_node_t *node, uint64_t now);
+/* Ends every fallback holepunch with CHAINSTORE_ECANCELED (destroy). */
+void dht_punch_cancel_all(dht_node_t *node);
 
 #endif

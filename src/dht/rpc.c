@@ -106,7 +106,20 @@ static void build_message(dht_node_t *node, const dht_request_t *req, dht_messag
     m->value = dht_bytes(req->value, req->value_len);
 }
 
-void dht_rpc_send(dht_node_t *node, const dht_message_t *m, const dht_addr_t *to) {
+/* Every datagram leaves here: while a fallback holepunch holds our NAT's
+ * mapping toward `to`, nothing may reach the peer's router (punch.c). */
+static void send_raw(dht_node_t *node, const uint8_t *buf, size_t len, const dht_addr_t *to, int ttl) {
+  if (node->destroyed)
+    return;
+  if (ttl == 0)
+    ttl = dht_punch_ttl_for(node, to);
+  if (ttl != 0 && node->send_ttl != NULL)
+    node->send_ttl(node->send_user, to, buf, len, ttl);
+  else
+    node->send(node->send_user, to, buf, len);
+}
+
+void dht_rpc_send_ttl(dht_node_t *node, const dht_message_t *m, const dht_addr_t *to, int ttl) {
   if (node->destroyed)
     return;
   size_t n = dht_message_encoding_length(m);
@@ -115,15 +128,13 @@ void dht_rpc_send(dht_node_t *node, const dht_message_t *m, const dht_addr_t *to
   if (buf == NULL)
     return;
   dht_message_encode(m, buf);
-  node->send(node->send_user, to, buf, n);
+  send_raw(node, buf, n, to, ttl);
   if (buf != stack)
     free(buf);
 }
 
-static void send_raw(dht_node_t *node, const uint8_t *buf, size_t len, const dht_addr_t *to) {
-  if (node->destroyed)
-    return;
-  node->send(node->send_user, to, buf, len);
+void dht_rpc_send(dht_node_t *node, const dht_message_t *m, const dht_addr_t *to) {
+  dht_rpc_send_ttl(node, m, to, 0);
 }
 
 bool dht_rpc_saturated(dht_node_t *node) {
@@ -224,7 +235,7 @@ static void request_immediately(dht_node_t *node, dht_request_t *req) {
     }
   }
   rid_insert(node, req);
-  send_raw(node, req->buf, req->len, &req->to);
+  send_raw(node, req->buf, req->len, &req->to, req->ttl);
   if (strcmp(req->command, "_holepunch") == 0)
     holepunch(node, req);
 }
@@ -305,7 +316,7 @@ void dht_rpc_on_response(dht_node_t *node, const dht_message_t *m, const dht_add
 
 static void retry(dht_node_t *node, dht_request_t *req) {
   req->timeout = 4;
-  send_raw(node, req->buf, req->len, &req->to);
+  send_raw(node, req->buf, req->len, &req->to, req->ttl);
   if (req->has_referrer)
     holepunch(node, req);
 }

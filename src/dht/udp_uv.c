@@ -180,6 +180,32 @@ int bitswarm_udp_send(bitswarm_udp_t *udp, const bitswarm_addr_t *to, const uint
   return send_now(udp, &sa, buf, len);
 }
 
+int bitswarm_udp_send_ttl(bitswarm_udp_t *udp, const bitswarm_addr_t *to, const uint8_t *buf, size_t len,
+                          int ttl) {
+  if (udp == NULL || to == NULL || (buf == NULL && len > 0) || ttl < 1 || ttl > 255)
+    return CHAINSTORE_EINVAL;
+  if (!udp->bound || udp->closing)
+    return CHAINSTORE_ECLOSED;
+  flush_out(udp); /* keeps the order of what the socket sends */
+  uv_os_fd_t fd;
+  int old;
+  socklen_t olen = sizeof old;
+  if (udp->handle.send_queue_count != 0)
+    return CHAINSTORE_EBUSY;
+  if (uv_fileno((uv_handle_t *)&udp->handle, &fd) != 0 || getsockopt(fd, IPPROTO_IP, IP_TTL, &old, &olen) != 0 ||
+      setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl) != 0)
+    return CHAINSTORE_EIO;
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  memcpy(&sa.sin_addr, to->ip, 4);
+  sa.sin_port = htons(to->port);
+  uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
+  int rc = uv_udp_try_send(&udp->handle, &b, 1, (const struct sockaddr *)&sa);
+  (void)setsockopt(fd, IPPROTO_IP, IP_TTL, &old, sizeof old);
+  return rc >= 0 ? 0 : rc == UV_EAGAIN ? CHAINSTORE_EBUSY : CHAINSTORE_EIO;
+}
+
 /* ---- receiving ---- */
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {

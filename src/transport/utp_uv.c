@@ -403,11 +403,14 @@ static int op_shutdown(chainstore_transport_t *base, chainstore_transport_shutdo
 
 static void op_close(chainstore_transport_t *base, bool reset) {
   utp_tr_t *t = (utp_tr_t *)base;
-  (void)reset; /* the core ends a live connection with FIN only */
   cancel_writes(t, CHAINSTORE_ECANCELED);
   if (t->conn != NULL) {
     utp_conn_set_user(t->conn, NULL);
-    utp_conn_close(t->conn, now_us());
+    /* reset: the peer learns at once (ST_RESET), no FIN lingers. */
+    if (reset)
+      utp_conn_reset(t->conn, now_us());
+    else
+      utp_conn_close(t->conn, now_us());
     t->conn = NULL;
   }
   t->closed_due = true;

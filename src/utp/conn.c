@@ -956,6 +956,23 @@ void utp_conn_close(utp_conn_t *c, uint64_t now_us) {
   }
 }
 
+void utp_conn_reset(utp_conn_t *c, uint64_t now_us) {
+  if (!c || (c->close_requested && c->state == UTP_CS_DESTROY))
+    return;
+  cs__utp_set_now(c->ctx, now_us);
+  /* A peer that reset us, or that we gave up on, holds nothing to kill. */
+  if (c->state != UTP_CS_RESET && c->state != UTP_CS_DESTROY)
+    cs__utp_send_rst(c->ctx, &c->addr, c->conn_id_send, c->seq_nr, c->ack_nr);
+  ack_list_remove(c); /* nothing follows the RESET */
+  c->read_shutdown = true;
+  c->close_requested = true;
+  c->state = UTP_CS_DESTROY;
+  if (c->half_open) {
+    c->half_open = false;
+    c->ctx->n_half_open--;
+  }
+}
+
 void utp_conn_set_user(utp_conn_t *c, void *user) { c->user = user; }
 void *utp_conn_get_user(const utp_conn_t *c) { return c->user; }
 const utp_addr_t *utp_conn_peer(const utp_conn_t *c) { return &c->addr; }

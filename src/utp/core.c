@@ -182,12 +182,9 @@ void utp_ctx_stats(const utp_ctx_t *ctx, utp_ctx_stats_t *out) {
   out->syns_refused = ctx->syns_refused;
 }
 
-static void send_rst(utp_ctx_t *ctx, const utp_addr_t *addr, uint16_t conn_id, uint16_t ack_nr) {
-  utp_header_t h = {.type = UTP_ST_RESET,
-                    .version = 1,
-                    .conn_id = conn_id,
-                    .seq = (uint16_t)cs__utp_random(ctx),
-                    .ack = ack_nr};
+void cs__utp_send_rst(utp_ctx_t *ctx, const utp_addr_t *addr, uint16_t conn_id, uint16_t seq_nr,
+                      uint16_t ack_nr) {
+  utp_header_t h = {.type = UTP_ST_RESET, .version = 1, .conn_id = conn_id, .seq = seq_nr, .ack = ack_nr};
   uint8_t b[UTP_HEADER_SIZE];
   cs__utp_header_encode(&h, b);
   ctx->resets_sent++;
@@ -210,7 +207,7 @@ static void reject(utp_ctx_t *ctx, const utp_addr_t *addr, const utp_header_t *h
   r->connid = h->conn_id;
   r->ack_nr = h->seq;
   r->timestamp_ms = ctx->current_ms;
-  send_rst(ctx, addr, h->conn_id, h->seq);
+  cs__utp_send_rst(ctx, addr, h->conn_id, (uint16_t)cs__utp_random(ctx), h->seq);
 }
 
 static void accept_syn(utp_ctx_t *ctx, const utp_addr_t *from, const utp_packet_t *p, size_t len) {

@@ -159,6 +159,9 @@ uint32_t cs__utp_random(utp_ctx_t *ctx);
 void cs__utp_set_now(utp_ctx_t *ctx, uint64_t now_us);
 utp_conn_t *cs__utp_lookup(const utp_ctx_t *ctx, const utp_addr_t *addr, uint16_t id);
 void cs__utp_send_to(utp_ctx_t *ctx, const uint8_t *buf, size_t len, const utp_addr_t *to);
+/* An ST_RESET naming conn_id (the receiver's recv id, libutp's send_rst). */
+void cs__utp_send_rst(utp_ctx_t *ctx, const utp_addr_t *addr, uint16_t conn_id, uint16_t seq_nr,
+                      uint16_t ack_nr);
 
 /* conn.c */
 utp_conn_t *cs__utp_conn_create(utp_ctx_t *ctx, const utp_addr_t *addr, uint16_t recv_id,

@@ -1,11 +1,16 @@
 /* The swarm's UDP socket (bitswarm_udp_t) lent to a DHT node, with a second
  * consumer on the same port taking what the demultiplexing hook of
  * spec/utp.md §7 gives it; and bootstrap host names resolved off the loop
- * ("localhost" only). In a fresh network namespace on 127.0.0.1; exits 77
+ * ("localhost" only); a datagram with its own TTL (bitswarm_udp_send_ttl).
+ * In a fresh network namespace on 127.0.0.1; exits 77
  * without one. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <sodium.h>
 #include <uv.h>
@@ -238,6 +243,63 @@ static void consumers_are_bounded_and_a_lent_socket_must_be_bound(void **state) 
   assert_int_equal(uv_loop_close(&other), 0);
 }
 
+/* The TTL of the next datagram on a plain socket with IP_RECVTTL. */
+static int recv_ttl(int fd) {
+  uint8_t b[64];
+  char ctl[64];
+  struct iovec iov = {b, sizeof b};
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl};
+  assert_true(recvmsg(fd, &mh, 0) > 0);
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) {
+      int ttl;
+      memcpy(&ttl, CMSG_DATA(c), sizeof ttl);
+      return ttl;
+    }
+  fail_msg("no IP_TTL control message");
+  return -1;
+}
+
+/* bitswarm_udp_send_ttl: that one datagram carries the TTL asked, the
+ * socket's next one the default again (the holepunch fallback's keepalives
+ * share the socket with the DHT and uTP). */
+static void a_datagram_leaves_with_the_ttl_asked_and_the_next_with_the_default(void **state) {
+  uv_loop_t loop;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  int fd = socket(AF_INET, SOCK_DGRAM, 0), on = 1, dflt;
+  socklen_t dl = sizeof dflt;
+  struct timeval tv = {2, 0};
+  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t sl = sizeof sin;
+  assert_true(fd >= 0);
+  assert_int_equal(setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &on, sizeof on), 0);
+  assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+  assert_int_equal(getsockopt(fd, IPPROTO_IP, IP_TTL, &dflt, &dl), 0);
+  assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+  bitswarm_addr_t to = {{127, 0, 0, 1}, ntohs(sin.sin_port)};
+
+  bitswarm_udp_t *udp;
+  assert_int_equal(bitswarm_udp_create(&loop, &udp), 0);
+  assert_int_equal(bitswarm_udp_send_ttl(udp, &to, (const uint8_t *)"x", 1, 3), CHAINSTORE_ECLOSED);
+  assert_int_equal(bitswarm_udp_bind(udp, "127.0.0.1", 0), 0);
+  assert_int_equal(bitswarm_udp_send_ttl(udp, &to, (const uint8_t *)"x", 1, 0), CHAINSTORE_EINVAL);
+  assert_int_equal(bitswarm_udp_send_ttl(udp, &to, (const uint8_t *)"x", 1, 256), CHAINSTORE_EINVAL);
+  assert_int_equal(bitswarm_udp_send_ttl(udp, &to, (const uint8_t *)"a", 1, 3), 0);
+  assert_int_equal(bitswarm_udp_send(udp, &to, (const uint8_t *)"b", 1), 0);
+  assert_int_equal(bitswarm_udp_send_ttl(udp, &to, (const uint8_t *)"c", 1, 1), 0);
+  assert_int_equal(bitswarm_udp_send(udp, &to, (const uint8_t *)"d", 1), 0);
+  assert_int_equal(recv_ttl(fd), 3);
+  assert_int_equal(recv_ttl(fd), dflt);
+  assert_int_equal(recv_ttl(fd), 1);
+  assert_int_equal(recv_ttl(fd), dflt);
+  close(fd);
+  int closed = 0;
+  assert_int_equal(bitswarm_udp_close(udp, count, &closed), 0);
+  assert_true(run_until(&loop, &closed, 1, 2000));
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 typedef struct {
   int calls;
   int status[4];
@@ -390,6 +452,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(a_dht_runs_on_a_lent_socket_next_to_another_consumer),
       cmocka_unit_test(consumers_are_bounded_and_a_lent_socket_must_be_bound),
+      cmocka_unit_test(a_datagram_leaves_with_the_ttl_asked_and_the_next_with_the_default),
       cmocka_unit_test(a_localhost_bootstrap_resolves_off_the_loop),
       cmocka_unit_test(a_name_that_fails_is_reported_and_the_node_still_starts),
       cmocka_unit_test(destroy_while_a_name_resolves_is_clean),

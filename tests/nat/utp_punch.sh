@@ -4,9 +4,21 @@
 # a DHT bootstrap node on pub, h2 announces a topic, h1 looks it up,
 # holepunches through the referrer and moves BYTES to h2 over uTP on the
 # DHT's own socket. RUNS times (default 5); prints each run's times.
+# In --bare a run takes ~40 s (the holepunch fallback, tests/nat/README.md).
+# UTP_PUNCH_JS=announce|connect: that side is JS (utp_punch_js.js, node).
 set -euo pipefail
 P=$1
 CLI=$2
+ANN=$P CON=$P
+JS="node $(cd "$(dirname "$0")" && pwd)/utp_punch_js.js"
+if [ -n "${UTP_PUNCH_JS:-}" ]; then
+  command -v node >/dev/null && [ -d "${CHAINSTORE_JS_DIR:-$(dirname "$0")/../../interop/js}/node_modules/@hyperswarm/dht" ] ||
+    { echo "SKIP: no node or no JS stack"; exit 77; }
+fi
+case "${UTP_PUNCH_JS:-}" in
+  announce) ANN=$JS ;;
+  connect) CON=$JS ;;
+esac
 BYTES=${UTP_PUNCH_BYTES:-$((1 << 20))}
 RUNS=${UTP_PUNCH_RUNS:-5}
 W=$(mktemp -d)
@@ -17,10 +29,10 @@ BOOT=$NETNS_PUB_ADDR:49737
 ok=0
 for r in $(seq "$RUNS"); do
   T=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-  ip netns exec "$NETNS_H2" "$P" announce "$BOOT" "$T" "$BYTES" >"$W/a.out" 2>"$W/a.err" &
+  ip netns exec "$NETNS_H2" $ANN announce "$BOOT" "$T" "$BYTES" >"$W/a.out" 2>"$W/a.err" &
   A=$!
   for i in $(seq 200); do grep -q announced "$W/a.out" && break; sleep 0.05; done
-  if ip netns exec "$NETNS_H1" "$P" connect "$BOOT" "$T" "$BYTES" >"$W/c.out" 2>"$W/c.err" && wait $A; then
+  if ip netns exec "$NETNS_H1" $CON connect "$BOOT" "$T" "$BYTES" >"$W/c.out" 2>"$W/c.err" && wait $A; then
     ok=$((ok + 1))
     echo "run $r: $(cat "$W/c.out") / $(cat "$W/a.out" | tail -1)"
   else
@@ -28,5 +40,5 @@ for r in $(seq "$RUNS"); do
     kill $A 2>/dev/null || true
   fi
 done
-echo "$ok/$RUNS holepunched and transferred ($NETNS_MODE)"
+echo "$ok/$RUNS holepunched and transferred ($NETNS_MODE${UTP_PUNCH_JS:+, JS ${UTP_PUNCH_JS}s})"
 [ "$ok" = "$RUNS" ]

@@ -192,6 +192,30 @@ static void a_reset_kills_the_connection_with_econnreset(void **state) {
   sim_free(&s);
 }
 
+static bool b_destroyed_a_failed(sim_t *s) { return s->end[1].destroyed && s->end[0].error != 0; }
+
+/* B aborts mid-stream: A hears of it from B's RESET within one trip, not
+ * from a FIN after the data, and B keeps no connection lingering. */
+static void utp_conn_reset_aborts_the_peer_with_econnreset(void **state) {
+  (void)state;
+  static sim_t s;
+  sim_link_t link = {.delay_us = 5000, .seed = 13};
+  sim_init(&s, &link, NULL);
+  sim_connect(&s, 1 * MIB, 0);
+  assert_true(sim_run(&s, a_connected, 5000000));
+  uint64_t at = s.now_us;
+  utp_conn_reset(s.end[1].conn, s.now_us);
+  assert_true(sim_run(&s, b_destroyed_a_failed, 1000000));
+  assert_int_equal(s.end[0].error, CHAINSTORE_EUTPRESET);
+  assert_false(s.end[0].eof);
+  assert_true(s.now_us - at < 600000);
+  utp_ctx_stats_t st;
+  utp_ctx_stats(s.end[1].ctx, &st);
+  assert_int_equal(st.resets_sent, 1);
+  assert_int_equal(st.connections, 0);
+  sim_free(&s);
+}
+
 static void a_connect_answered_by_reset_is_refused(void **state) {
   (void)state;
   static sim_t s;
@@ -364,6 +388,7 @@ int main(void) {
       cmocka_unit_test(a_lost_syn_ack_is_sent_again_for_the_retransmitted_syn),
       cmocka_unit_test(fin_both_ways_ends_both_streams_and_frees_both),
       cmocka_unit_test(a_reset_kills_the_connection_with_econnreset),
+      cmocka_unit_test(utp_conn_reset_aborts_the_peer_with_econnreset),
       cmocka_unit_test(a_connect_answered_by_reset_is_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

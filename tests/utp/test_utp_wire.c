@@ -265,6 +265,50 @@ static void initiator_speaks_as_libutp_did(void **state) {
   cJSON_Delete(v);
 }
 
+/* utp_conn_reset on the captured connection: one 20-byte ST_RESET with the
+ * header libutp's send_rst writes (no timestamps, window 0) naming the
+ * initiator's recv id, with our seq_nr (the SYN-ACK, a STATE, took none) and
+ * ack_nr; then silence, and the connection is gone at the next timer walk. */
+static void a_reset_sends_one_st_reset_and_drops_the_connection(void **state) {
+  (void)state;
+  cJSON *v = tv_load("dht/utp-capture.json");
+  cJSON *pkts = tv_get(v, "packets");
+  replay_t r = {0};
+  r.randoms[0] = 39017;
+  utp_ctx_t *ctx = replay_ctx(&r, true);
+  feed(ctx, pkts, 0, ts_of(pkts, 1));               /* SYN */
+  feed(ctx, pkts, 2, ts_of(pkts, 2) + 12);          /* DATA "hello over utp" */
+  assert_int_equal(r.n_out, 1);                     /* the SYN-ACK; the ack is deferred */
+  uint16_t id = (uint16_t)tv_num(cJSON_GetArrayItem(pkts, 0), "connection_id");
+  uint16_t their_seq = (uint16_t)tv_num(cJSON_GetArrayItem(pkts, 2), "seq_nr");
+  utp_packet_t synack;
+  assert_int_equal(cs__utp_packet_decode(r.out[0], r.out_len[0], &synack), 0);
+
+  utp_conn_reset(r.conn, ts_of(pkts, 3));
+  assert_int_equal(r.n_out, 2);
+  const uint8_t want[20] = {0x31, 0, (uint8_t)(id >> 8), (uint8_t)id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                            (uint8_t)(synack.h.seq >> 8), (uint8_t)synack.h.seq,
+                            (uint8_t)(their_seq >> 8), (uint8_t)their_seq};
+  assert_int_equal(r.out_len[1], 20);
+  assert_bytes_equal(r.out[1], want, 20);
+  utp_ctx_stats_t st;
+  utp_ctx_stats(ctx, &st);
+  assert_int_equal(st.resets_sent, 1);
+
+  /* The deferred ack is not sent after the RESET; the peer's FIN draws nothing. */
+  utp_ctx_issue_deferred_acks(ctx, ts_of(pkts, 4));
+  feed(ctx, pkts, 5, ts_of(pkts, 5));
+  assert_int_equal(r.n_out, 2);
+  assert_int_equal(r.got_len, 14);
+  assert_false(r.eof);
+  utp_ctx_check_timeouts(ctx, ts_of(pkts, 5) + 600000);
+  utp_ctx_stats(ctx, &st);
+  assert_int_equal(st.connections, 0);
+  assert_int_equal(r.n_out, 2);
+  utp_ctx_destroy(ctx);
+  cJSON_Delete(v);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(every_captured_packet_decodes_and_encodes_back),
@@ -272,6 +316,7 @@ int main(void) {
       cmocka_unit_test(extension_chains_are_walked_as_libutp_does),
       cmocka_unit_test(acceptor_answers_as_libutp_did),
       cmocka_unit_test(initiator_speaks_as_libutp_did),
+      cmocka_unit_test(a_reset_sends_one_st_reset_and_drops_the_connection),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
