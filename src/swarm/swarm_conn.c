@@ -1,5 +1,6 @@
-/* The swarm's connections (include/chainstore/swarm.h): TCP dials the core
- * asks for, inbound connections it admits, handing each to the user as a
+/* The swarm's connections (include/chainstore/swarm.h): the dials the core
+ * asks for (TCP, raced by holepunch + uTP for a peer from the DHT), the
+ * inbound TCP and uTP connections it admits, handing each to the user as a
  * watched transport, and ending them when the core or close says so. */
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ static bitswarm_swarm_conn_t *conn_new(bitswarm_swarm_t *sw, bitswarm_core_conn_
   c->sw = sw;
   c->cc = cc;
   c->deadline = BITSWARM_CORE_NEVER;
+  c->type = BITSWARM_CORE_TCP;
   bitswarm_core_conn_set_data(cc, c);
   conn_link(sw, c);
   return c;
@@ -83,7 +85,7 @@ static void hand_to_user(bitswarm_swarm_conn_t *c) {
     topics[i] = bitswarm_core_conn_topic(c->cc, i);
   bitswarm_swarm_conn_info_t info = {
       .client = bitswarm_core_conn_client(c->cc),
-      .type = "tcp",
+      .type = c->type == BITSWARM_CORE_UTP ? "utp" : "tcp",
       .remote = *bitswarm_core_conn_remote(c->cc),
       .peer = bitswarm_core_conn_peer(c->cc),
       .n_topics = n,
@@ -116,36 +118,166 @@ static int watch(bitswarm_swarm_conn_t *c, chainstore_transport_t *raw) {
   return chainstore_transport_watch(&c->t, c->sw->loop, raw, conn_gone, c);
 }
 
-static void dial_closed(chainstore_transport_t *t) { conn_unlink_free(chainstore_transport_get_data(t)); }
+/* ---- the dial race (spec/swarm.md section 3) ---- */
+
+/* The holepunch of one dial. It outlives the dial when the dial ends first
+ * (c is then NULL): the DHT calls back exactly once. */
+typedef struct swuv_punch {
+  bitswarm_swarm_conn_t *c;
+} swuv_punch_t;
+
+/* A losing or failed attempt: nothing is left to do when it has closed. */
+static void attempt_closed(chainstore_transport_t *t) { (void)t; }
+
+static bool dialling(const bitswarm_swarm_conn_t *c) { return c->dial_t || c->punch || c->utp_t; }
+
+/* Ends every attempt still running but `keep` (JS: the other sockets are
+ * destroyed). */
+static void drop_attempts(bitswarm_swarm_conn_t *c, const chainstore_transport_t *keep) {
+  chainstore_transport_t *tcp = c->dial_t, *utp = c->utp_t;
+  c->dial_t = NULL;
+  c->utp_t = NULL;
+  if (c->punch) {
+    c->punch->c = NULL;
+    c->punch = NULL;
+  }
+  c->deadline = BITSWARM_CORE_NEVER;
+  if (tcp && tcp != keep)
+    chainstore_transport_reset(tcp, attempt_closed);
+  if (utp && utp != keep)
+    chainstore_transport_reset(utp, attempt_closed);
+}
 
 /* A dial ended without a connection: the core forgets conn. */
 static void dial_fail(bitswarm_swarm_conn_t *c, int err) {
   bitswarm_swarm_t *sw = c->sw;
   bitswarm_core_conn_t *cc = c->cc;
   c->cc = NULL;
-  c->deadline = BITSWARM_CORE_NEVER;
-  chainstore_transport_t *t = c->dial_t;
-  c->dial_t = NULL;
-  chainstore_transport_set_data(t, c);
-  chainstore_transport_reset(t, dial_closed);
+  drop_attempts(c, NULL);
+  if (cc)
+    bitswarm_core_conn_set_data(cc, NULL);
+  conn_unlink_free(c);
   if (cc)
     bitswarm_core_dial_done(sw->core, cc, err, BITSWARM_CORE_TCP, swuv_now(sw));
 }
 
-static void dial_connected(chainstore_transport_t *t, int status) {
-  bitswarm_swarm_conn_t *c = chainstore_transport_get_data(t);
+/* One attempt ended without connecting; the dial fails with the last error
+ * once none is left (JS: "All sockets failed"). */
+static void attempt_failed(bitswarm_swarm_conn_t *c, int err) {
+  if (err != 0)
+    c->last_err = err;
+  if (!dialling(c))
+    dial_fail(c, c->last_err ? c->last_err : CHAINSTORE_ECONNREFUSED);
+}
+
+/* The first attempt to connect wins; the others are destroyed. */
+static void attempt_won(bitswarm_swarm_conn_t *c, chainstore_transport_t *t, bitswarm_core_type_t type) {
   bitswarm_swarm_t *sw = c->sw;
-  if (status != 0 || watch(c, t) != 0) {
-    dial_fail(c, status ? status : CHAINSTORE_ENOMEM);
-    swuv_rearm(sw);
+  drop_attempts(c, t);
+  c->type = type;
+  if (watch(c, t) != 0) {
+    chainstore_transport_reset(t, attempt_closed);
+    dial_fail(c, CHAINSTORE_ENOMEM);
     return;
   }
-  c->dial_t = NULL;
-  c->deadline = BITSWARM_CORE_NEVER;
   /* EREJECTED: banned while dialling, the core has asked to end it */
-  if (bitswarm_core_dial_done(sw->core, c->cc, 0, BITSWARM_CORE_TCP, swuv_now(sw)) == 0)
+  if (bitswarm_core_dial_done(sw->core, c->cc, 0, type, swuv_now(sw)) == 0)
     hand_to_user(c);
+}
+
+static void tcp_connected(chainstore_transport_t *t, int status) {
+  bitswarm_swarm_conn_t *c = chainstore_transport_get_data(t);
+  bitswarm_swarm_t *sw = c->sw;
+  if (status != 0) {
+    c->dial_t = NULL;
+    chainstore_transport_reset(t, attempt_closed);
+    attempt_failed(c, status);
+  } else {
+    attempt_won(c, t, BITSWARM_CORE_TCP);
+  }
   swuv_rearm(sw);
+}
+
+static void utp_connected(chainstore_transport_t *t, int status) {
+  bitswarm_swarm_conn_t *c = chainstore_transport_get_data(t);
+  bitswarm_swarm_t *sw = c->sw;
+  if (status != 0) {
+    c->utp_t = NULL;
+    chainstore_transport_reset(t, attempt_closed);
+    attempt_failed(c, status);
+  } else {
+    attempt_won(c, t, BITSWARM_CORE_UTP);
+  }
+  swuv_rearm(sw);
+}
+
+static void to_sockaddr_in(const bitswarm_addr_t *a, struct sockaddr_in *s) {
+  memset(s, 0, sizeof *s);
+  s->sin_family = AF_INET;
+  memcpy(&s->sin_addr, a->ip, 4);
+  s->sin_port = htons(a->port);
+}
+
+/* The holepunch answered: uTP to the same host:port, on the mapping the
+ * punch opened (spec/utp.md section 7). */
+static void punch_done(bitswarm_dht_t *dht, int status, void *user) {
+  (void)dht;
+  swuv_punch_t *p = user;
+  bitswarm_swarm_conn_t *c = p->c;
+  free(p);
+  if (c == NULL)
+    return; /* the dial ended first */
+  c->punch = NULL;
+  bitswarm_swarm_t *sw = c->sw;
+  if (sw->closing)
+    return; /* close ends the dial */
+  int rc = status;
+  if (rc == 0) {
+    struct sockaddr_in sin;
+    to_sockaddr_in(&c->target, &sin);
+    rc = sw->utp ? chainstore_utp_connect(sw->utp, (const struct sockaddr *)&sin, &c->utp_t) : CHAINSTORE_ECLOSED;
+    if (rc == 0) {
+      chainstore_transport_set_data(c->utp_t, c);
+      rc = chainstore_transport_wait_connected(c->utp_t, utp_connected);
+      if (rc != 0) {
+        chainstore_transport_reset(c->utp_t, attempt_closed);
+        c->utp_t = NULL;
+      }
+    }
+  }
+  if (rc != 0)
+    attempt_failed(c, rc);
+  swuv_rearm(sw);
+}
+
+static bool to_addr4(const bitswarm_core_addr_t *a, bitswarm_addr_t *out) {
+  if (a->family != 4)
+    return false;
+  memset(out, 0, sizeof *out);
+  memcpy(out->ip, a->ip, 4);
+  out->port = a->port;
+  return true;
+}
+
+/* The second attempt, for a peer found on the DHT: holepunch through the
+ * node that told us about it. 0 when it runs. */
+static int start_punch(bitswarm_swarm_conn_t *c, const bitswarm_core_peer_t *peer) {
+  bitswarm_swarm_t *sw = c->sw;
+  bitswarm_addr_t referrer;
+  if (!peer->has_referrer || sw->dht == NULL || sw->utp == NULL || !to_addr4(&peer->addr, &c->target) ||
+      !to_addr4(&peer->referrer, &referrer))
+    return CHAINSTORE_ENOTSUP;
+  swuv_punch_t *p = malloc(sizeof *p);
+  if (p == NULL)
+    return CHAINSTORE_ENOMEM;
+  p->c = c;
+  int rc = bitswarm_dht_holepunch(sw->dht, &c->target, &referrer, punch_done, p);
+  if (rc != 0) {
+    free(p);
+    return rc;
+  }
+  c->punch = p;
+  return 0;
 }
 
 void swuv_conn_core_dial(bitswarm_core_t *core, bitswarm_core_conn_t *cc, const bitswarm_core_peer_t *peer,
@@ -161,18 +293,23 @@ void swuv_conn_core_dial(bitswarm_core_t *core, bitswarm_core_conn_t *cc, const 
   int rc = chainstore_transport_tcp_connect(&c->dial_t, sw->loop, (const struct sockaddr *)&ss);
   if (rc == 0) {
     chainstore_transport_set_data(c->dial_t, c);
-    rc = chainstore_transport_wait_connected(c->dial_t, dial_connected);
+    rc = chainstore_transport_wait_connected(c->dial_t, tcp_connected);
     if (rc != 0) {
-      dial_fail(c, rc);
-      return;
+      chainstore_transport_reset(c->dial_t, attempt_closed);
+      c->dial_t = NULL;
     }
-    c->deadline = swuv_now(sw) + sw->opts.dial_timeout_ms;
+  } else {
+    c->dial_t = NULL;
+  }
+  c->last_err = rc;
+  int prc = start_punch(c, peer);
+  if (prc != 0 && prc != CHAINSTORE_ENOTSUP)
+    c->last_err = prc;
+  if (!dialling(c)) {
+    attempt_failed(c, 0);
     return;
   }
-  c->cc = NULL;
-  bitswarm_core_conn_set_data(cc, NULL);
-  conn_unlink_free(c);
-  bitswarm_core_dial_done(core, cc, rc, BITSWARM_CORE_TCP, swuv_now(sw));
+  c->deadline = swuv_now(sw) + sw->opts.dial_timeout_ms;
 }
 
 void swuv_conn_core_close(bitswarm_core_t *core, bitswarm_core_conn_t *cc, bitswarm_core_close_how_t how,
@@ -187,23 +324,22 @@ void swuv_conn_core_close(bitswarm_core_t *core, bitswarm_core_conn_t *cc, bitsw
 
 static void refused_closed(chainstore_transport_t *t) { (void)t; }
 
-void swuv_conn_on_inbound(uv_stream_t *server, int status) {
-  bitswarm_swarm_t *sw = server->data;
-  chainstore_transport_t *raw;
-  if (status != 0 || chainstore_transport_tcp_accept(&raw, server) != 0)
-    return;
+/* An inbound connection of either type, as the core admits it. */
+static void inbound(bitswarm_swarm_t *sw, chainstore_transport_t *raw, bitswarm_core_type_t type) {
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
   bitswarm_core_addr_t remote;
   bool have = chainstore_transport_peername(raw, (struct sockaddr *)&ss, &len) == 0 && from_sockaddr(&ss, &remote);
   bitswarm_core_conn_t *cc;
-  if (sw->closing || bitswarm_core_accept(sw->core, BITSWARM_CORE_TCP, have ? &remote : NULL, swuv_now(sw), &cc) != 0) {
-    /* swarm full or maxServerSockets: the kernel accepted, we close at once */
+  if (sw->closing || bitswarm_core_accept(sw->core, type, have ? &remote : NULL, swuv_now(sw), &cc) != 0) {
+    /* swarm full or maxServerSockets: accepted, and closed at once */
     chainstore_transport_reset(raw, refused_closed);
     swuv_rearm(sw);
     return;
   }
   bitswarm_swarm_conn_t *c = conn_new(sw, cc);
+  if (c)
+    c->type = type;
   if (c == NULL || watch(c, raw) != 0) {
     if (c) {
       c->cc = NULL;
@@ -218,12 +354,23 @@ void swuv_conn_on_inbound(uv_stream_t *server, int status) {
   swuv_rearm(sw);
 }
 
+void swuv_conn_on_inbound(uv_stream_t *server, int status) {
+  chainstore_transport_t *raw;
+  if (status == 0 && chainstore_transport_tcp_accept(&raw, server) == 0)
+    inbound(server->data, raw, BITSWARM_CORE_TCP);
+}
+
+void swuv_conn_on_utp_inbound(chainstore_utp_endpoint_t *ep, chainstore_transport_t *t, void *user) {
+  (void)ep;
+  inbound(user, t, BITSWARM_CORE_UTP);
+}
+
 uint64_t swuv_conn_expire(bitswarm_swarm_t *sw, uint64_t now) {
   uint64_t next = BITSWARM_CORE_NEVER;
   bitswarm_swarm_conn_t *c = sw->conns;
   while (c) {
     bitswarm_swarm_conn_t *n = c->next;
-    if (c->dial_t && c->cc) {
+    if (dialling(c) && c->cc) {
       if (now && c->deadline <= now)
         dial_fail(c, CHAINSTORE_ETIMEDOUT);
       else if (c->deadline < next)
@@ -240,11 +387,10 @@ void swuv_conn_close_all(bitswarm_swarm_t *sw) {
   for (bitswarm_swarm_conn_t *c = sw->conns; c; c = next) {
     next = c->next;
     sw->pending++;
-    if (c->dial_t) {
-      chainstore_transport_t *t = c->dial_t;
-      c->dial_t = NULL;
+    if (dialling(c)) {
       c->cc = NULL; /* the core is stopped; destroy frees its conns */
-      chainstore_transport_reset(t, dial_closed);
+      drop_attempts(c, NULL);
+      conn_unlink_free(c);
     } else if (c->t && !chainstore_transport_watch_is_aborted(c->t)) {
       chainstore_transport_watch_abort(c->t, true);
     }
