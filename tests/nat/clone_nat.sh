@@ -24,20 +24,8 @@ IPT=${NETNS_IPTABLES:-iptables}
 W=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$W"' EXIT
 
-# wait_for FILE REGEX SECONDS (polls the file a process writes; no sleep
-# stands for an event: the line is the event)
-wait_for() {
-  local i
-  for i in $(seq $(($3 * 20))); do
-    grep -q -- "$2" "$1" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
-
-"$CLI" bootstrap --host "$NETNS_PUB_ADDR" --port 49737 >"$W/boot.out" 2>&1 &
-wait_for "$W/boot.out" 49737 10 || { echo "bootstrap did not start: $(cat "$W/boot.out")"; exit 1; }
-BOOT=$NETNS_PUB_ADDR:49737
+. "$(dirname "$0")/lib.sh"
+start_bootstrap "$CLI" "$W"
 PORT=49800
 
 A=$W/a
@@ -66,8 +54,8 @@ for r in $(seq "$RUNS"); do
   else
     add=$(grep -m1 '"event":"peer-add"' "$W/c.out" || true)
     done_line=$(grep -m1 '"event":"done"' "$W/c.out" || true)
-    type=$(sed -n 's/.*"type":"\([a-z]*\)".*/\1/p' <<<"$add")
-    len=$(sed -n 's/.*"length":\([0-9]*\).*/\1/p' <<<"$done_line")
+    type=$(json_field type "$add")
+    len=$(json_field length "$done_line")
     if [ "$len" != "$BLOCKS" ]; then
       why="cloned ${len:-no} blocks"
     elif [ "$EXPECT" != any ] && [ "$type" != "$EXPECT" ]; then
@@ -81,8 +69,8 @@ for r in $(seq "$RUNS"); do
     tail -n 5 "$W/s.out" "$W/s.err" "$W/c.out" "$W/c.err" 2>/dev/null | sed 's/^/  /'
   else
     ok=$((ok + 1))
-    c=$(sed -n 's/.*"ms":\([0-9.]*\).*/\1/p' <<<"$add")
-    s=$(sed -n 's/.*"seconds":\([0-9.]*\).*/\1/p' <<<"$done_line")
+    c=$(json_field ms "$add")
+    s=$(json_field seconds "$done_line")
     s=$(awk -v s="$s" 'BEGIN { printf "%.0f", s * 1000 }')
     conn_ms+=("$c")
     clone_ms+=("$s")
@@ -91,10 +79,6 @@ for r in $(seq "$RUNS"); do
   rm -rf "$W/b$r"
 done
 
-median() {
-  [ $# -gt 0 ] || { echo -; return; }
-  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 blocked=""
 [ "${CLONE_NAT_BLOCK_TCP:-0}" = 1 ] && blocked=", TCP blocked"
 echo "$ok/$RUNS cloned ($NETNS_MODE$blocked, type $EXPECT): connected median $(median "${conn_ms[@]}") ms," \
