@@ -62,8 +62,7 @@ for r in $(seq "$RUNS"); do
       why="peer type $type, expected $EXPECT"
     fi
   fi
-  kill -TERM $S 2>/dev/null || true
-  wait $S 2>/dev/null || true
+  stop $S
   if [ -n "$why" ]; then
     echo "run $r FAILED: $why"
     tail -n 5 "$W/s.out" "$W/s.err" "$W/c.out" "$W/c.err" 2>/dev/null | sed 's/^/  /'

@@ -22,7 +22,7 @@ W=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$W"' EXIT
 . "$(dirname "$0")/lib.sh"
 start_bootstrap "$CLI" "$W"
-H1() { ip netns exec "$NETNS_H1" "$@"; }
+# (the background ones are not run through a function: $! must be the process)
 H2() { ip netns exec "$NETNS_H2" "$@"; }
 
 A=$W/a
@@ -38,9 +38,9 @@ for r in $(seq "$RUNS"); do
   if [ "$DIR" = c2js ]; then
     K=$("$CLI" create "$A" --name "r$r")
     "$CLI" append "$A" "$K" "$W/data" --block-size 4096 --no-sync >/dev/null
-    H1 "$CLI" share "$A" "$K" --bootstrap "$BOOT" --no-lan --json >"$W/s.out" 2>"$W/s.err" &
+    ip netns exec "$NETNS_H1" "$CLI" share "$A" "$K" --bootstrap "$BOOT" --no-lan --json >"$W/s.out" 2>"$W/s.err" &
   else
-    H1 node "$JS/networker/nat-peer.js" share --bootstrap "$BOOT" --blocks $BLOCKS --block-size 4096 \
+    ip netns exec "$NETNS_H1" node "$JS/networker/nat-peer.js" share --bootstrap "$BOOT" --blocks $BLOCKS --block-size 4096 \
       >"$W/s.out" 2>"$W/s.err" &
   fi
   S=$!
@@ -70,8 +70,7 @@ for r in $(seq "$RUNS"); do
       why="share's peer type is not $EXPECT"
     fi
   fi
-  kill -TERM $S 2>/dev/null || true
-  wait $S 2>/dev/null || true
+  stop $S
   if [ -n "$why" ]; then
     echo "run $r FAILED: $why"
     tail -n 5 "$W/s.out" "$W/s.err" "$W/c.out" "$W/c.err" 2>/dev/null | sed 's/^/  /'

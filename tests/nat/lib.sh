@@ -26,3 +26,16 @@ start_bootstrap() {
   wait_for "$2/boot.out" 49737 10 || { echo "bootstrap did not start: $(cat "$2/boot.out")"; exit 1; }
   BOOT=$NETNS_PUB_ADDR:49737
 }
+
+# stop PID: SIGTERM, and SIGKILL when it has not exited 5 s later (a JS
+# networker's close may wait long on its DHT); then reaps it.
+stop() {
+  kill -TERM "$1" 2>/dev/null || true
+  local i
+  for i in $(seq 100); do
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -KILL "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
