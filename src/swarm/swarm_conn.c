@@ -8,6 +8,7 @@
 #include "chainstore/error.h"
 #include "chainstore/transport_tcp.h"
 #include "chainstore/transport_watch.h"
+#include "swarm/race.h"
 #include "swarm/swarm_internal.h"
 
 static void conn_link(bitswarm_swarm_t *sw, bitswarm_swarm_conn_t *c) {
@@ -36,7 +37,6 @@ static bitswarm_swarm_conn_t *conn_new(bitswarm_swarm_t *sw, bitswarm_core_conn_
     return NULL;
   c->sw = sw;
   c->cc = cc;
-  c->deadline = BITSWARM_CORE_NEVER;
   c->type = BITSWARM_CORE_TCP;
   bitswarm_core_conn_set_data(cc, c);
   conn_link(sw, c);
@@ -118,7 +118,7 @@ static int watch(bitswarm_swarm_conn_t *c, chainstore_transport_t *raw) {
   return chainstore_transport_watch(&c->t, c->sw->loop, raw, conn_gone, c);
 }
 
-/* ---- the dial race (spec/swarm.md section 3) ---- */
+/* ---- the dial race (race.h) ---- */
 
 /* The holepunch of one dial. It outlives the dial when the dial ends first
  * (c is then NULL): the DHT calls back exactly once. */
@@ -129,7 +129,7 @@ typedef struct swuv_punch {
 /* A losing or failed attempt: nothing is left to do when it has closed. */
 static void attempt_closed(chainstore_transport_t *t) { (void)t; }
 
-static bool dialling(const bitswarm_swarm_conn_t *c) { return c->dial_t || c->punch || c->utp_t; }
+static bool dialling(const bitswarm_swarm_conn_t *c) { return c->t == NULL; }
 
 /* Ends every attempt still running but `keep` (JS: the other sockets are
  * destroyed). */
@@ -141,14 +141,13 @@ static void drop_attempts(bitswarm_swarm_conn_t *c, const chainstore_transport_t
     c->punch->c = NULL;
     c->punch = NULL;
   }
-  c->deadline = BITSWARM_CORE_NEVER;
   if (tcp && tcp != keep)
     chainstore_transport_reset(tcp, attempt_closed);
   if (utp && utp != keep)
     chainstore_transport_reset(utp, attempt_closed);
 }
 
-/* A dial ended without a connection: the core forgets conn. */
+/* The dial ended without a connection: the core forgets conn. */
 static void dial_fail(bitswarm_swarm_conn_t *c, int err) {
   bitswarm_swarm_t *sw = c->sw;
   bitswarm_core_conn_t *cc = c->cc;
@@ -161,18 +160,32 @@ static void dial_fail(bitswarm_swarm_conn_t *c, int err) {
     bitswarm_core_dial_done(sw->core, cc, err, BITSWARM_CORE_TCP, swuv_now(sw));
 }
 
-/* One attempt ended without connecting; the dial fails with the last error
- * once none is left (JS: "All sockets failed"). */
-static void attempt_failed(bitswarm_swarm_conn_t *c, int err) {
-  if (err != 0)
-    c->last_err = err;
-  if (!dialling(c))
-    dial_fail(c, c->last_err ? c->last_err : CHAINSTORE_ECONNREFUSED);
-}
+static void dial_utp(bitswarm_swarm_conn_t *c);
 
-/* The first attempt to connect wins; the others are destroyed. */
-static void attempt_won(bitswarm_swarm_conn_t *c, chainstore_transport_t *t, bitswarm_core_type_t type) {
+/* Does what the race says after an attempt's news; t: that attempt's
+ * transport (detached from c already), NULL for the holepunch. */
+static void race_do(bitswarm_swarm_conn_t *c, swarm_race_do_t what, chainstore_transport_t *t,
+                    bitswarm_core_type_t type) {
   bitswarm_swarm_t *sw = c->sw;
+  switch (what) {
+    case SWARM_RACE_WAIT:
+      if (t)
+        chainstore_transport_reset(t, attempt_closed);
+      return;
+    case SWARM_RACE_DIAL_UTP:
+      dial_utp(c);
+      return;
+    case SWARM_RACE_LOST:
+      chainstore_transport_reset(t, attempt_closed);
+      return;
+    case SWARM_RACE_FAILED:
+      if (t)
+        chainstore_transport_reset(t, attempt_closed);
+      dial_fail(c, c->race.err);
+      return;
+    case SWARM_RACE_WON:
+      break;
+  }
   drop_attempts(c, t);
   c->type = type;
   if (watch(c, t) != 0) {
@@ -188,38 +201,47 @@ static void attempt_won(bitswarm_swarm_conn_t *c, chainstore_transport_t *t, bit
 static void tcp_connected(chainstore_transport_t *t, int status) {
   bitswarm_swarm_conn_t *c = chainstore_transport_get_data(t);
   bitswarm_swarm_t *sw = c->sw;
-  if (status != 0) {
-    c->dial_t = NULL;
-    chainstore_transport_reset(t, attempt_closed);
-    attempt_failed(c, status);
-  } else {
-    attempt_won(c, t, BITSWARM_CORE_TCP);
-  }
+  c->dial_t = NULL;
+  race_do(c,
+          status ? swarm_race_failed(&c->race, SWARM_RACE_TCP, status)
+                 : swarm_race_connected(&c->race, SWARM_RACE_TCP),
+          t, BITSWARM_CORE_TCP);
   swuv_rearm(sw);
 }
 
 static void utp_connected(chainstore_transport_t *t, int status) {
   bitswarm_swarm_conn_t *c = chainstore_transport_get_data(t);
   bitswarm_swarm_t *sw = c->sw;
-  if (status != 0) {
-    c->utp_t = NULL;
-    chainstore_transport_reset(t, attempt_closed);
-    attempt_failed(c, status);
-  } else {
-    attempt_won(c, t, BITSWARM_CORE_UTP);
-  }
+  c->utp_t = NULL;
+  race_do(c,
+          status ? swarm_race_failed(&c->race, SWARM_RACE_UTP, status)
+                 : swarm_race_connected(&c->race, SWARM_RACE_UTP),
+          t, BITSWARM_CORE_UTP);
   swuv_rearm(sw);
 }
 
-static void to_sockaddr_in(const bitswarm_addr_t *a, struct sockaddr_in *s) {
-  memset(s, 0, sizeof *s);
-  s->sin_family = AF_INET;
-  memcpy(&s->sin_addr, a->ip, 4);
-  s->sin_port = htons(a->port);
+/* uTP to the host:port just holepunched, on the mapping the punch opened
+ * (spec/utp.md section 7). */
+static void dial_utp(bitswarm_swarm_conn_t *c) {
+  bitswarm_swarm_t *sw = c->sw;
+  struct sockaddr_in sin;
+  memset(&sin, 0, sizeof sin);
+  sin.sin_family = AF_INET;
+  memcpy(&sin.sin_addr, c->target.ip, 4);
+  sin.sin_port = htons(c->target.port);
+  chainstore_transport_t *t = NULL;
+  int rc = sw->utp ? chainstore_utp_connect(sw->utp, (const struct sockaddr *)&sin, &t) : CHAINSTORE_ECLOSED;
+  if (rc == 0) {
+    chainstore_transport_set_data(t, c);
+    rc = chainstore_transport_wait_connected(t, utp_connected);
+  }
+  if (rc == 0) {
+    c->utp_t = t;
+    return;
+  }
+  race_do(c, swarm_race_failed(&c->race, SWARM_RACE_UTP, rc), t, BITSWARM_CORE_UTP);
 }
 
-/* The holepunch answered: uTP to the same host:port, on the mapping the
- * punch opened (spec/utp.md section 7). */
 static void punch_done(bitswarm_dht_t *dht, int status, void *user) {
   (void)dht;
   swuv_punch_t *p = user;
@@ -231,22 +253,7 @@ static void punch_done(bitswarm_dht_t *dht, int status, void *user) {
   bitswarm_swarm_t *sw = c->sw;
   if (sw->closing)
     return; /* close ends the dial */
-  int rc = status;
-  if (rc == 0) {
-    struct sockaddr_in sin;
-    to_sockaddr_in(&c->target, &sin);
-    rc = sw->utp ? chainstore_utp_connect(sw->utp, (const struct sockaddr *)&sin, &c->utp_t) : CHAINSTORE_ECLOSED;
-    if (rc == 0) {
-      chainstore_transport_set_data(c->utp_t, c);
-      rc = chainstore_transport_wait_connected(c->utp_t, utp_connected);
-      if (rc != 0) {
-        chainstore_transport_reset(c->utp_t, attempt_closed);
-        c->utp_t = NULL;
-      }
-    }
-  }
-  if (rc != 0)
-    attempt_failed(c, rc);
+  race_do(c, swarm_race_punched(&c->race, status), NULL, BITSWARM_CORE_UTP);
   swuv_rearm(sw);
 }
 
@@ -259,24 +266,36 @@ static bool to_addr4(const bitswarm_core_addr_t *a, bitswarm_addr_t *out) {
   return true;
 }
 
-/* The second attempt, for a peer found on the DHT: holepunch through the
- * node that told us about it. 0 when it runs. */
-static int start_punch(bitswarm_swarm_conn_t *c, const bitswarm_core_peer_t *peer) {
-  bitswarm_swarm_t *sw = c->sw;
-  bitswarm_addr_t referrer;
-  if (!peer->has_referrer || sw->dht == NULL || sw->utp == NULL || !to_addr4(&peer->addr, &c->target) ||
-      !to_addr4(&peer->referrer, &referrer))
-    return CHAINSTORE_ENOTSUP;
+/* The second attempt: holepunch through the node that told us about the
+ * peer. 0 when it runs. */
+static int start_punch(bitswarm_swarm_conn_t *c, const bitswarm_addr_t *referrer) {
   swuv_punch_t *p = malloc(sizeof *p);
   if (p == NULL)
     return CHAINSTORE_ENOMEM;
   p->c = c;
-  int rc = bitswarm_dht_holepunch(sw->dht, &c->target, &referrer, punch_done, p);
+  int rc = bitswarm_dht_holepunch(c->sw->dht, &c->target, referrer, punch_done, p);
   if (rc != 0) {
     free(p);
     return rc;
   }
   c->punch = p;
+  return 0;
+}
+
+static int start_tcp(bitswarm_swarm_conn_t *c, const bitswarm_core_addr_t *addr) {
+  struct sockaddr_storage ss;
+  to_sockaddr(addr, &ss);
+  chainstore_transport_t *t;
+  int rc = chainstore_transport_tcp_connect(&t, c->sw->loop, (const struct sockaddr *)&ss);
+  if (rc != 0)
+    return rc;
+  chainstore_transport_set_data(t, c);
+  rc = chainstore_transport_wait_connected(t, tcp_connected);
+  if (rc != 0) {
+    chainstore_transport_reset(t, attempt_closed);
+    return rc;
+  }
+  c->dial_t = t;
   return 0;
 }
 
@@ -288,28 +307,21 @@ void swuv_conn_core_dial(bitswarm_core_t *core, bitswarm_core_conn_t *cc, const 
     bitswarm_core_dial_done(core, cc, CHAINSTORE_ENOMEM, BITSWARM_CORE_TCP, swuv_now(sw));
     return;
   }
-  struct sockaddr_storage ss;
-  to_sockaddr(&peer->addr, &ss);
-  int rc = chainstore_transport_tcp_connect(&c->dial_t, sw->loop, (const struct sockaddr *)&ss);
-  if (rc == 0) {
-    chainstore_transport_set_data(c->dial_t, c);
-    rc = chainstore_transport_wait_connected(c->dial_t, tcp_connected);
-    if (rc != 0) {
-      chainstore_transport_reset(c->dial_t, attempt_closed);
-      c->dial_t = NULL;
-    }
-  } else {
-    c->dial_t = NULL;
-  }
-  c->last_err = rc;
-  int prc = start_punch(c, peer);
-  if (prc != 0 && prc != CHAINSTORE_ENOTSUP)
-    c->last_err = prc;
-  if (!dialling(c)) {
-    attempt_failed(c, 0);
+  /* holepunch + uTP only for a peer from the DHT (IPv4: uTP's reach) */
+  bitswarm_addr_t referrer;
+  bool punch = peer->has_referrer && sw->dht && sw->utp && to_addr4(&peer->addr, &c->target) &&
+               to_addr4(&peer->referrer, &referrer);
+  swarm_race_init(&c->race, SWARM_RACE_TCP | (punch ? SWARM_RACE_PUNCH : 0), swuv_now(sw),
+                  sw->opts.dial_timeout_ms);
+  int rc = start_tcp(c, &peer->addr);
+  /* a race that failed frees c */
+  if (rc != 0 && swarm_race_failed(&c->race, SWARM_RACE_TCP, rc) == SWARM_RACE_FAILED) {
+    dial_fail(c, c->race.err);
     return;
   }
-  c->deadline = swuv_now(sw) + sw->opts.dial_timeout_ms;
+  if (punch && (rc = start_punch(c, &referrer)) != 0 &&
+      swarm_race_failed(&c->race, SWARM_RACE_PUNCH, rc) == SWARM_RACE_FAILED)
+    dial_fail(c, c->race.err);
 }
 
 void swuv_conn_core_close(bitswarm_core_t *core, bitswarm_core_conn_t *cc, bitswarm_core_close_how_t how,
@@ -371,10 +383,10 @@ uint64_t swuv_conn_expire(bitswarm_swarm_t *sw, uint64_t now) {
   while (c) {
     bitswarm_swarm_conn_t *n = c->next;
     if (dialling(c) && c->cc) {
-      if (now && c->deadline <= now)
-        dial_fail(c, CHAINSTORE_ETIMEDOUT);
-      else if (c->deadline < next)
-        next = c->deadline;
+      if (now && swarm_race_expire(&c->race, now) == SWARM_RACE_FAILED)
+        dial_fail(c, c->race.err);
+      else if (c->race.deadline < next)
+        next = c->race.deadline;
     }
     c = n;
   }

@@ -7,6 +7,7 @@
 #include "chainstore/bitswarm_mdns_uv.h"
 #include "chainstore/swarm.h"
 #include "chainstore/transport_utp.h"
+#include "swarm/race.h"
 
 typedef struct swuv_topic {
   bitswarm_swarm_t *sw;
@@ -31,11 +32,10 @@ struct bitswarm_swarm_conn {
   struct swuv_punch *punch;       /* the holepunch running for the uTP attempt */
   chainstore_transport_t *utp_t;  /* the uTP attempt, after the holepunch */
   bitswarm_addr_t target;         /* where the uTP attempt goes */
-  int last_err;                   /* of the last attempt that failed */
+  swarm_race_t race;
   bitswarm_core_type_t type;      /* of the connection once connected */
   chainstore_transport_t *t;      /* the watched transport once connected */
   bool handed;                    /* given to the user (on_connection) */
-  uint64_t deadline;              /* of the dial */
   void *data;
   struct bitswarm_swarm_conn *next, *prev;
 };
