@@ -62,9 +62,15 @@ for r in $(seq "$RUNS"); do
       why="peer type $type, expected $EXPECT"
     fi
   fi
+  held=""
+  if [ -n "$why" ]; then # what a lookup finds while the share still runs
+    dk=$(json_field discoveryKey "$(grep -m1 '"event":"announced"' "$W/s.out" || true)")
+    [ -z "$dk" ] || held=$(ip netns exec "$NETNS_H2" "$CLI" dht-lookup "$dk" --bootstrap "$BOOT" 2>&1 | tr '\n' ' ')
+  fi
   stop $S
   if [ -n "$why" ]; then
     echo "run $r FAILED: $why"
+    echo "  the DHT held for it then: ${held:-?}"
     tail -n 5 "$W/s.out" "$W/s.err" "$W/c.out" "$W/c.err" 2>/dev/null | sed 's/^/  /'
   else
     ok=$((ok + 1))
