@@ -215,8 +215,9 @@ int bitswarm_swarm_listen(bitswarm_swarm_t *sw) {
     if (rc != 0)
       return rc;
   }
-  /* uTP first: the DHT's consumer takes what is left. A discovery that
-   * failed to start is retried by the next listen. */
+  /* uTP and the DHT each take their own datagrams of the socket (utp.md
+   * section 7). A discovery that failed to start is retried by the next
+   * listen. */
   int rc = start_utp(sw);
   if (rc == 0)
     rc = start_discovery(sw);
