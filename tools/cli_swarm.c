@@ -52,6 +52,7 @@ int cli_swarm_check(const cli_swarm_options_t *o) {
 typedef struct {
   cli_swarm_options_t o;
   bool closed;
+  uint64_t t0; /* uv_hrtime at start: "ms" of the peer events */
 } cli_swarm_t;
 
 static void peer_line(networker_t *nw, networker_peer_t *peer, bool added, void *user) {
@@ -59,8 +60,9 @@ static void peer_line(networker_t *nw, networker_peer_t *peer, bool added, void 
   char hex[65];
   cli_hex32(networker_peer_remote_public_key(peer), hex);
   if (s->o.json) {
-    printf("{\"event\":\"%s\",\"remotePublicKey\":\"%s\",\"remoteAddress\":\"%s\",\"type\":\"%s\"}\n",
-           added ? "peer-add" : "peer-remove", hex, networker_peer_remote_address(peer), networker_peer_type(peer));
+    printf("{\"event\":\"%s\",\"remotePublicKey\":\"%s\",\"remoteAddress\":\"%s\",\"type\":\"%s\",\"ms\":%.1f}\n",
+           added ? "peer-add" : "peer-remove", hex, networker_peer_remote_address(peer), networker_peer_type(peer),
+           (double)(uv_hrtime() - s->t0) / 1e6);
     fflush(stdout);
   } else {
     fprintf(stderr, "%s: %s %s (%s, %s)\n", s->o.cmd, added ? "peer" : "peer gone", hex,
@@ -88,6 +90,7 @@ int cli_swarm_start(networker_t **out, uv_loop_t *loop, chainstore_t *store, con
   cli_swarm_t *s = calloc(1, sizeof *s);
   if (s == NULL) return CHAINSTORE_ENOMEM;
   s->o = *o;
+  s->t0 = uv_hrtime();
   if (s->o.n_bootstrap == 0) s->o.bootstrap[0] = NULL;
   bitswarm_swarm_options_t so;
   bitswarm_swarm_options_init(&so);

@@ -22,8 +22,11 @@ static const char usage[] =
     "store with every peer found (the networker: one connection per peer, any\n"
     "chain of DIR the peer asks for). Prints 'listening on port P', then one\n"
     "line per peer on standard error, or with --json one JSON line per event on\n"
-    "standard output ({\"event\":\"peer-add\",\"remotePublicKey\":HEX,\n"
-    "\"remoteAddress\":\"host:port\",\"type\":\"tcp\"}, and peer-remove).\n"
+    "standard output (announced when a chain's first DHT pass is done;\n"
+    "{\"event\":\"peer-add\",\"remotePublicKey\":HEX,\n"
+    "\"remoteAddress\":\"host:port\",\"type\":\"tcp\"|\"utp\",\"ms\":T}, and\n"
+    "peer-remove). A peer found on the DHT is dialled over TCP and, at once,\n"
+    "holepunched through the DHT then dialled over uTP: the first wins.\n"
     "\n"
     "Serves the store in DIR to every peer that connects to HOST:PORT (port 0:\n"
     "any free port), each over one encrypted BitProtocol stream that carries\n"
@@ -86,6 +89,18 @@ static int add_stored(void *user, const uint8_t dkey[32]) {
   return 0;
 }
 
+/* With --json, when a chain's first DHT pass has flushed: a peer looking it
+ * up from then on finds it (scripts wait for this line). */
+static void on_announced(networker_t *n, const uint8_t dkey[32], int status, void *user) {
+  (void)n;
+  if (!*(const bool *)user) return;
+  char hex[65];
+  cli_hex32(dkey, hex);
+  printf("{\"event\":\"announced\",\"discoveryKey\":\"%s\",\"status\":\"%s\"}\n", hex,
+         status == 0 ? "ok" : chainstore_strerror(status));
+  fflush(stdout);
+}
+
 /* share by discovery key: the networker announces each chain. */
 static int share_discovery(chainstore_t *store, const char *dir, uint8_t (*dks)[32], size_t n_keys,
                            const cli_swarm_options_t *sw) {
@@ -107,7 +122,9 @@ static int share_discovery(chainstore_t *store, const char *dir, uint8_t (*dks)[
   }
   networker_configure_options_t co;
   networker_configure_options_init(&co);
-  for (size_t i = 0; i < n_keys && err == 0; i++) err = networker_configure(nw, dks[i], 32, &co, NULL, NULL);
+  static bool json;
+  json = sw->json;
+  for (size_t i = 0; i < n_keys && err == 0; i++) err = networker_configure(nw, dks[i], 32, &co, on_announced, &json);
   int rc = CLI_EXIT_OK;
   if (err != 0) {
     cli_errorf("share: %s", chainstore_strerror(err));

@@ -1,19 +1,27 @@
 /* Bitswarm swarm on libuv: find peers per topic (DHT and multicast DNS),
- * connect to them over TCP, accept theirs, and keep one connection per
- * pair of peers, as hyperswarm 2.15.3 does (spec/swarm.md, discovery.md).
+ * connect to them over TCP or uTP, accept theirs, and keep one connection
+ * per pair of peers, as hyperswarm 2.15.3 does (spec/swarm.md,
+ * discovery.md).
  *
  * The decisions (dial queue, backoff, limits, deduplication, flush) are the
  * sans-I/O core's (chainstore/swarm_core.h); this handle carries them out:
  *   - binding: a TCP listener and the UDP socket on the same port number,
  *     with the preferred-port fallback of spec section 1 (IPv4 only). The
- *     UDP socket (bitswarm_swarm_udp) carries the DHT; its demultiplexing
- *     hook is left free for uTP (register a consumer for its datagrams).
+ *     UDP socket (bitswarm_swarm_udp) carries the DHT and the swarm's
+ *     uTP endpoint (spec/utp.md section 7; one consumer slot of the
+ *     socket is taken by it).
  *   - discovery per topic: a DHT pass (announce or lookup) at join and
  *     every dht_refresh_ms after (default 5-10 min, discovery.md section 2),
  *     multicast DNS announce / lookup on the profile's domain; leave and
  *     close unannounce and wait for it.
- *   - connections: TCP dials as the core asks (10 s timeout), inbound
- *     connections as the core admits them. Each is handed to the user
+ *   - connections: dials as the core asks, each a race (spec section 3):
+ *     TCP at once and, for a peer found on the DHT (it has a referrer),
+ *     in parallel a holepunch through the referrer then uTP to the same
+ *     host:port on the UDP socket; the first to connect wins and the
+ *     other attempts are destroyed; the dial fails when every attempt
+ *     failed (with the last error) or at dial_timeout_ms (10 s). Inbound
+ *     TCP and uTP connections as the core admits them (type "tcp" or
+ *     "utp"; deduplication keeps TCP over uTP). Each is handed to the user
  *     (on_connection) as a connected transport plus its info. The user
  *     owns that transport as any transport (it may give it to a
  *     BitProtocol stream, chainstore/bitprotocol_uv.h) and must close it;
@@ -46,7 +54,7 @@ extern "C" {
 
 #define BITSWARM_SWARM_TOPIC_BYTES 32
 #define BITSWARM_SWARM_KEY_BYTES 32
-/* spec section 3: a dial ends within 10 s. */
+/* spec section 3: a dial (all its attempts) ends within 10 s. */
 #define BITSWARM_SWARM_DEFAULT_DIAL_TIMEOUT_MS 10000
 
 typedef struct bitswarm_swarm bitswarm_swarm_t;
@@ -61,7 +69,7 @@ typedef enum {
 /* What a connection is (the JS info object). Valid during the callback. */
 typedef struct {
   bool client;                       /* we dialled */
-  const char *type;                  /* "tcp" */
+  const char *type;                  /* "tcp" or "utp" */
   bitswarm_core_addr_t remote;       /* the peer's address */
   const bitswarm_core_peer_t *peer;  /* the peer dialled, NULL for inbound */
   size_t n_topics;                   /* topics the peer was found under */

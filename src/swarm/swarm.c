@@ -158,6 +158,19 @@ static int bind_both(bitswarm_swarm_t *sw) {
   return CHAINSTORE_EBUSY;
 }
 
+/* uTP on the swarm's UDP socket (spec/utp.md section 7): the second
+ * attempt of a dial to a peer with a referrer, and inbound uTP. */
+static int start_utp(bitswarm_swarm_t *sw) {
+  if (sw->utp)
+    return 0;
+  chainstore_utp_endpoint_options_t o;
+  chainstore_utp_endpoint_options_init(&o);
+  o.udp = sw->udp;
+  o.on_accept = swuv_conn_on_utp_inbound;
+  o.user = sw;
+  return chainstore_utp_endpoint_create(sw->loop, &o, &sw->utp);
+}
+
 static int start_discovery(bitswarm_swarm_t *sw) {
   if (sw->opts.local_address) {
     char spec[64];
@@ -202,8 +215,12 @@ int bitswarm_swarm_listen(bitswarm_swarm_t *sw) {
     if (rc != 0)
       return rc;
   }
-  /* a discovery that failed to start is retried by the next listen */
-  int rc = start_discovery(sw);
+  /* uTP and the DHT each take their own datagrams of the socket (utp.md
+   * section 7). A discovery that failed to start is retried by the next
+   * listen. */
+  int rc = start_utp(sw);
+  if (rc == 0)
+    rc = start_discovery(sw);
   if (rc != 0)
     return rc;
   sw->bound = true;
@@ -310,11 +327,24 @@ static void close_udp(bitswarm_swarm_t *sw) {
     swuv_pending_done(sw);
 }
 
+/* The DHT (it unannounced through the socket) or uTP (its FINs) is done
+ * with the UDP socket: after the last of them it may go. */
+static void udp_user_done(bitswarm_swarm_t *sw) {
+  if (--sw->udp_users == 0)
+    close_udp(sw);
+}
+
 static void dht_closed(void *user) {
   bitswarm_swarm_t *sw = user;
   sw->dht = NULL;
   swuv_topic_reap(sw);
-  close_udp(sw); /* the DHT unannounced through it: now it may go */
+  udp_user_done(sw);
+}
+
+static void utp_closed(void *user) {
+  bitswarm_swarm_t *sw = user;
+  sw->utp = NULL;
+  udp_user_done(sw);
 }
 
 static void mdns_closed(void *user) { swuv_pending_done(user); }
@@ -329,10 +359,9 @@ void bitswarm_swarm_close(bitswarm_swarm_t *sw, void (*cb)(void *user), void *us
   bitswarm_core_stop(sw->core);
   swuv_topic_close_all(sw);
   sw->pending++;
+  sw->udp_users = 1 + (sw->dht != NULL) + (sw->utp != NULL); /* 1: held until both started */
   if (sw->dht)
     bitswarm_dht_destroy(sw->dht, dht_closed, sw);
-  else
-    close_udp(sw);
   if (sw->mdns) {
     sw->pending++;
     bitswarm_mdns_uv_close(sw->mdns, mdns_closed, sw);
@@ -344,6 +373,10 @@ void bitswarm_swarm_close(bitswarm_swarm_t *sw, void (*cb)(void *user), void *us
     sw->listener = NULL;
   }
   swuv_conn_close_all(sw);
+  /* after the connections: it waits for their transports to close */
+  if (sw->utp)
+    chainstore_utp_endpoint_close(sw->utp, utp_closed, sw);
+  udp_user_done(sw);
   sw->pending++;
   uv_close((uv_handle_t *)&sw->timer, timer_closed);
   swuv_pending_done(sw);

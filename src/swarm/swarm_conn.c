@@ -1,5 +1,6 @@
-/* The swarm's connections (include/chainstore/swarm.h): TCP dials the core
- * asks for, inbound connections it admits, handing each to the user as a
+/* The swarm's connections (include/chainstore/swarm.h): the dials the core
+ * asks for (TCP, raced by holepunch + uTP for a peer from the DHT), the
+ * inbound TCP and uTP connections it admits, handing each to the user as a
  * watched transport, and ending them when the core or close says so. */
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "chainstore/error.h"
 #include "chainstore/transport_tcp.h"
 #include "chainstore/transport_watch.h"
+#include "swarm/race.h"
 #include "swarm/swarm_internal.h"
 
 static void conn_link(bitswarm_swarm_t *sw, bitswarm_swarm_conn_t *c) {
@@ -35,7 +37,7 @@ static bitswarm_swarm_conn_t *conn_new(bitswarm_swarm_t *sw, bitswarm_core_conn_
     return NULL;
   c->sw = sw;
   c->cc = cc;
-  c->deadline = BITSWARM_CORE_NEVER;
+  c->type = BITSWARM_CORE_TCP;
   bitswarm_core_conn_set_data(cc, c);
   conn_link(sw, c);
   return c;
@@ -83,7 +85,7 @@ static void hand_to_user(bitswarm_swarm_conn_t *c) {
     topics[i] = bitswarm_core_conn_topic(c->cc, i);
   bitswarm_swarm_conn_info_t info = {
       .client = bitswarm_core_conn_client(c->cc),
-      .type = "tcp",
+      .type = c->type == BITSWARM_CORE_UTP ? "utp" : "tcp",
       .remote = *bitswarm_core_conn_remote(c->cc),
       .peer = bitswarm_core_conn_peer(c->cc),
       .n_topics = n,
@@ -116,36 +118,185 @@ static int watch(bitswarm_swarm_conn_t *c, chainstore_transport_t *raw) {
   return chainstore_transport_watch(&c->t, c->sw->loop, raw, conn_gone, c);
 }
 
-static void dial_closed(chainstore_transport_t *t) { conn_unlink_free(chainstore_transport_get_data(t)); }
+/* ---- the dial race (race.h) ---- */
 
-/* A dial ended without a connection: the core forgets conn. */
+/* The holepunch of one dial. It outlives the dial when the dial ends first
+ * (c is then NULL): the DHT calls back exactly once. */
+typedef struct swuv_punch {
+  bitswarm_swarm_conn_t *c;
+} swuv_punch_t;
+
+/* A losing or failed attempt: nothing is left to do when it has closed. */
+static void attempt_closed(chainstore_transport_t *t) { (void)t; }
+
+static bool dialling(const bitswarm_swarm_conn_t *c) { return c->t == NULL; }
+
+/* Ends every attempt still running but `keep` (JS: the other sockets are
+ * destroyed). */
+static void drop_attempts(bitswarm_swarm_conn_t *c, const chainstore_transport_t *keep) {
+  chainstore_transport_t *tcp = c->dial_t, *utp = c->utp_t;
+  c->dial_t = NULL;
+  c->utp_t = NULL;
+  if (c->punch) {
+    c->punch->c = NULL;
+    c->punch = NULL;
+  }
+  if (tcp && tcp != keep)
+    chainstore_transport_reset(tcp, attempt_closed);
+  if (utp && utp != keep)
+    chainstore_transport_reset(utp, attempt_closed);
+}
+
+/* The dial ended without a connection: the core forgets conn. */
 static void dial_fail(bitswarm_swarm_conn_t *c, int err) {
   bitswarm_swarm_t *sw = c->sw;
   bitswarm_core_conn_t *cc = c->cc;
   c->cc = NULL;
-  c->deadline = BITSWARM_CORE_NEVER;
-  chainstore_transport_t *t = c->dial_t;
-  c->dial_t = NULL;
-  chainstore_transport_set_data(t, c);
-  chainstore_transport_reset(t, dial_closed);
+  drop_attempts(c, NULL);
+  if (cc)
+    bitswarm_core_conn_set_data(cc, NULL);
+  conn_unlink_free(c);
   if (cc)
     bitswarm_core_dial_done(sw->core, cc, err, BITSWARM_CORE_TCP, swuv_now(sw));
 }
 
-static void dial_connected(chainstore_transport_t *t, int status) {
-  bitswarm_swarm_conn_t *c = chainstore_transport_get_data(t);
+static void dial_utp(bitswarm_swarm_conn_t *c);
+
+/* Does what the race says after an attempt's news; t: that attempt's
+ * transport (detached from c already), NULL for the holepunch. */
+static void race_do(bitswarm_swarm_conn_t *c, swarm_race_do_t what, chainstore_transport_t *t,
+                    bitswarm_core_type_t type) {
   bitswarm_swarm_t *sw = c->sw;
-  if (status != 0 || watch(c, t) != 0) {
-    dial_fail(c, status ? status : CHAINSTORE_ENOMEM);
-    swuv_rearm(sw);
+  switch (what) {
+    case SWARM_RACE_WAIT:
+      if (t)
+        chainstore_transport_reset(t, attempt_closed);
+      return;
+    case SWARM_RACE_DIAL_UTP:
+      dial_utp(c);
+      return;
+    case SWARM_RACE_LOST:
+      chainstore_transport_reset(t, attempt_closed);
+      return;
+    case SWARM_RACE_FAILED:
+      if (t)
+        chainstore_transport_reset(t, attempt_closed);
+      dial_fail(c, c->race.err);
+      return;
+    case SWARM_RACE_WON:
+      break;
+  }
+  drop_attempts(c, t);
+  c->type = type;
+  if (watch(c, t) != 0) {
+    chainstore_transport_reset(t, attempt_closed);
+    dial_fail(c, CHAINSTORE_ENOMEM);
     return;
   }
-  c->dial_t = NULL;
-  c->deadline = BITSWARM_CORE_NEVER;
   /* EREJECTED: banned while dialling, the core has asked to end it */
-  if (bitswarm_core_dial_done(sw->core, c->cc, 0, BITSWARM_CORE_TCP, swuv_now(sw)) == 0)
+  if (bitswarm_core_dial_done(sw->core, c->cc, 0, type, swuv_now(sw)) == 0)
     hand_to_user(c);
+}
+
+static void tcp_connected(chainstore_transport_t *t, int status) {
+  bitswarm_swarm_conn_t *c = chainstore_transport_get_data(t);
+  bitswarm_swarm_t *sw = c->sw;
+  c->dial_t = NULL;
+  race_do(c,
+          status ? swarm_race_failed(&c->race, SWARM_RACE_TCP, status)
+                 : swarm_race_connected(&c->race, SWARM_RACE_TCP),
+          t, BITSWARM_CORE_TCP);
   swuv_rearm(sw);
+}
+
+static void utp_connected(chainstore_transport_t *t, int status) {
+  bitswarm_swarm_conn_t *c = chainstore_transport_get_data(t);
+  bitswarm_swarm_t *sw = c->sw;
+  c->utp_t = NULL;
+  race_do(c,
+          status ? swarm_race_failed(&c->race, SWARM_RACE_UTP, status)
+                 : swarm_race_connected(&c->race, SWARM_RACE_UTP),
+          t, BITSWARM_CORE_UTP);
+  swuv_rearm(sw);
+}
+
+/* uTP to the host:port just holepunched, on the mapping the punch opened
+ * (spec/utp.md section 7). */
+static void dial_utp(bitswarm_swarm_conn_t *c) {
+  bitswarm_swarm_t *sw = c->sw;
+  struct sockaddr_in sin;
+  memset(&sin, 0, sizeof sin);
+  sin.sin_family = AF_INET;
+  memcpy(&sin.sin_addr, c->target.ip, 4);
+  sin.sin_port = htons(c->target.port);
+  chainstore_transport_t *t = NULL;
+  int rc = sw->utp ? chainstore_utp_connect(sw->utp, (const struct sockaddr *)&sin, &t) : CHAINSTORE_ECLOSED;
+  if (rc == 0) {
+    chainstore_transport_set_data(t, c);
+    rc = chainstore_transport_wait_connected(t, utp_connected);
+  }
+  if (rc == 0) {
+    c->utp_t = t;
+    return;
+  }
+  race_do(c, swarm_race_failed(&c->race, SWARM_RACE_UTP, rc), t, BITSWARM_CORE_UTP);
+}
+
+static void punch_done(bitswarm_dht_t *dht, int status, void *user) {
+  (void)dht;
+  swuv_punch_t *p = user;
+  bitswarm_swarm_conn_t *c = p->c;
+  free(p);
+  if (c == NULL)
+    return; /* the dial ended first */
+  c->punch = NULL;
+  bitswarm_swarm_t *sw = c->sw;
+  if (sw->closing)
+    return; /* close ends the dial */
+  race_do(c, swarm_race_punched(&c->race, status), NULL, BITSWARM_CORE_UTP);
+  swuv_rearm(sw);
+}
+
+static bool to_addr4(const bitswarm_core_addr_t *a, bitswarm_addr_t *out) {
+  if (a->family != 4)
+    return false;
+  memset(out, 0, sizeof *out);
+  memcpy(out->ip, a->ip, 4);
+  out->port = a->port;
+  return true;
+}
+
+/* The second attempt: holepunch through the node that told us about the
+ * peer. 0 when it runs. */
+static int start_punch(bitswarm_swarm_conn_t *c, const bitswarm_addr_t *referrer) {
+  swuv_punch_t *p = malloc(sizeof *p);
+  if (p == NULL)
+    return CHAINSTORE_ENOMEM;
+  p->c = c;
+  int rc = bitswarm_dht_holepunch(c->sw->dht, &c->target, referrer, punch_done, p);
+  if (rc != 0) {
+    free(p);
+    return rc;
+  }
+  c->punch = p;
+  return 0;
+}
+
+static int start_tcp(bitswarm_swarm_conn_t *c, const bitswarm_core_addr_t *addr) {
+  struct sockaddr_storage ss;
+  to_sockaddr(addr, &ss);
+  chainstore_transport_t *t;
+  int rc = chainstore_transport_tcp_connect(&t, c->sw->loop, (const struct sockaddr *)&ss);
+  if (rc != 0)
+    return rc;
+  chainstore_transport_set_data(t, c);
+  rc = chainstore_transport_wait_connected(t, tcp_connected);
+  if (rc != 0) {
+    chainstore_transport_reset(t, attempt_closed);
+    return rc;
+  }
+  c->dial_t = t;
+  return 0;
 }
 
 void swuv_conn_core_dial(bitswarm_core_t *core, bitswarm_core_conn_t *cc, const bitswarm_core_peer_t *peer,
@@ -156,23 +307,21 @@ void swuv_conn_core_dial(bitswarm_core_t *core, bitswarm_core_conn_t *cc, const 
     bitswarm_core_dial_done(core, cc, CHAINSTORE_ENOMEM, BITSWARM_CORE_TCP, swuv_now(sw));
     return;
   }
-  struct sockaddr_storage ss;
-  to_sockaddr(&peer->addr, &ss);
-  int rc = chainstore_transport_tcp_connect(&c->dial_t, sw->loop, (const struct sockaddr *)&ss);
-  if (rc == 0) {
-    chainstore_transport_set_data(c->dial_t, c);
-    rc = chainstore_transport_wait_connected(c->dial_t, dial_connected);
-    if (rc != 0) {
-      dial_fail(c, rc);
-      return;
-    }
-    c->deadline = swuv_now(sw) + sw->opts.dial_timeout_ms;
+  /* holepunch + uTP only for a peer from the DHT (IPv4: uTP's reach) */
+  bitswarm_addr_t referrer;
+  bool punch = peer->has_referrer && sw->dht && sw->utp && to_addr4(&peer->addr, &c->target) &&
+               to_addr4(&peer->referrer, &referrer);
+  swarm_race_init(&c->race, SWARM_RACE_TCP | (punch ? SWARM_RACE_PUNCH : 0), swuv_now(sw),
+                  sw->opts.dial_timeout_ms);
+  int rc = start_tcp(c, &peer->addr);
+  /* a race that failed frees c */
+  if (rc != 0 && swarm_race_failed(&c->race, SWARM_RACE_TCP, rc) == SWARM_RACE_FAILED) {
+    dial_fail(c, c->race.err);
     return;
   }
-  c->cc = NULL;
-  bitswarm_core_conn_set_data(cc, NULL);
-  conn_unlink_free(c);
-  bitswarm_core_dial_done(core, cc, rc, BITSWARM_CORE_TCP, swuv_now(sw));
+  if (punch && (rc = start_punch(c, &referrer)) != 0 &&
+      swarm_race_failed(&c->race, SWARM_RACE_PUNCH, rc) == SWARM_RACE_FAILED)
+    dial_fail(c, c->race.err);
 }
 
 void swuv_conn_core_close(bitswarm_core_t *core, bitswarm_core_conn_t *cc, bitswarm_core_close_how_t how,
@@ -187,23 +336,22 @@ void swuv_conn_core_close(bitswarm_core_t *core, bitswarm_core_conn_t *cc, bitsw
 
 static void refused_closed(chainstore_transport_t *t) { (void)t; }
 
-void swuv_conn_on_inbound(uv_stream_t *server, int status) {
-  bitswarm_swarm_t *sw = server->data;
-  chainstore_transport_t *raw;
-  if (status != 0 || chainstore_transport_tcp_accept(&raw, server) != 0)
-    return;
+/* An inbound connection of either type, as the core admits it. */
+static void inbound(bitswarm_swarm_t *sw, chainstore_transport_t *raw, bitswarm_core_type_t type) {
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
   bitswarm_core_addr_t remote;
   bool have = chainstore_transport_peername(raw, (struct sockaddr *)&ss, &len) == 0 && from_sockaddr(&ss, &remote);
   bitswarm_core_conn_t *cc;
-  if (sw->closing || bitswarm_core_accept(sw->core, BITSWARM_CORE_TCP, have ? &remote : NULL, swuv_now(sw), &cc) != 0) {
-    /* swarm full or maxServerSockets: the kernel accepted, we close at once */
+  if (sw->closing || bitswarm_core_accept(sw->core, type, have ? &remote : NULL, swuv_now(sw), &cc) != 0) {
+    /* swarm full or maxServerSockets: accepted, and closed at once */
     chainstore_transport_reset(raw, refused_closed);
     swuv_rearm(sw);
     return;
   }
   bitswarm_swarm_conn_t *c = conn_new(sw, cc);
+  if (c)
+    c->type = type;
   if (c == NULL || watch(c, raw) != 0) {
     if (c) {
       c->cc = NULL;
@@ -218,16 +366,27 @@ void swuv_conn_on_inbound(uv_stream_t *server, int status) {
   swuv_rearm(sw);
 }
 
+void swuv_conn_on_inbound(uv_stream_t *server, int status) {
+  chainstore_transport_t *raw;
+  if (status == 0 && chainstore_transport_tcp_accept(&raw, server) == 0)
+    inbound(server->data, raw, BITSWARM_CORE_TCP);
+}
+
+void swuv_conn_on_utp_inbound(chainstore_utp_endpoint_t *ep, chainstore_transport_t *t, void *user) {
+  (void)ep;
+  inbound(user, t, BITSWARM_CORE_UTP);
+}
+
 uint64_t swuv_conn_expire(bitswarm_swarm_t *sw, uint64_t now) {
   uint64_t next = BITSWARM_CORE_NEVER;
   bitswarm_swarm_conn_t *c = sw->conns;
   while (c) {
     bitswarm_swarm_conn_t *n = c->next;
-    if (c->dial_t && c->cc) {
-      if (now && c->deadline <= now)
-        dial_fail(c, CHAINSTORE_ETIMEDOUT);
-      else if (c->deadline < next)
-        next = c->deadline;
+    if (dialling(c) && c->cc) {
+      if (now && swarm_race_expire(&c->race, now) == SWARM_RACE_FAILED)
+        dial_fail(c, c->race.err);
+      else if (c->race.deadline < next)
+        next = c->race.deadline;
     }
     c = n;
   }
@@ -240,11 +399,10 @@ void swuv_conn_close_all(bitswarm_swarm_t *sw) {
   for (bitswarm_swarm_conn_t *c = sw->conns; c; c = next) {
     next = c->next;
     sw->pending++;
-    if (c->dial_t) {
-      chainstore_transport_t *t = c->dial_t;
-      c->dial_t = NULL;
+    if (dialling(c)) {
       c->cc = NULL; /* the core is stopped; destroy frees its conns */
-      chainstore_transport_reset(t, dial_closed);
+      drop_attempts(c, NULL);
+      conn_unlink_free(c);
     } else if (c->t && !chainstore_transport_watch_is_aborted(c->t)) {
       chainstore_transport_watch_abort(c->t, true);
     }

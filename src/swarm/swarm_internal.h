@@ -6,6 +6,8 @@
 
 #include "chainstore/bitswarm_mdns_uv.h"
 #include "chainstore/swarm.h"
+#include "chainstore/transport_utp.h"
+#include "swarm/race.h"
 
 typedef struct swuv_topic {
   bitswarm_swarm_t *sw;
@@ -24,10 +26,16 @@ typedef struct swuv_topic {
 struct bitswarm_swarm_conn {
   bitswarm_swarm_t *sw;
   bitswarm_core_conn_t *cc;       /* NULL once the core dropped it */
-  chainstore_transport_t *dial_t; /* the TCP transport while dialling */
+  /* A dial races (spec/swarm.md section 3): TCP at once and, for a peer
+   * with a referrer, the holepunch then uTP; the first to connect wins. */
+  chainstore_transport_t *dial_t; /* the TCP attempt while dialling */
+  struct swuv_punch *punch;       /* the holepunch running for the uTP attempt */
+  chainstore_transport_t *utp_t;  /* the uTP attempt, after the holepunch */
+  bitswarm_addr_t target;         /* where the uTP attempt goes */
+  swarm_race_t race;
+  bitswarm_core_type_t type;      /* of the connection once connected */
   chainstore_transport_t *t;      /* the watched transport once connected */
   bool handed;                    /* given to the user (on_connection) */
-  uint64_t deadline;              /* of the dial */
   void *data;
   struct bitswarm_swarm_conn *next, *prev;
 };
@@ -40,6 +48,7 @@ struct bitswarm_swarm {
   uv_timer_t timer;
   uv_tcp_t *listener;
   bitswarm_udp_t *udp;
+  chainstore_utp_endpoint_t *utp; /* uTP on udp: the race's second attempt, inbound uTP */
   bitswarm_dht_t *dht;
   bitswarm_mdns_uv_t *mdns;
   uint16_t port;
@@ -49,6 +58,7 @@ struct bitswarm_swarm {
   swuv_topic_t *topics;
   bitswarm_swarm_conn_t *conns;
   int pending; /* things close still waits for */
+  int udp_users; /* closing: the DHT and uTP, until they let the socket go */
   void (*close_cb)(void *user);
   void *close_user;
 };
@@ -66,6 +76,8 @@ void swuv_conn_core_dial(bitswarm_core_t *core, bitswarm_core_conn_t *cc, const 
 void swuv_conn_core_close(bitswarm_core_t *core, bitswarm_core_conn_t *cc, bitswarm_core_close_how_t how,
                         bitswarm_core_close_reason_t reason, void *user);
 void swuv_conn_on_inbound(uv_stream_t *server, int status);
+/* An inbound uTP connection on the swarm's UDP socket. */
+void swuv_conn_on_utp_inbound(chainstore_utp_endpoint_t *ep, chainstore_transport_t *t, void *user);
 /* Ends the dials whose deadline passed; the earliest one left. */
 uint64_t swuv_conn_expire(bitswarm_swarm_t *sw, uint64_t now);
 /* close: resets every dial and connection. */

@@ -186,7 +186,8 @@ static void test_keys_auth_peers(void **state) {
   assert_memory_equal(auth_key, jk, 32);
   assert_string_equal(js.last_peer, ch);
   assert_string_equal(js.auth_key, ch);
-  assert_string_equal(js.peer_type, "tcp");
+  /* hyperswarm races TCP with holepunch + uTP; the C swarm accepts both */
+  assert_true(strcmp(js.peer_type, "tcp") == 0 || strcmp(js.peer_type, "utp") == 0);
   networker_peer_t *p = networker_peer_at(c->nw, 0);
   assert_memory_equal(bitprotocol_public_key(networker_peer_stream(p)), kp_pk, 32);
   /* the JS peer goes: peer-remove with its key */

@@ -20,6 +20,7 @@ typedef struct {
   bitswarm_swarm_t *sw;
   int index;
   int connections, disconnections, clients, servers, peers_dht, peers_local;
+  int utp; /* connections over uTP (the others are TCP) */
   int live; /* connections not yet disconnected */
   bitswarm_swarm_conn_t *conns[NET_MAX_CONNS];
   int flushed, updated, updated_err; /* DHT passes ended, of those failed */
