@@ -299,6 +299,15 @@ void chainstore_for_each_cached(chainstore_t *store,
  *  2. the stream is registered, and every chain that opens later in the store
  *     (through any handle, passive gets included) is added to every
  *     registered stream;
+ *     (1 and 2 skip writable chains: a writable chain has nothing to
+ *     download, so its channel opens when the remote opens it, step 3;
+ *     corestore opens it at once. Every reader opens the chains it holds,
+ *     so the wire differs only for remotes without the chain, and a
+ *     connection costs no channel or peer state per writable chain. A
+ *     writable chain that opens after the remote asked for it on this
+ *     stream, and was answered Close, is opened on that stream: 256 such
+ *     asks are remembered per stream, past that every chain opened later
+ *     is, as in corestore.)
  *  3. a remote Open for a chain not on the stream is answered with the
  *     exists-check: the chain is cached, or its `key` file is on disk → it is
  *     opened with a passive get (no reference) and replicated (our Open);
@@ -306,12 +315,14 @@ void chainstore_for_each_cached(chainstore_t *store,
  *     on a fresh channel id and nothing is opened or created;
  *  4. the stream is unregistered when it is over (any answer still to come
  *     is dropped).
- * Differences from the JS: the exists-check answers synchronously, so with
- * several unknown chains in one read the answers keep the order of the
- * remote's Opens (corestore answers misses and hits in I/O completion
- * order); closing a namespace handle destroys the streams replicating through
- * it (its passive gets go through that handle); and the store is locked as a
- * whole instead of per chain (see below).
+ * Differences from the JS: the writable chains of 1 and 2; a remote that
+ * holds a writable chain of ours without having it open (its `key` file
+ * on disk only) does not hear of it from us. The exists-check answers
+ * synchronously, so with several unknown chains in one read the answers
+ * keep the order of the remote's Opens (corestore answers misses and hits
+ * in I/O completion order); closing a namespace handle destroys the streams
+ * replicating through it (its passive gets go through that handle); and the
+ * store is locked as a whole instead of per chain (see below).
  *
  * Files: a directory store keeps at most chainstore_open_file_limit()
  * descriptors open (default CHAINSTORE_DEFAULT_OPEN_FILES) for all its chains

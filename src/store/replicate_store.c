@@ -50,8 +50,17 @@ struct chainstore_stream_s {
   int close_err;
   size_t peers;    /* peer links alive */
   unsigned busy;   /* calls in progress that use this registration */
+  /* Chains the remote opened that we did not have: should one open here
+   * later, we open it on this stream even when writable (the remote
+   * stopped asking when we answered Close). At most STREAM_MAX_ASKED
+   * (~60 B each); past that, `asked_all`: every chain opened later is
+   * opened here, as corestore does. */
+  store_idmap_t asked;
+  bool asked_all;
   chainstore_stream_t *prev, *next;
 };
+
+#define STREAM_MAX_ASKED 256
 
 typedef struct {
   chainstore_stream_t *s;
@@ -124,7 +133,10 @@ static void stream_unlink(chainstore_stream_t *s) {
 /* noinline: gcc 12 -Wuse-after-free misreads the free below once it is
  * inlined into loops over several streams. */
 __attribute__((noinline)) static void stream_maybe_free(chainstore_stream_t *s) {
-  if (s->over && s->peers == 0 && s->busy == 0) free(s);
+  if (s->over && s->peers == 0 && s->busy == 0) {
+    store_idmap_free(&s->asked);
+    free(s);
+  }
 }
 
 static void stream_hold(chainstore_stream_t *s) { s->busy++; }
@@ -259,9 +271,19 @@ static void peer_on_upload(unichain_peer_t *peer, uint64_t index, size_t len, vo
   if (l->s->opts.on_upload != NULL) l->s->opts.on_upload(l->s->opts.user, l->s, l->chain, index, len);
 }
 
+/* Whether we open a chain's channel on our own (as offered or opened), not
+ * only in answer to the remote's Open. corestore opens every cached core on
+ * every stream; a writable chain has nothing to download, so a remote that
+ * wants it opens it itself (every reader, C or JS, opens the chains it
+ * holds). Opening it anyway cost each new connection a channel and a
+ * replication peer per writable chain (~750 B x 1,000 chains), mostly for
+ * remotes that answer Close. */
+static bool wants_own_open(unichain_t *chain) { return !unichain_writable(chain); }
+
 /* Adds `chain` to the stream (hypercore replicate(false, {stream})): opens
- * its channel. Already there: nothing. */
-static int replicate_chain(chainstore_stream_t *s, unichain_t *chain) {
+ * its channel. Already there, or `offered` (our own initiative) for a chain
+ * we do not open on our own that the remote did not ask for: nothing. */
+static int replicate_chain(chainstore_stream_t *s, unichain_t *chain, bool offered) {
   const uint8_t *dk = unichain_discovery_key(chain);
   repl_chain_t *c;
   unichain_peer_t *peer;
@@ -269,6 +291,8 @@ static int replicate_chain(chainstore_stream_t *s, unichain_t *chain) {
 
   if (s->over || bitprotocol_is_destroyed(s->p)) return CHAINSTORE_EDESTROYED;
   if (bitprotocol_channel_find(s->p, dk) != NULL) return 0;
+  if (offered && !wants_own_open(chain) && !s->asked_all && !store_idmap_has(&s->asked, dk)) return 0;
+  (void)store_idmap_remove(&s->asked, dk);
   if (s->opts.accept != NULL && !s->opts.accept(s->opts.user, dk)) return CHAINSTORE_ENOENT;
   if ((err = chain_entry(s->repl, chain, &c)) != 0) return err;
 
@@ -316,7 +340,7 @@ void store_repl_chain_opened(store_repl_t *repl, unichain_t *chain) {
     snap[n++] = s;
   }
   for (size_t i = 0; i < n; i++) {
-    if (snap[i]->registered) (void)replicate_chain(snap[i], chain);
+    if (snap[i]->registered) (void)replicate_chain(snap[i], chain, true);
   }
   for (size_t i = 0; i < n; i++) stream_release(snap[i]);
   free(snap);
@@ -339,11 +363,15 @@ static void on_remote_open(chainstore_stream_t *s, const uint8_t dk[32]) {
     o.passive = true;
     /* A chain that opens now is added to every stream, this one included. */
     err = chainstore_get(s->handle, &o, &chain);
-    if (err == 0 && s->registered) err = replicate_chain(s, chain);
+    if (err == 0 && s->registered) err = replicate_chain(s, chain, false);
   }
   if ((err != 0 || !exists) && s->registered && !bitprotocol_is_destroyed(s->p) &&
-      bitprotocol_channel_find(s->p, dk) == NULL)
+      bitprotocol_channel_find(s->p, dk) == NULL) {
+    if (err == 0 && !s->asked_all) {
+      if (s->asked.count >= STREAM_MAX_ASKED || store_idmap_put(&s->asked, dk, s) != 0) s->asked_all = true;
+    }
     (void)bitprotocol_channel_reject(s->p, dk);
+  }
   stream_release(s);
 }
 
@@ -355,7 +383,7 @@ void chainstore_replicate_options_init(chainstore_replicate_options_t *opts) {
   opts->upload = -1;
 }
 
-static void offer_one(void *user, unichain_t *chain) { (void)replicate_chain(user, chain); }
+static void offer_one(void *user, unichain_t *chain) { (void)replicate_chain(user, chain, true); }
 
 static void offer_cached(void *user, unichain_t *chain, unsigned refs) {
   if (refs > 0) offer_one(user, chain);
@@ -364,6 +392,7 @@ static void offer_cached(void *user, unichain_t *chain, unsigned refs) {
 static chainstore_stream_t *stream_new(chainstore_t *store, const chainstore_replicate_options_t *opts) {
   chainstore_stream_t *s = calloc(1, sizeof *s);
   if (s == NULL) return NULL;
+  store_idmap_init(&s->asked);
   s->repl = store_repl_of(store);
   s->handle = store;
   if (opts != NULL) s->opts = *opts;

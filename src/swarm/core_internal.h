@@ -32,6 +32,10 @@ typedef struct sw_topic {
   uint32_t refs; /* records naming it; freed when left and unreferenced */
   /* The current DHT pass (discovery.md §5). */
   bool pending;
+  /* flush_epoch when the topic last became pending and when its waiters
+   * were last released: a flush of epoch e waits for the topic iff
+   * e > both (flush.c). */
+  uint64_t pending_from, released_at;
   size_t max_replies, max_count, max_local_replies, max_local_count;
 } sw_topic_t;
 
@@ -79,8 +83,9 @@ typedef struct sw_flush {
   bool counting;       /* discovery flushed: counting attempts */
   bool topic_only;     /* join's onjoin: the DHT pass only, no counting */
   long p;              /* attempts still waited for */
+  uint64_t epoch;      /* core->flush_epoch when it started */
   size_t n_waiting;    /* topics whose pass has not flushed */
-  sw_topic_t **waiting;
+  sw_topic_t *only;    /* topic_only: the one topic it waits for */
   bitswarm_core_flush_cb cb;
   void *user;
 } sw_flush_t;
@@ -115,6 +120,10 @@ struct bitswarm_core {
   size_t prioritised_inflight;
 
   sw_flush_t *flushes;
+  /* Flushes started so far. A flush names the topics it waits for by
+   * epoch, not by a list: 1,000 configures in a row are 1,000 flushes,
+   * each waiting for up to 1,000 topics (4 MiB of lists). */
+  uint64_t flush_epoch;
   size_t n_unban_pending; /* records with unban_after set */
 
   /* Dial triggers not yet served (drain is not re-entered from callbacks). */
@@ -158,7 +167,7 @@ void sw_topic_unref(bitswarm_core_t *core, sw_topic_t *t);
 void sw_topics_free(bitswarm_core_t *core);
 
 /* flush.c */
-void sw_flush_topic_flushed(bitswarm_core_t *core, sw_topic_t *t);
+void sw_flush_topic_flushed(bitswarm_core_t *core, sw_topic_t *t, bool was_pending);
 void sw_flush_on_attempt(bitswarm_core_t *core);
 void sw_flush_poll(bitswarm_core_t *core);
 void sw_flush_advance(bitswarm_core_t *core, uint64_t now);

@@ -26,9 +26,12 @@ static void unlink_flush(bitswarm_core_t *core, sw_flush_t *f) {
   f->next = f->prev = NULL;
 }
 
-static void free_flush(sw_flush_t *f) {
-  free(f->waiting);
-  free(f);
+static void free_flush(sw_flush_t *f) { free(f); }
+
+/* f waits for t: t was pending when f started and has not flushed since. */
+static bool waits_for(const sw_flush_t *f, const sw_topic_t *t) {
+  if (f->topic_only && f->only != t) return false;
+  return t->pending && f->n_waiting && f->epoch > t->pending_from && f->epoch > t->released_at;
 }
 
 /* Ends f (already unlinked) and frees it. */
@@ -52,7 +55,8 @@ static void finish(bitswarm_core_t *core, sw_flush_t *f, int status) {
     if (j_ == n) memcpy(names[n++], (key), BITSWARM_CORE_TOPIC_BYTES);             \
   } while (0)
     if (names) {
-      for (size_t i = 0; i < f->n_waiting; i++) SW_NAME(f->waiting[i]->key);
+      for (sw_topic_t *t = core->topics; t; t = t->next)
+        if (waits_for(f, t)) SW_NAME(t->key);
       if (f->counting) {
         for (int p = 2; p < SW_PRIORITIES; p++)
           for (size_t i = 0; i < core->qlen[p]; i++)
@@ -108,15 +112,15 @@ static bool done_waiting(bitswarm_core_t *core, sw_flush_t *f) {
   return f->topic_only || start_counting(core, f);
 }
 
-void sw_flush_topic_flushed(bitswarm_core_t *core, sw_topic_t *t) {
-  for (sw_flush_t *f = core->flushes; f; f = f->next) {
-    for (size_t i = 0; i < f->n_waiting; i++) {
-      if (f->waiting[i] == t) {
-        f->waiting[i] = f->waiting[--f->n_waiting];
-        break;
-      }
-    }
-  }
+void sw_flush_topic_flushed(bitswarm_core_t *core, sw_topic_t *t, bool was_pending) {
+  /* Flushes only waited for t if its pass was pending; the caller may have
+   * cleared the flag already. */
+  bool now_pending = t->pending;
+  t->pending = was_pending;
+  for (sw_flush_t *f = core->flushes; f; f = f->next)
+    if (waits_for(f, t)) f->n_waiting--;
+  t->pending = now_pending;
+  t->released_at = core->flush_epoch;
   settle(core, done_waiting);
 }
 
@@ -164,19 +168,13 @@ void sw_flush_cancel_all(bitswarm_core_t *core) {
 }
 
 /* Queues a flush waiting for the given topics' passes (n may be 0). */
-static int flush_start(bitswarm_core_t *core, uint64_t now, sw_topic_t **topics, size_t n, bool topic_only,
+static int flush_start(bitswarm_core_t *core, uint64_t now, sw_topic_t *only, size_t n, bool topic_only,
                        bitswarm_core_flush_cb cb, void *user) {
   sw_flush_t *f = calloc(1, sizeof(*f));
   if (!f) return CHAINSTORE_ENOMEM;
-  if (n) {
-    f->waiting = malloc(n * sizeof(*f->waiting));
-    if (!f->waiting) {
-      free(f);
-      return CHAINSTORE_ENOMEM;
-    }
-    memcpy(f->waiting, topics, n * sizeof(*topics));
-    f->n_waiting = n;
-  }
+  f->epoch = ++core->flush_epoch;
+  f->n_waiting = n;
+  f->only = only;
   uint64_t timeout = core->opts.flush_timeout_ms;
   f->deadline = now > UINT64_MAX - timeout ? UINT64_MAX - 1 : now + timeout;
   f->topic_only = topic_only;
@@ -201,14 +199,7 @@ int bitswarm_core_flush(bitswarm_core_t *core, uint64_t now, bitswarm_core_flush
   size_t n = 0;
   for (sw_topic_t *t = core->topics; t; t = t->next)
     if (t->joined && t->pending) n++;
-  sw_topic_t **pending = n ? malloc(n * sizeof(*pending)) : NULL;
-  if (n && !pending) return CHAINSTORE_ENOMEM;
-  n = 0;
-  for (sw_topic_t *t = core->topics; t; t = t->next)
-    if (t->joined && t->pending) pending[n++] = t;
-  int rc = flush_start(core, now, pending, n, false, cb, user);
-  free(pending);
-  return rc;
+  return flush_start(core, now, NULL, n, false, cb, user);
 }
 
 int bitswarm_core_flush_topic(bitswarm_core_t *core, const uint8_t topic[BITSWARM_CORE_TOPIC_BYTES], uint64_t now,
@@ -218,5 +209,5 @@ int bitswarm_core_flush_topic(bitswarm_core_t *core, const uint8_t topic[BITSWAR
   core->now = now;
   sw_topic_t *t = sw_topic_find(core, topic);
   if (!t || !t->joined) return CHAINSTORE_ENOENT;
-  return flush_start(core, now, &t, t->pending ? 1 : 0, true, cb, user);
+  return flush_start(core, now, t, t->pending ? 1 : 0, true, cb, user);
 }

@@ -56,7 +56,8 @@ void sw_topics_free(bitswarm_core_t *core) {
   core->topics = NULL;
 }
 
-static void pass_reset(sw_topic_t *t) {
+static void pass_reset(bitswarm_core_t *core, sw_topic_t *t) {
+  if (!t->pending) t->pending_from = core->flush_epoch;
   t->pending = true;
   t->max_replies = 1;
   t->max_count = 0;
@@ -73,14 +74,14 @@ int bitswarm_core_join(bitswarm_core_t *core, const uint8_t topic[BITSWARM_CORE_
   if (t && t->joined) {
     /* JS destroys the old topic (its flush waiters are released) and
      * makes a new one, whose first pass is pending. */
-    sw_flush_topic_flushed(core, t);
+    sw_flush_topic_flushed(core, t, t->pending);
   } else {
     t = topic_get(core, topic);
     if (!t) return CHAINSTORE_ENOMEM;
     t->joined = true;
     core->n_joined++;
   }
-  pass_reset(t);
+  pass_reset(core, t);
   return 0;
 }
 
@@ -89,10 +90,11 @@ void bitswarm_core_leave(bitswarm_core_t *core, const uint8_t topic[BITSWARM_COR
   core->now = now;
   sw_topic_t *t = sw_topic_find(core, topic);
   if (!t || !t->joined) return;
+  bool was_pending = t->pending;
   t->joined = false;
   t->pending = false;
   core->n_joined--;
-  sw_flush_topic_flushed(core, t); /* _stopDht releases the waiters */
+  sw_flush_topic_flushed(core, t, was_pending); /* _stopDht releases the waiters */
   topic_maybe_free(core, t);
 }
 
@@ -111,13 +113,13 @@ void bitswarm_core_topic_pass_start(bitswarm_core_t *core, const uint8_t topic[B
   sw_topic_t *t = joined(core, topic);
   if (!t) return;
   core->now = now;
-  pass_reset(t);
+  pass_reset(core, t);
 }
 
 static void pass_flushed(bitswarm_core_t *core, sw_topic_t *t) {
   if (!t->pending) return;
   t->pending = false;
-  sw_flush_topic_flushed(core, t);
+  sw_flush_topic_flushed(core, t, true);
 }
 
 void bitswarm_core_topic_pass_reply(bitswarm_core_t *core, const uint8_t topic[BITSWARM_CORE_TOPIC_BYTES],

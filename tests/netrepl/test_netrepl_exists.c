@@ -4,7 +4,8 @@
  * store A has chain X (name "on-disk", blocks "one", "two") on disk only;
  * store B opens X and an unknown chain Y by key and replicates with A.
  * A loads X passively (reference count 0) and serves it; for Y it sends
- * Close{discoveryKey} and creates nothing. */
+ * Close{discoveryKey} and creates nothing. Then: A opens its writable
+ * chains on a stream only on demand. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,7 +205,91 @@ static void exists_check(void **state) {
   cJSON_Delete(v);
 }
 
+/* Opens chain `name` of store `st` (writable there) and appends one block. */
+static unichain_t *new_chain(chainstore_t *st, const char *name) {
+  unichain_t *c;
+  assert_int_equal(chainstore_get_by_name(st, name, strlen(name), &c), 0);
+  assert_true(unichain_writable(c));
+  assert_int_equal(unichain_append(c, name, strlen(name), NULL), 0);
+  return c;
+}
+
+/* B opens, by key, A's chain `name` (A may not have it yet). */
+static unichain_t *ask(chainstore_t *a, chainstore_t *b, const char *name) {
+  uint8_t key[32];
+  unichain_t *c;
+  assert_int_equal(chainstore_derive_key_pair(a, name, strlen(name), key, NULL), 0);
+  assert_int_equal(chainstore_get_by_key(b, key, &c), 0);
+  return c;
+}
+
+/* A's writable chains open on a stream only when B opens them, or when
+ * they open after B asked for them there (256 asks remembered, then every
+ * chain opened later is, as in corestore). */
+static void writable_on_demand(void **state) {
+  (void)state;
+  chainstore_t *a, *b;
+  chainstore_stream_t *sa;
+  char name[16];
+  assert_int_equal(chainstore_open(&a, NULL, NULL), 0);
+  assert_int_equal(chainstore_open(&b, NULL, NULL), 0);
+  (void)new_chain(a, "w");
+  memset(&A, 0, sizeof A);
+  memset(&B, 0, sizeof B);
+  A.store = a;
+  B.store = b;
+  start(&A, false);
+  start(&B, true);
+  chainstore_replicate_options_t o;
+  chainstore_replicate_options_init(&o);
+  o.live = true;
+  assert_int_equal(chainstore_replicate(a, A.p, &o, &sa), 0);
+  assert_int_equal(chainstore_replicate(b, B.p, &o, NULL), 0);
+  assert_int_equal(bitprotocol_start(A.p), 0);
+  assert_int_equal(bitprotocol_start(B.p), 0);
+  pump();
+  assert_int_equal(chainstore_stream_chain_count(sa), 0);
+  assert_int_equal(bitprotocol_channel_count(B.p), 0);
+
+  /* B opens w: A answers and serves it. */
+  unichain_t *bw = ask(a, b, "w");
+  pump();
+  assert_int_equal(chainstore_stream_chain_count(sa), 1);
+  assert_int_equal(unichain_length(bw), 1);
+
+  /* B asks for n0 before A has it (Close); A opens n0 later: it opens on
+   * the stream and flows. A chain B never asked for does not. */
+  unichain_t *bn0 = ask(a, b, "n0");
+  pump();
+  assert_int_equal(chainstore_stream_chain_count(sa), 1);
+  (void)new_chain(a, "n0");
+  assert_int_equal(chainstore_stream_chain_count(sa), 2);
+  pump();
+  assert_int_equal(unichain_length(bn0), 1);
+  (void)new_chain(a, "quiet");
+  assert_int_equal(chainstore_stream_chain_count(sa), 2);
+
+  /* Past 256 remembered asks, every chain A opens later goes on the stream. */
+  for (int i = 1; i <= 257; i++) {
+    snprintf(name, sizeof name, "m%d", i);
+    (void)ask(a, b, name);
+  }
+  pump();
+  assert_int_equal(chainstore_stream_chain_count(sa), 2);
+  (void)new_chain(a, "loud");
+  assert_int_equal(chainstore_stream_chain_count(sa), 3);
+
+  chainstore_close(b);
+  bitprotocol_recv_eof(A.p);
+  pump();
+  chainstore_close(a);
+  bitprotocol_free(A.p);
+  bitprotocol_free(B.p);
+  free(A.out.buf);
+  free(B.out.buf);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(exists_check)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(exists_check), cmocka_unit_test(writable_on_demand)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
