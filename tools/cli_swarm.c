@@ -31,6 +31,9 @@ int cli_swarm_parse(cli_swarm_options_t *o, int c, const char *arg) {
     case 'N':
       o->no_lan = true;
       return 1;
+    case 'W':
+      o->patient_holepunch = true;
+      return 1;
     case 'P':
       if (!cli_parse_u64(arg, 1, 65535, &v)) {
         cli_usage(o->cmd, "--port is 1..65535, not '%s'", arg);
@@ -46,6 +49,7 @@ int cli_swarm_parse(cli_swarm_options_t *o, int c, const char *arg) {
 int cli_swarm_check(const cli_swarm_options_t *o) {
   if (o->no_dht && o->no_lan) return cli_usage(o->cmd, "--no-dht and --no-lan leave no way to find peers");
   if (o->no_dht && o->n_bootstrap) return cli_usage(o->cmd, "--bootstrap with --no-dht");
+  if (o->no_dht && o->patient_holepunch) return cli_usage(o->cmd, "--patient-holepunch with --no-dht (no holepunch)");
   return CLI_EXIT_OK;
 }
 
@@ -98,6 +102,7 @@ int cli_swarm_start(networker_t **out, uv_loop_t *loop, chainstore_t *store, con
   so.mode = o->no_dht ? BITSWARM_SWARM_LOCAL_ONLY : o->no_lan ? BITSWARM_SWARM_DHT_ONLY : BITSWARM_SWARM_DHT_AND_LOCAL;
   so.bootstrap = s->o.n_bootstrap ? s->o.bootstrap : NULL;
   so.port = o->port;
+  so.holepunch_fallback = o->patient_holepunch;
   chainstore_replication_config_t rc = {.loop = loop, .request_timeout_ms = o->request_timeout_ms};
   int err = chainstore_replication_configure(store, &rc);
   if (err != 0) {

@@ -15,20 +15,27 @@
 /* The long options of cli_swarm_parse, to put in a command's table. */
 #define CLI_SWARM_LONGOPTS                                                                         \
   {"bootstrap", required_argument, NULL, 'B'}, {"no-dht", no_argument, NULL, 'D'},                 \
-      {"no-lan", no_argument, NULL, 'N'}, {"port", required_argument, NULL, 'P'}
+      {"no-lan", no_argument, NULL, 'N'}, {"port", required_argument, NULL, 'P'},                 \
+      {"patient-holepunch", no_argument, NULL, 'W'}
 
 #define CLI_SWARM_USAGE                                                                            \
   "  --bootstrap HOST:PORT  DHT bootstrap node (repeatable; default: the\n"                        \
   "                         profile's public nodes)\n"                                             \
   "  --no-dht               find peers on the local network only (mDNS)\n"                          \
   "  --no-lan               find peers on the DHT only\n"                                          \
-  "  --port P               TCP and UDP port to bind (default: any)\n"
+  "  --port P               TCP and UDP port to bind (default: any)\n"                            \
+  "  --patient-holepunch    reach peers behind NAT routers without a firewall\n"                    \
+  "                         (tests/nat/README.md): a holepunch that times out\n"                    \
+  "                         waits for the routers and tries again (opens in\n"                      \
+  "                         ~40 s); costs: a punch that cannot open fails after\n"                  \
+  "                         ~2 min, not ~8 s, and holds a dial slot meanwhile\n"
 
 typedef struct {
   const char *cmd;
   const char *bootstrap[CLI_SWARM_MAX_BOOTSTRAP + 1];
   size_t n_bootstrap;
   bool no_dht, no_lan, json;
+  bool patient_holepunch; /* the swarm's holepunch_fallback */
   uint16_t port;
   uint32_t timeout_ms;         /* stream idle timeout, 0 = default */
   uint32_t request_timeout_ms; /* unanswered request, 0 = default */

@@ -20,11 +20,13 @@ static const char usage[] =
     "       chainstore clone DIR KEY [--bootstrap HOST:PORT...] [--no-dht] [--no-lan]\n"
     "                        [--port P] [--announce] [--live] [--json] [--profile P]\n"
     "                        [--timeout MS] [--request-timeout MS] [--no-sync]\n"
+    "                        [--patient-holepunch]\n"
     "\n"
     "Without --connect, finds the peers of KEY's discovery key on the DHT and the\n"
     "local network (the networker) and downloads the whole chain from them;\n"
     "peer-add / peer-remove lines as `share` prints them (JSON with --json).\n"
-    "Exit 1 when no peer turned up within --timeout after the lookup. With\n"
+    "Exit 1 when no peer turned up within --timeout after the lookup (with\n"
+    "--patient-holepunch, nor while a dial still waits for its holepunch). With\n"
     "--announce it also announces the chain and, once downloaded, keeps seeding\n"
     "it until SIGINT or SIGTERM.\n"
     "\n"
@@ -87,6 +89,7 @@ typedef struct {
   networker_t *nw;
   unichain_t *chain;
   bool json, live, seed, sync, looked_up, done, stopping;
+  bool patient; /* --patient-holepunch */
   int result;
   uint64_t t0, progress_at;
   uint64_t last_have;
@@ -150,10 +153,22 @@ static void disc_peer(void *user, networker_t *nw, bool added) {
   disc_check(user);
 }
 
+/* A dial in flight: with --patient-holepunch one may wait ~2 min for its
+ * holepunch's fallback (BITSWARM_SWARM_PATIENT_DIAL_TIMEOUT_MS), longer
+ * than --timeout; the peer is not "not found" before it ends. */
+static bool dialling(networker_t *nw) {
+  bitswarm_swarm_t *sw = networker_swarm(nw);
+  if (sw == NULL) return false;
+  bitswarm_core_stats_t st;
+  bitswarm_swarm_stats(sw, &st);
+  return st.client_sockets > 0;
+}
+
 static void disc_patience(uv_timer_t *t) {
   disc_run_t *d = t->data;
   if (!d->looked_up || d->stopping || d->result == CLI_EXIT_OK) return;
   if (uv_now(&d->loop) - d->progress_at < t->repeat) return;
+  if (networker_peer_count(d->nw) == 0 && d->patient && dialling(d->nw)) return;
   if (networker_peer_count(d->nw) == 0) {
     cli_errorf("clone: no peer found for chain %s", d->key_hex);
     d->result = CLI_EXIT_FAILURE;
@@ -190,6 +205,7 @@ static int clone_discovery(chainstore_t *store, unichain_t *chain, const uint8_t
   D.live = live;
   D.seed = seed;
   D.sync = sync;
+  D.patient = sw->patient_holepunch;
   D.result = CLI_EXIT_FAILURE;
   cli_hex32(key, D.key_hex);
   uv_loop_init(&D.loop);

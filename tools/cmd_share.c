@@ -16,6 +16,7 @@ static const char usage[] =
     "                        [--timeout MS] [--request-timeout MS] [--max-peers N]\n"
     "       chainstore share DIR [KEY...] [--bootstrap HOST:PORT...] [--no-dht]\n"
     "                        [--no-lan] [--port P] [--json] [--profile P]\n"
+    "                        [--patient-holepunch]\n"
     "\n"
     "Without --listen, announces the chains KEY... (or every chain stored in\n"
     "DIR) by discovery key on the DHT and the local network and replicates the\n"

@@ -19,7 +19,8 @@
  *     in parallel a holepunch through the referrer then uTP to the same
  *     host:port on the UDP socket; the first to connect wins and the
  *     other attempts are destroyed; the dial fails when every attempt
- *     failed (with the last error) or at dial_timeout_ms (10 s). Inbound
+ *     failed (with the last error) or at dial_timeout_ms (10 s; later for
+ *     a punch in its fallback, holepunch_fallback). Inbound
  *     TCP and uTP connections as the core admits them (type "tcp" or
  *     "utp"; deduplication keeps TCP over uTP). Each is handed to the user
  *     (on_connection) as a connected transport plus its info. The user
@@ -56,6 +57,9 @@ extern "C" {
 #define BITSWARM_SWARM_KEY_BYTES 32
 /* spec section 3: a dial (all its attempts) ends within 10 s. */
 #define BITSWARM_SWARM_DEFAULT_DIAL_TIMEOUT_MS 10000
+/* With holepunch_fallback: how long after its start a dial whose holepunch
+ * went into the fallback waits for it (the fallback gives up after ~114 s). */
+#define BITSWARM_SWARM_PATIENT_DIAL_TIMEOUT_MS 130000
 
 typedef struct bitswarm_swarm bitswarm_swarm_t;
 typedef struct bitswarm_swarm_conn bitswarm_swarm_conn_t;
@@ -113,6 +117,16 @@ typedef struct {
   const char *mdns_interface; /* IPv4 of the one interface for mDNS; NULL = all */
   const char *mdns_domain;    /* overrides the profile's */
   uint64_t dial_timeout_ms;   /* BITSWARM_SWARM_DEFAULT_DIAL_TIMEOUT_MS */
+  /* Off by default (as the JS). On: the DHT's holepunch goes on after a
+   * timeout with its hold-and-wait fallback
+   * (bitswarm_dht_options_t.holepunch_fallback), which reaches a peer
+   * behind a NAT router without a firewall (tests/nat/README.md) in ~38.5 s
+   * where the normal punch never does. A dial whose punch is still running
+   * at dial_timeout_ms drops its TCP attempt and waits for the punch (then
+   * uTP) up to BITSWARM_SWARM_PATIENT_DIAL_TIMEOUT_MS after its start; a
+   * punch that cannot open fails after ~114 s, not ~7.5 s. Dials without
+   * a holepunch (no referrer) are unchanged. */
+  bool holepunch_fallback;
   /* Delay between two DHT passes of a topic: 0 = 300 s + rand 300 s. */
   uint64_t dht_refresh_ms;
 } bitswarm_swarm_options_t;

@@ -8,6 +8,11 @@ void swarm_race_init(swarm_race_t *r, unsigned attempts, uint64_t now, uint64_t 
   r->over = r->running == 0;
   r->err = r->over ? CHAINSTORE_EINVAL : 0;
   r->deadline = now + timeout_ms;
+  r->patient_deadline = 0;
+}
+
+void swarm_race_set_patience(swarm_race_t *r, uint64_t start, uint64_t patient_ms) {
+  r->patient_deadline = start + patient_ms;
 }
 
 swarm_race_do_t swarm_race_failed(swarm_race_t *r, unsigned attempt, int err) {
@@ -43,6 +48,11 @@ swarm_race_do_t swarm_race_connected(swarm_race_t *r, unsigned attempt) {
 swarm_race_do_t swarm_race_expire(swarm_race_t *r, uint64_t now) {
   if (r->over || now < r->deadline)
     return SWARM_RACE_WAIT;
+  if ((r->running & SWARM_RACE_PUNCH) && r->patient_deadline > r->deadline) {
+    r->running &= ~SWARM_RACE_TCP;
+    r->deadline = r->patient_deadline;
+    return SWARM_RACE_PATIENT;
+  }
   r->over = true;
   r->err = CHAINSTORE_ETIMEDOUT;
   return SWARM_RACE_FAILED;

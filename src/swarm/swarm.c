@@ -184,6 +184,7 @@ static int start_discovery(bitswarm_swarm_t *sw) {
     o.bootstrap = sw->opts.bootstrap ? sw->opts.bootstrap : chainstore_profile_bootstrap(sw->opts.profile);
     o.role = sw->opts.role;
     o.udp = sw->udp;
+    o.holepunch_fallback = sw->opts.holepunch_fallback;
     int rc = bitswarm_dht_create(sw->loop, &o, &sw->dht);
     if (rc != 0)
       return rc;

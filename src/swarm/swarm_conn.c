@@ -147,6 +147,15 @@ static void drop_attempts(bitswarm_swarm_conn_t *c, const chainstore_transport_t
     chainstore_transport_reset(utp, attempt_closed);
 }
 
+/* The punch went into its fallback (SWARM_RACE_PATIENT): the TCP attempt
+ * had its time; the punch and the uTP after it go on. */
+static void drop_tcp(bitswarm_swarm_conn_t *c) {
+  chainstore_transport_t *tcp = c->dial_t;
+  c->dial_t = NULL;
+  if (tcp)
+    chainstore_transport_reset(tcp, attempt_closed);
+}
+
 /* The dial ended without a connection: the core forgets conn. */
 static void dial_fail(bitswarm_swarm_conn_t *c, int err) {
   bitswarm_swarm_t *sw = c->sw;
@@ -169,6 +178,7 @@ static void race_do(bitswarm_swarm_conn_t *c, swarm_race_do_t what, chainstore_t
   bitswarm_swarm_t *sw = c->sw;
   switch (what) {
     case SWARM_RACE_WAIT:
+    case SWARM_RACE_PATIENT: /* only from the deadline (swuv_conn_expire) */
       if (t)
         chainstore_transport_reset(t, attempt_closed);
       return;
@@ -313,6 +323,8 @@ void swuv_conn_core_dial(bitswarm_core_t *core, bitswarm_core_conn_t *cc, const 
                to_addr4(&peer->referrer, &referrer);
   swarm_race_init(&c->race, SWARM_RACE_TCP | (punch ? SWARM_RACE_PUNCH : 0), swuv_now(sw),
                   sw->opts.dial_timeout_ms);
+  if (punch && sw->opts.holepunch_fallback)
+    swarm_race_set_patience(&c->race, swuv_now(sw), BITSWARM_SWARM_PATIENT_DIAL_TIMEOUT_MS);
   int rc = start_tcp(c, &peer->addr);
   /* a race that failed frees c */
   if (rc != 0 && swarm_race_failed(&c->race, SWARM_RACE_TCP, rc) == SWARM_RACE_FAILED) {
@@ -383,7 +395,10 @@ uint64_t swuv_conn_expire(bitswarm_swarm_t *sw, uint64_t now) {
   while (c) {
     bitswarm_swarm_conn_t *n = c->next;
     if (dialling(c) && c->cc) {
-      if (now && swarm_race_expire(&c->race, now) == SWARM_RACE_FAILED)
+      swarm_race_do_t what = now ? swarm_race_expire(&c->race, now) : SWARM_RACE_WAIT;
+      if (what == SWARM_RACE_PATIENT)
+        drop_tcp(c);
+      if (what == SWARM_RACE_FAILED)
         dial_fail(c, c->race.err);
       else if (c->race.deadline < next)
         next = c->race.deadline;
