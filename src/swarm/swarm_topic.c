@@ -32,6 +32,7 @@ static uint64_t refresh_delay(const bitswarm_swarm_t *sw) {
  * discovery counts a failed pass as done: divergence.) */
 #define SWUV_PASS_RETRIES 2
 #define SWUV_PASS_RETRY_MS 1000
+#define SWUV_PASS_DEFER_MS 100
 
 static bool reached_no_node(int status) {
   return status == CHAINSTORE_EDHTNORESPONSE || status == CHAINSTORE_EDHTNOCLOSE;
@@ -145,15 +146,24 @@ static void pass_start(swuv_topic_t *t, bool first) {
   bitswarm_swarm_t *sw = t->sw;
   uint64_t now = swuv_now(sw);
   t->next_pass = BITSWARM_CORE_NEVER;
-  if (!first && t->retries == 0) /* a retry continues the core's pass */
+  if (!first && t->retries == 0 && !t->deferred) /* a retry continues the core's pass */
     bitswarm_core_topic_pass_start(sw->core, t->key, now);
   int rc = t->announce ? bitswarm_dht_announce(sw->dht, t->key, sw->opts.announce_port, local_address(sw),
                                                dht_peer, dht_done, t)
                        : bitswarm_dht_lookup(sw->dht, t->key, local_address(sw), dht_peer, dht_done, t);
   if (rc == 0) {
     t->in_pass = true;
+    t->deferred = false;
     return;
   }
+  if (rc == CHAINSTORE_ELIMIT) {
+    /* DHT_MAX_QUERIES (1024) queries run; a swarm may join 4096 topics at
+     * once. Started when some have ended, the pass still open. */
+    t->deferred = true;
+    t->next_pass = now + SWUV_PASS_DEFER_MS;
+    return;
+  }
+  t->deferred = false;
   t->retries = 0;
   bitswarm_core_topic_pass_end(sw->core, t->key, rc, now);
   t->next_pass = now + refresh_delay(sw);
