@@ -17,6 +17,8 @@ typedef struct swuv_topic {
   bool in_pass;      /* a DHT announce/lookup is running */
   bool unannouncing; /* its unannounce is running */
   uint64_t next_pass; /* BITSWARM_CORE_NEVER when none is due */
+  int retries;        /* passes in a row that reached no node (swarm_topic.c) */
+  bool deferred;      /* the DHT had no room for its pass: started later */
   bitswarm_mdns_topic_t *mdns;
   void (*leave_cb)(bitswarm_swarm_t *sw, void *user);
   void *leave_user;

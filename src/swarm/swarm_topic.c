@@ -22,6 +22,22 @@ static uint64_t refresh_delay(const bitswarm_swarm_t *sw) {
   return 300000 + randombytes_uniform(300000); /* 5-10 min */
 }
 
+/* A pass that no node answered (or, announcing, no close node took the
+ * announce) is tried again soon, up to SWUV_PASS_RETRIES times, before the
+ * core hears that the pass ended: the next refresh is 5-10 min away, and
+ * a flush (networker configure, `chainstore share`'s "announced") must not
+ * say a topic is on the DHT when the pass only timed out - a lookup would
+ * find nothing. Each attempt waits the requests' whole timeout (~7.5 s), so
+ * a DHT that stays unreachable ends the pass after ~3 of them. (The JS
+ * discovery counts a failed pass as done: divergence.) */
+#define SWUV_PASS_RETRIES 2
+#define SWUV_PASS_RETRY_MS 1000
+#define SWUV_PASS_DEFER_MS 100
+
+static bool reached_no_node(int status) {
+  return status == CHAINSTORE_EDHTNORESPONSE || status == CHAINSTORE_EDHTNOCLOSE;
+}
+
 static const bitswarm_addr_t *local_address(const bitswarm_swarm_t *sw) {
   return sw->has_local ? &sw->local : NULL;
 }
@@ -110,6 +126,15 @@ static void dht_done(bitswarm_dht_t *dht, int status, void *user) {
     after_leave(t);
     return;
   }
+  if (reached_no_node(status) && t->retries < SWUV_PASS_RETRIES) {
+    t->retries++;
+    t->next_pass = swuv_now(sw) + SWUV_PASS_RETRY_MS * (uint64_t)t->retries;
+    if (sw->cb.on_updated)
+      sw->cb.on_updated(sw, t->key, status, sw->cb.user);
+    swuv_rearm(sw);
+    return;
+  }
+  t->retries = 0;
   bitswarm_core_topic_pass_end(sw->core, t->key, status, swuv_now(sw));
   t->next_pass = swuv_now(sw) + refresh_delay(sw);
   if (sw->cb.on_updated)
@@ -121,15 +146,25 @@ static void pass_start(swuv_topic_t *t, bool first) {
   bitswarm_swarm_t *sw = t->sw;
   uint64_t now = swuv_now(sw);
   t->next_pass = BITSWARM_CORE_NEVER;
-  if (!first)
+  if (!first && t->retries == 0 && !t->deferred) /* a retry continues the core's pass */
     bitswarm_core_topic_pass_start(sw->core, t->key, now);
   int rc = t->announce ? bitswarm_dht_announce(sw->dht, t->key, sw->opts.announce_port, local_address(sw),
                                                dht_peer, dht_done, t)
                        : bitswarm_dht_lookup(sw->dht, t->key, local_address(sw), dht_peer, dht_done, t);
   if (rc == 0) {
     t->in_pass = true;
+    t->deferred = false;
     return;
   }
+  if (rc == CHAINSTORE_ELIMIT) {
+    /* DHT_MAX_QUERIES (1024) queries run; a swarm may join 4096 topics at
+     * once. Started when some have ended, the pass still open. */
+    t->deferred = true;
+    t->next_pass = now + SWUV_PASS_DEFER_MS;
+    return;
+  }
+  t->deferred = false;
+  t->retries = 0;
   bitswarm_core_topic_pass_end(sw->core, t->key, rc, now);
   t->next_pass = now + refresh_delay(sw);
 }
