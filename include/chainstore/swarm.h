@@ -11,7 +11,11 @@
  *     uTP endpoint (spec/utp.md section 7; one consumer slot of the
  *     socket is taken by it).
  *   - discovery per topic: a DHT pass (announce or lookup) at join and
- *     every dht_refresh_ms after (default 5-10 min, discovery.md section 2),
+ *     every dht_refresh_ms after (default 5-10 min, discovery.md section 2);
+ *     a pass that reached no node, or whose announce no node acknowledged,
+ *     is run again after 1 s, then 2 s, before it counts as done (the JS
+ *     stack counts it done and waits for the refresh); a pass the DHT has
+ *     no query slot for yet starts 100 ms later;
  *     multicast DNS announce / lookup on the profile's domain; leave and
  *     close unannounce and wait for it.
  *   - connections: dials as the core asks, each a race (spec section 3):
