@@ -28,7 +28,7 @@ DJ=$(sed -n 's/.*"ev":"created".*"dkey":"\([0-9a-f]*\)".*/\1/p' "$WORK/js.out" |
 echo "{\"cmd\":\"configure\",\"dkey\":\"$DJ\"}" >&3
 wait_line "$WORK/js.out" '"ev":"configured"' 30 || fail "JS configure"
 timed 0 60 clone "$WORK/b" "$KJ" --bootstrap "$BOOT" --no-lan --json --timeout 5000
-grep -q '"event":"peer-add",.*"type":"tcp"' "$OUT" || fail "clone printed no peer-add"
+grep -Eq '"event":"peer-add",.*"type":"(tcp|utp)"' "$OUT" || fail "clone printed no peer-add"
 run 0 cat "$WORK/b" "$KJ"
 out_is "hello from js"
 

@@ -140,7 +140,10 @@ static void test_custom_keypairs(void **state) {
   assert_memory_equal(bitprotocol_remote_public_key(networker_peer_stream(pa)), kp[1][0], 32);
   assert_memory_equal(networker_peer_remote_public_key(pb), kp[0][0], 32);
   assert_memory_equal(bitprotocol_public_key(networker_peer_stream(pb)), kp[1][0], 32);
-  assert_string_equal(networker_peer_type(pa), "tcp");
+  /* A peer found on the DHT is dialled over TCP and holepunch + uTP at
+   * once; either may win the race. */
+  const char *type = networker_peer_type(pa);
+  assert_true(strcmp(type, "tcp") == 0 || strcmp(type, "utp") == 0);
   assert_non_null(strchr(networker_peer_remote_address(pa), ':'));
   teardown(state);
 }
