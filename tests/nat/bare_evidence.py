@@ -46,6 +46,7 @@ if len(sys.argv) == 3 and sys.argv[1] == "--agent":
             s.setsockopt(socket.SOL_IP, socket.IP_TTL, int(a[3]) or dflt)
             s.sendto(" ".join(a[4:]).encode(), (a[1], int(a[2])))
             s.setsockopt(socket.SOL_IP, socket.IP_TTL, dflt)
+            say("sent")
     sys.exit(0)
 
 E = os.environ
@@ -57,17 +58,25 @@ class Agent:
     def __init__(self, ns, port):
         self.p = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, __file__, "--agent", str(port)],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-        self.lines, self.ready = [], threading.Event()
+        self.lines, self.ready, self.sent = [], threading.Event(), threading.Semaphore(0)
         threading.Thread(target=self._read, daemon=True).start()
         self.ready.wait(10)
     def _read(self):
         for l in self.p.stdout:
-            self.ready.set() if l.startswith("ready") else self.lines.append(l.strip())
+            if l.startswith("ready"):
+                self.ready.set()
+            elif l.startswith("sent\n") or l.strip() == "sent":
+                self.sent.release()
+            else:
+                self.lines.append(l.strip())
     def cmd(self, c):
         self.p.stdin.write(c + "\n")
         self.p.stdin.flush()
     def send(self, ip, port, text, ttl=0):
+        # returns once the agent's sendto returned (its "sent" line)
         self.cmd(f"send {ip} {port} {ttl} {text}")
+        if not self.sent.acquire(timeout=5):
+            sys.exit("an agent did not send within 5 s")
     def got(self):
         return [l for l in self.lines if l.startswith("got")]
     def close(self):
@@ -78,6 +87,25 @@ def table(ns, ports):
                           capture_output=True, text=True).stdout.splitlines()
     return [" ".join(r.split()[2:3] + r.split()[4:-3]) for r in rows
             if " udp " in r and any(f"port={p} " in r for p in ports)]
+
+def settle(ports, deadline=1.0):
+    """Waits until both routers' rows for `ports` read the same twice in a row
+    (the datagrams just sent have crossed the routers), at most `deadline` s."""
+    end, last = time.monotonic() + deadline, None
+    while time.monotonic() < end:
+        now = [table(E["NETNS_" + n], ports) for n in ("NAT1", "NAT2")]
+        now = [[" ".join(w for w in r.split() if not w.isdigit()) for r in t] for t in now]  # timers tick
+        if now == last:
+            return
+        last = now
+        time.sleep(0.02)
+
+def wait_got(agents, deadline=1.0):
+    """Waits until every agent received a datagram, at most `deadline` s
+    (a poisoned path receives nothing: the deadline is the answer)."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end and not all(x.got() for x in agents):
+        time.sleep(0.01)
 
 def show(title, ports):
     print(title)
@@ -92,29 +120,29 @@ print(f"nat2 nf_conntrack_udp_timeout = {timeout} s\n")
 
 print("== 1. poison")
 a, b = Agent(E["NETNS_H1"], 40001), Agent(E["NETNS_H2"], 40002)
-a.send(B_WAN, 40002, "a1"); time.sleep(0.2)
+a.send(B_WAN, 40002, "a1"); settle([40001, 40002])
 show("after h1:40001 -> nat2:40002", [40001, 40002])
-b.send(A_WAN, 40001, "b1"); time.sleep(0.2)
+b.send(A_WAN, 40001, "b1"); settle([40001, 40002])
 show("after h2:40002 -> nat1:40001", [40001, 40002])
-a.send(B_WAN, 40002, "a2"); b.send(A_WAN, 40001, "b2"); time.sleep(0.2)
+a.send(B_WAN, 40002, "a2"); b.send(A_WAN, 40001, "b2"); wait_got([a, b])
 print(f"both again; h1 got {a.got()}, h2 got {b.got()}\n")
 a.close(); b.close()
 
 print("== 2. ttl")
 a = Agent(E["NETNS_H1"], 40011)
-a.send(B_WAN, 40012, "t1", ttl=1); time.sleep(0.2)
+a.send(B_WAN, 40012, "t1", ttl=1); settle([40011])
 show("after h1:40011 -> nat2:40012 with TTL=1 only", [40011])
-a.send(B_WAN, 40013, "t2", ttl=2); time.sleep(0.2)
+a.send(B_WAN, 40013, "t2", ttl=2); settle([40011])
 show("after h1:40011 -> nat2:40013 with TTL=2", [40011])
-time.sleep(5)
-a.send(B_WAN, 40013, "t3", ttl=1); time.sleep(0.2)
+time.sleep(5)  # the experiment: the entry ages 5 s before the TTL=1 refresh
+a.send(B_WAN, 40013, "t3", ttl=1); settle([40011])
 show("5 s later, right after h1:40011 -> nat2:40013 with TTL=1", [40011])
 a.close()
 print()
 
 print("== 3. hold-and-wait")
 a, b = Agent(E["NETNS_H1"], 40021), Agent(E["NETNS_H2"], 40022)
-a.send(B_WAN, 40022, "punch"); time.sleep(0.05); b.send(A_WAN, 40021, "punch"); time.sleep(0.05)
+a.send(B_WAN, 40022, "punch"); settle([40021, 40022]); b.send(A_WAN, 40021, "punch"); settle([40021, 40022])
 t0 = time.time()
 show("t=0 s, the failed punch", [40021])
 k = 0
@@ -122,10 +150,10 @@ while time.time() - t0 < timeout + 2:
     if time.time() - t0 >= k * 5:
         a.send(B_WAN, 40022, "keep", ttl=1)
         k += 1
-    time.sleep(0.05)
+    time.sleep(0.05)  # the experiment's clock: a TTL=1 keep-alive every 5 s
 show(f"t={time.time() - t0:.0f} s, after {k} TTL=1 datagrams from h1", [40021])
-b.send(A_WAN, 40021, "late-punch"); time.sleep(0.1)
-a.send(B_WAN, 40022, "answer"); time.sleep(0.1)
+b.send(A_WAN, 40021, "late-punch"); wait_got([a])
+a.send(B_WAN, 40022, "answer"); wait_got([a, b])
 show("after h2 -> nat1:40021 and h1's answer", [40021])
 print(f"h1 got {a.got()}, h2 got {b.got()}\n")
 a.close(); b.close()
@@ -138,8 +166,10 @@ for i in range(trials):
     a, b = Agent(E["NETNS_H1"], port), Agent(E["NETNS_H2"], port + 1)
     t = time.clock_gettime_ns(time.CLOCK_MONOTONIC) + 300_000_000
     a.cmd(f"sendat {t} {B_WAN} {port + 1} a"); b.cmd(f"sendat {t} {A_WAN} {port} b")
-    time.sleep(0.5)
-    a.send(B_WAN, port + 1, "a2"); b.send(A_WAN, port, "b2"); time.sleep(0.1)
+    while sum(1 for x in (a, b) for l in x.lines if l.startswith("sentat")) < 2:
+        time.sleep(0.01)  # both timed sends done (they fire 300 ms from now)
+    settle([port, port + 1])
+    a.send(B_WAN, port + 1, "a2"); b.send(A_WAN, port, "b2"); wait_got([a, b])
     late = [[int(m.group(1)) for l in x.lines for m in [re.search(r"sentat (\d+)", l)] if m] for x in (a, b)]
     if late[0] and late[1]:
         rows.append(((late[1][0] - late[0][0]) / 1000, bool(a.got() and b.got())))
